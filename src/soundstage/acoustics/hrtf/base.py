@@ -1,0 +1,50 @@
+"""The HRTF interface shared by the analytic sphere and measured (SOFA) heads."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class HRTF(ABC):
+    """A head-related transfer function set, queried by direction and distance.
+
+    Attributes
+    ----------
+    name : str
+        Human-readable name (``"sphere"``, ``"mit_kemar"``, a file name...).
+    sample_rate : int
+        Sample rate of the returned HRIRs in Hz.
+    latency_s : float
+        Time into each HRIR, in seconds, that corresponds to sound reaching the centre of
+        the head. The binaural encoder subtracts it from the propagation delay so that
+        arrival times stay physical. 0 for measured sets (whose own onset is kept as is).
+    """
+
+    name: str
+    sample_rate: int
+    latency_s: float = 0.0
+
+    @property
+    @abstractmethod
+    def n_taps(self) -> int:
+        """Length of every HRIR in samples."""
+
+    @abstractmethod
+    def hrirs(self, directions: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        """Head-related impulse responses for a batch of directions.
+
+        Parameters
+        ----------
+        directions : np.ndarray, shape (K, 3)
+            Unit vectors from the head centre towards the sources, head frame
+            (x forward, y left, z up).
+        distances : np.ndarray, shape (K,)
+            Source distances in metres (used by near-field models, ignored by far-field sets).
+
+        Returns
+        -------
+        np.ndarray, shape (K, 2, n_taps)
+            HRIRs, left ear first, at ``sample_rate``.
+        """

@@ -1,0 +1,112 @@
+"""Reading and writing scene files (YAML or JSON) with errors that point at the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from soundstage.errors import InputFileError
+from soundstage.scene.model import Scene
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read and validate a scene file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.yaml``/``.yml`` or ``.json`` file. Relative audio paths inside it are
+        resolved against its folder.
+
+    Returns
+    -------
+    Scene
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing, is not valid YAML/JSON, or a field is wrong; the
+        message names the file, the field and what is expected.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: scene file not found; check the path")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    data = _parse(text, path)
+    if not isinstance(data, dict):
+        raise InputFileError(f"{path}: a scene file must be a mapping with 'sources' (and optional "
+                             "'listener', 'output', 'hrtf'); see the README")
+    return scene_from_dict(data, base_dir=path.resolve().parent, origin=str(path))
+
+
+def scene_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, origin: str = "scene") -> Scene:
+    """Validate a scene given as a dictionary (the parsed contents of a scene file).
+
+    Parameters
+    ----------
+    data : dict
+        The scene's fields.
+    base_dir : Path or None
+        Folder that relative audio paths are resolved against.
+    origin : str
+        Name used in error messages (the file name).
+    """
+    try:
+        return Scene.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as error:
+        raise InputFileError(f"{origin}: {describe_validation_error(error)}") from None
+
+
+def save_scene(scene: Scene, path: str | Path) -> None:
+    """Write a scene whose audio are files as YAML (or JSON for a ``.json`` path)."""
+    path = Path(path)
+    data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
+    for source in data.get("sources", []):
+        source["audio"] = str(source["audio"])
+    text = json.dumps(data, indent=2) if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line for the first problem pydantic found: ``field.path: what is wrong``."""
+    first = error.errors()[0]
+    location = _format_location(first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field (check its spelling; see the README for the fields)"
+    elif first["type"] == "missing":
+        message = "required field is missing"
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{location}: {message}{suffix}"
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1 if parts else 0:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        elif item in ("cartesian", "spherical"):
+            continue  # the position form's tag, not a field the user wrote
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "scene"
+
+
+def _parse(text: str, path: Path) -> Any:
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputFileError(f"{path}: not valid JSON at line {error.lineno}: {error.msg}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise InputFileError(f"{path}: not valid YAML{where}: {problem}") from None

@@ -1,0 +1,195 @@
+"""The scene: sources, listener, output and head — the data model every stage shares.
+
+A scene is what a user writes in a YAML/JSON file, what the image pipeline will
+produce from a photo, and what the renderer consumes. It is validated with pydantic
+at the file boundary so that mistakes are reported against the field at fault.
+
+Positions
+    ``{x, y, z}`` (or a list ``[x, y, z]``) is a point in the scene's world frame in
+    metres. ``{az, el, dist}`` is a direction and distance *from the listener's
+    position*, measured along the world axes (a listener with zero orientation faces
+    +x). Both use the conventions in :mod:`soundstage.conventions`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from soundstage.conventions import DEFAULT_HEAD_RADIUS, spherical_to_cartesian
+
+
+class _Strict(BaseModel):
+    """Base for scene models: unknown fields are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class CartesianPosition(_Strict):
+    """A point in the world frame, in metres (x forward, y left, z up)."""
+
+    x: float
+    y: float
+    z: float = 0.0
+
+
+class SphericalPosition(_Strict):
+    """A point given by azimuth and elevation in degrees and distance in metres from the listener."""
+
+    az: float = Field(description="azimuth in degrees, positive to the left")
+    el: float = Field(0.0, ge=-90.0, le=90.0, description="elevation in degrees, positive up")
+    dist: float = Field(gt=0.0, description="distance in metres")
+
+
+def _position_kind(value: Any) -> str:
+    """Tell the two position forms apart by their keys, so errors name the right fields."""
+    if isinstance(value, SphericalPosition):
+        return "spherical"
+    if isinstance(value, dict) and {"az", "el", "dist"} & value.keys():
+        return "spherical"
+    return "cartesian"
+
+
+Position = Annotated[
+    Annotated[CartesianPosition, Tag("cartesian")] | Annotated[SphericalPosition, Tag("spherical")],
+    Discriminator(_position_kind),
+]
+
+
+def _parse_position(value: Any) -> Any:
+    """Accept ``[x, y, z]`` lists as cartesian positions."""
+    if isinstance(value, list | tuple) and len(value) == 3:
+        return {"x": value[0], "y": value[1], "z": value[2]}
+    return value
+
+
+class Source(_Strict):
+    """One sound source.
+
+    Attributes
+    ----------
+    audio : str, Path or np.ndarray
+        A sound file (relative paths resolve against the scene file's folder) or a mono
+        signal as a 1-D array, in which case ``sample_rate`` must be given.
+    sample_rate : int or None
+        Sample rate in Hz of an array given as ``audio``; ignored for files.
+    position : CartesianPosition or SphericalPosition
+        Where the source is; see the module docstring.
+    gain_db : float
+        Gain applied to the source signal, in dB.
+    start : float
+        Time in seconds at which the source starts playing.
+    name : str or None
+        A label used in messages and plots.
+    downmix : bool
+        Average a multichannel file to mono instead of rejecting it.
+    """
+
+    audio: str | Path | np.ndarray
+    position: Position
+    name: str | None = None
+    sample_rate: int | None = Field(None, gt=0)
+    gain_db: float = 0.0
+    start: float = Field(0.0, ge=0.0)
+    downmix: bool = False
+
+    _parse_position = field_validator("position", mode="before")(_parse_position)
+
+    @model_validator(mode="after")
+    def _array_needs_rate(self) -> Source:
+        if isinstance(self.audio, np.ndarray) and self.sample_rate is None:
+            raise ValueError("an array given as audio needs its sample_rate")
+        return self
+
+
+class Orientation(_Strict):
+    """Head orientation in degrees: yaw (+ left), pitch (+ up), roll (+ left ear up)."""
+
+    yaw: float = 0.0
+    pitch: float = Field(0.0, ge=-90.0, le=90.0)
+    roll: float = 0.0
+
+
+class Listener(_Strict):
+    """The listener: where the head is, where it looks, and how big it is (metres)."""
+
+    position: CartesianPosition = CartesianPosition(x=0.0, y=0.0, z=0.0)
+    orientation: Orientation = Orientation()
+    head_radius: float = Field(DEFAULT_HEAD_RADIUS, gt=0.03, lt=0.2)
+
+    _parse_position = field_validator("position", mode="before")(_parse_position)
+
+
+BitDepth = Literal[16, 24, 32, "float"]
+
+
+class Output(_Strict):
+    """What to produce: format name, sample rate (Hz), bit depth, LFE and ambisonic convention."""
+
+    format: str = "binaural"
+    sample_rate: int = Field(48000, ge=8000, le=384000)
+    bit_depth: BitDepth = 24
+    lfe: bool = False
+    ambisonic_convention: Literal["ambix", "fuma"] = "ambix"
+
+
+class HrtfChoice(_Strict):
+    """Which head to render binaural with: ``sphere``, a registered name or a SOFA path."""
+
+    name: str = "sphere"
+    ear_azimuth_deg: float = Field(90.0, ge=60.0, le=120.0)
+    interpolation: Literal["barycentric", "nearest"] = "barycentric"
+
+
+class Propagation(_Strict):
+    """How sound travels from the sources to the listener.
+
+    Only the free field exists yet; rooms will add their own models here by name.
+    """
+
+    model: Literal["free_field"] = "free_field"
+    speed_of_sound: float = Field(343.0, gt=100.0, lt=2000.0)
+    air_absorption: bool = False
+    temperature_c: float = Field(20.0, ge=-20.0, le=50.0)
+    relative_humidity: float = Field(50.0, ge=0.0, le=100.0)
+
+
+class Scene(_Strict):
+    """A whole scene. See the module docstring and the README for the file format."""
+
+    sources: Annotated[list[Source], Field(min_length=1)]
+    listener: Listener = Listener()
+    output: Output = Output()
+    hrtf: HrtfChoice = HrtfChoice()
+    propagation: Propagation = Propagation()
+    base_dir: Path | None = Field(None, exclude=True)
+
+    @field_validator("hrtf", mode="before")
+    @classmethod
+    def _hrtf_by_name(cls, value: Any) -> Any:
+        return {"name": str(value)} if isinstance(value, str | Path) else value
+
+    def source_label(self, index: int) -> str:
+        """``sources[i] 'name'`` for messages."""
+        name = self.sources[index].name
+        return f"sources[{index}]" + (f" '{name}'" if name else "")
+
+    def resolve_audio_path(self, index: int) -> Path:
+        """Path of source ``index``'s audio file, relative paths taken from the scene's folder."""
+        audio = self.sources[index].audio
+        path = Path(str(audio)).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        return path
+
+
+def source_world_position(source: Source, listener: Listener) -> np.ndarray:
+    """World position of a source in metres, shape (3,)."""
+    position = source.position
+    if isinstance(position, CartesianPosition):
+        return np.array([position.x, position.y, position.z])
+    listener_xyz = np.array([listener.position.x, listener.position.y, listener.position.z])
+    return listener_xyz + spherical_to_cartesian(position.az, position.el, position.dist)

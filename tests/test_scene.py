@@ -1,0 +1,102 @@
+"""The scene file format: the issue's minimal file verbatim, positions, and errors that name the field."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from soundstage.errors import InputFileError
+from soundstage.scene import Scene, load_scene, save_scene, source_world_position
+
+MINIMAL = """\
+output: {format: binaural, sample_rate: 48000}
+listener: {position: [0, 0, 0]}
+sources:
+  - name: left
+    audio: left.wav
+    position: {az: 60, el: 0, dist: 2}
+  - name: right
+    audio: right.wav
+    position: {x: 1, y: -1.5, z: 0}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "scene.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_minimal_scene_reads_verbatim(tmp_path):
+    scene = load_scene(write(tmp_path, MINIMAL))
+    assert scene.output.format == "binaural" and scene.output.sample_rate == 48000
+    assert [s.name for s in scene.sources] == ["left", "right"]
+    assert scene.resolve_audio_path(0) == tmp_path.resolve() / "left.wav"
+    left = source_world_position(scene.sources[0], scene.listener)
+    np.testing.assert_allclose(left, [2 * np.cos(np.pi / 3), 2 * np.sin(np.pi / 3), 0], atol=1e-12)
+    np.testing.assert_allclose(source_world_position(scene.sources[1], scene.listener), [1, -1.5, 0])
+
+
+def test_spherical_positions_are_relative_to_the_listener(tmp_path):
+    text = MINIMAL.replace("position: [0, 0, 0]", "position: [1, 2, 0]")
+    scene = load_scene(write(tmp_path, text))
+    np.testing.assert_allclose(source_world_position(scene.sources[0], scene.listener),
+                               [1 + 1.0, 2 + np.sqrt(3), 0], atol=1e-12)
+    # Cartesian positions are world coordinates and do not move with the listener.
+    np.testing.assert_allclose(source_world_position(scene.sources[1], scene.listener), [1, -1.5, 0])
+
+
+def test_json_scene_and_yaml_round_trip(tmp_path):
+    scene = load_scene(write(tmp_path, MINIMAL))
+    save_scene(scene, tmp_path / "copy.json")
+    again = load_scene(tmp_path / "copy.json")
+    assert again.sources[0].position == scene.sources[0].position
+    assert again.sources[1].position == scene.sources[1].position
+    save_scene(scene, tmp_path / "copy.yaml")
+    assert load_scene(tmp_path / "copy.yaml").model_dump() == {**scene.model_dump()}
+
+
+def test_hrtf_accepts_a_plain_name(tmp_path):
+    scene = load_scene(write(tmp_path, MINIMAL + "hrtf: mit_kemar\n"))
+    assert scene.hrtf.name == "mit_kemar"
+
+
+def test_api_accepts_arrays():
+    scene = Scene(sources=[{"audio": np.zeros(10), "sample_rate": 16000, "position": [1, 0, 0]}])
+    assert scene.sources[0].sample_rate == 16000
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (MINIMAL.replace("dist: 2", "dist: -2"), r"sources\[0\]\.position\.dist: .*greater than 0"),
+        (MINIMAL.replace("position: {x: 1", "positon: {x: 1"), r"sources\[1\]"),
+        (MINIMAL.replace("sample_rate: 48000", "sample_rate: fast"), r"output\.sample_rate"),
+        (MINIMAL.replace("el: 0,", "el: 100,"), r"sources\[0\]\.position\.el"),
+        ("sources: []\n", r"sources: .*at least 1"),
+        ("sources: [\n  - a\n", r"not valid YAML at line 2"),
+        ("- just a list\n", r"must be a mapping"),
+        (MINIMAL + "colour: blue\n", r"colour: unknown field"),
+    ],
+)
+def test_bad_scene_files_name_the_field(tmp_path, text, match):
+    path = write(tmp_path, text)
+    with pytest.raises(InputFileError, match=match) as info:
+        load_scene(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_scene_file(tmp_path):
+    with pytest.raises(InputFileError, match="scene file not found"):
+        load_scene(tmp_path / "nope.yaml")
+
+
+def test_bad_json_gives_line(tmp_path):
+    with pytest.raises(InputFileError, match="not valid JSON at line 2"):
+        load_scene(write(tmp_path, '{"sources":\n [,]}', "scene.json"))
+
+
+def test_array_without_sample_rate_is_refused():
+    with pytest.raises(ValueError, match="needs its sample_rate"):
+        Scene(sources=[{"audio": np.zeros(10), "position": [1, 0, 0]}])
