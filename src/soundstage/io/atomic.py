@@ -1,0 +1,169 @@
+"""Atomic file output: a file is either written completely or not at all.
+
+Writers write to a temporary file in the target's own folder and rename it into place
+only once everything succeeded. A rename within one folder (one file system) is atomic,
+so a crash or an exception never leaves a half-written WAV or a stray temporary file,
+and an existing file is only replaced when the caller asked for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from soundstage.errors import OutputError, SoundstageError
+
+
+def check_writable(path: str | Path, *, overwrite: bool) -> Path:
+    """Check, without writing anything, that ``path`` could be written.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to be written. Its folder must exist; it is not created.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    OutputError
+        If the file exists (without ``overwrite``), is a folder, or its folder is
+        missing, is not a folder, or cannot be written to.
+    """
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name for the output")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+    # Walk up to the first ancestor that exists: a regular file there means the folder
+    # can never exist, which deserves a different message from "create the folder".
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise OutputError(f"{path}: {ancestor} is a file, not a folder; choose another path")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: folder {folder} does not exist; create it first or choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: folder {folder} is not writable; fix its permissions or choose another path")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
+    """Context manager giving a temporary path that becomes ``path`` on success.
+
+    Write the output to the yielded path (open it, or hand it to a library that takes a
+    file name). When the ``with`` block ends normally the temporary file is renamed onto
+    ``path`` with :func:`os.replace`; if the block raises, the temporary file is removed,
+    ``path`` is left as it was and the exception propagates (an :class:`OSError` from the
+    block becomes an :class:`~soundstage.errors.OutputError` naming ``path``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write. Its folder must already exist (see :func:`ensure_dir` for
+        output folders a tool creates itself).
+    overwrite : bool
+        Replace ``path`` if it exists; otherwise an existing file raises before anything
+        is written.
+
+    Yields
+    ------
+    Path
+        A fresh, empty temporary file in the same folder as ``path``.
+
+    Raises
+    ------
+    OutputError
+        If the file exists (without ``overwrite``), or the folder is missing, not a
+        folder, or not writable.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_write(folder / "hello.txt", overwrite=False) as temporary:
+    ...     _ = temporary.write_text("hello")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['hello.txt']
+    """
+    path = check_writable(path, overwrite=overwrite)
+    try:
+        # mkstemp in the target's folder so that the final rename never crosses file systems.
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(
+            f"{path}: cannot write in folder {path.parent} ({error.strerror or error}); "
+            "fix its permissions or choose another path"
+        ) from None
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        if path.exists() and not overwrite:
+            # Someone else created the file while we were writing: keep theirs.
+            raise OutputError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        # mkstemp makes the file private (0o600); give it the mode an ordinary new file gets.
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        if isinstance(error, OSError) and not isinstance(error, SoundstageError):
+            raise OutputError(f"{path}: cannot be written ({error.strerror or error}); choose another path") from error
+        raise
+
+
+def ensure_dir(path: str | Path) -> Path:
+    """Create the output folder ``path`` (and its parents) if it does not exist.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` (or one of its parents) is a file, or the folder cannot be created.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> ensure_dir(pathlib.Path(tempfile.mkdtemp()) / "renders" / "demo").is_dir()
+    True
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path} is a file; give a folder for the output")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"{path}: a parent of this folder is a file; choose another folder") from None
+    except OSError as error:
+        raise OutputError(
+            f"{path}: folder cannot be created ({error.strerror or error}); choose another folder"
+        ) from None
+    return path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it requires setting it, so set it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

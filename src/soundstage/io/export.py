@@ -1,0 +1,79 @@
+"""Writing a render to disk: level check, optional normalisation, atomic WAV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundstage.errors import OutputError
+
+#: Peak level that ``normalize`` scales to, in dBFS (1 dB of headroom for inter-sample peaks).
+NORMALIZE_TARGET_DBFS = -1.0
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What was written: path, peak level after any scaling (dBFS) and the gain applied (dB)."""
+
+    path: Path
+    peak_dbfs: float
+    gain_db: float
+    bit_depth: int | str
+
+
+def write_render(
+    result,
+    path: str | Path,
+    *,
+    bit_depth: int | str = 24,
+    normalize: bool = False,
+    overwrite: bool = False,
+) -> WriteReport:
+    """Write a :class:`~soundstage.acoustics.render.RenderResult` as a WAV file.
+
+    Parameters
+    ----------
+    result : RenderResult
+        The render.
+    path : str or Path
+        Output file. Written atomically; an existing file is kept unless ``overwrite``.
+    bit_depth : {16, 24, 32, "float"}, default 24
+        Integer PCM bits, or ``"float"`` for 32-bit IEEE float.
+    normalize : bool, default False
+        Scale so the peak sits at -1 dBFS; the report says by how much.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    WriteReport
+
+    Raises
+    ------
+    OutputError
+        If the file exists (without ``overwrite``), cannot be written, or an integer
+        format would clip (the message gives the peak and the fixes).
+    """
+    from soundstage.io.wav import write_wav
+
+    audio = result.audio
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    gain_db = 0.0
+    if normalize:
+        if peak == 0.0:
+            raise OutputError(f"{path}: the render is silent, so it cannot be normalised; check the sources")
+        gain_db = NORMALIZE_TARGET_DBFS - 20.0 * np.log10(peak)
+        audio = audio * np.float32(10.0 ** (gain_db / 20.0))
+        peak = float(np.max(np.abs(audio)))
+    write_wav(
+        path,
+        audio,
+        result.sample_rate,
+        bit_depth=bit_depth,
+        channel_mask=result.channel_mask or None,
+        overwrite=overwrite,
+    )
+    peak_dbfs = 20.0 * np.log10(peak) if peak > 0 else -np.inf
+    return WriteReport(Path(path), float(peak_dbfs), float(gain_db), bit_depth)
