@@ -1,0 +1,88 @@
+"""Heads for binaural rendering: the analytic rigid sphere and measured SOFA sets.
+
+>>> head = load_hrtf("sphere", 48000)
+>>> head.name, head.n_taps
+('sphere', 512)
+
+SOFA reading (h5py) and interpolation (scipy.spatial) load only when first needed.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from soundstage.acoustics.hrtf.base import HRTF
+from soundstage.acoustics.hrtf.registry import fetch_hrtf, get_entry, list_hrtfs, registered_names
+from soundstage.acoustics.hrtf.sphere import SphereHRTF
+from soundstage.conventions import DEFAULT_HEAD_RADIUS
+from soundstage.errors import ParameterError
+
+_LAZY = {
+    "SofaHRTF": "soundstage.acoustics.hrtf.sofa",
+    "write_sofa": "soundstage.acoustics.hrtf.sofa",
+    "read_sofa": "soundstage.acoustics.hrtf.sofa",
+}
+
+__all__ = ["HRTF", "SofaHRTF", "SphereHRTF", "fetch_hrtf", "list_hrtfs", "load_hrtf", "read_sofa", "write_sofa"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_hrtf(
+    spec: str | os.PathLike,
+    sample_rate: int,
+    *,
+    head_radius: float = DEFAULT_HEAD_RADIUS,
+    ear_azimuth_deg: float = 90.0,
+    interpolation: str = "barycentric",
+) -> HRTF:
+    """The head named by ``spec``, producing HRIRs at ``sample_rate``.
+
+    Parameters
+    ----------
+    spec : str or PathLike
+        ``"sphere"`` (the built-in rigid sphere), a registered set (see :func:`list_hrtfs`;
+        downloaded into the cache on first use) or the path of a ``.sofa`` file.
+    sample_rate : int
+        Output sample rate in Hz.
+    head_radius : float, default 0.0875
+        Sphere radius in metres (sphere only).
+    ear_azimuth_deg : float, default 90.0
+        Ear azimuth in degrees (sphere only).
+    interpolation : {"barycentric", "nearest"}
+        Interpolation between measured directions (SOFA sets only).
+
+    Returns
+    -------
+    HRTF
+
+    Raises
+    ------
+    ParameterError
+        When ``spec`` is none of the above.
+    """
+    text = os.fspath(spec)
+    if text == "sphere":
+        return SphereHRTF(sample_rate, head_radius=head_radius, ear_azimuth_deg=ear_azimuth_deg)
+    if text in registered_names():
+        from soundstage.acoustics.hrtf.sofa import SofaHRTF
+
+        entry = get_entry(text)
+        return SofaHRTF.from_file(fetch_hrtf(text), sample_rate, interpolation=interpolation, name=entry.name)
+    path = Path(text).expanduser()
+    if path.suffix.lower() == ".sofa" and path.is_file():
+        from soundstage.acoustics.hrtf.sofa import SofaHRTF
+
+        return SofaHRTF.from_file(path, sample_rate, interpolation=interpolation)
+    what = "is not an existing .sofa file" if path.suffix.lower() == ".sofa" else "is not a known head"
+    raise ParameterError(
+        f"HRTF {text!r} {what}; use 'sphere', a registered set ({', '.join(registered_names())}) "
+        "or the path of a .sofa file"
+    )
