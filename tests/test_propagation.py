@@ -23,8 +23,7 @@ def test_free_field_delay_gain_and_direction():
 
 def test_head_rotation_moves_the_source_the_other_way():
     # Turning the head 30° to the left puts a frontal source at -30° (to the right).
-    arrivals = free_field_arrivals(np.array([2.0, 0, 0]), np.zeros(3), rotation_matrix(yaw_deg=30),
-                                   head_radius=0.0875)
+    arrivals = free_field_arrivals(np.array([2.0, 0, 0]), np.zeros(3), rotation_matrix(yaw_deg=30), head_radius=0.0875)
     np.testing.assert_allclose(arrivals.direction[0], spherical_to_cartesian(-30, 0), atol=1e-12)
 
 
@@ -37,8 +36,14 @@ def test_source_inside_head_is_an_error():
 @pytest.mark.parametrize(
     ("temperature_c", "humidity", "frequency_hz", "db_per_km"),
     [
-        (20, 70, 1000, 4.98), (20, 70, 2000, 9.02), (20, 70, 4000, 22.9), (20, 70, 8000, 76.6),
-        (10, 70, 1000, 3.66), (10, 70, 4000, 32.8), (20, 70, 500, 2.80), (20, 70, 250, 1.13),
+        (20, 70, 1000, 4.98),
+        (20, 70, 2000, 9.02),
+        (20, 70, 4000, 22.9),
+        (20, 70, 8000, 76.6),
+        (10, 70, 1000, 3.66),
+        (10, 70, 4000, 32.8),
+        (20, 70, 500, 2.80),
+        (20, 70, 250, 1.13),
     ],
 )
 def test_air_absorption_matches_iso_table(temperature_c, humidity, frequency_hz, db_per_km):
@@ -47,8 +52,9 @@ def test_air_absorption_matches_iso_table(temperature_c, humidity, frequency_hz,
 
 
 def test_air_absorption_arrivals_are_banded_and_fall_with_frequency():
-    arrivals = free_field_arrivals(np.array([100.0, 0, 0]), np.zeros(3), np.eye(3), head_radius=0.0875,
-                                   air_absorption=True)
+    arrivals = free_field_arrivals(
+        np.array([100.0, 0, 0]), np.zeros(3), np.eye(3), head_radius=0.0875, air_absorption=True
+    )
     assert arrivals.is_banded
     gains = arrivals.gain[0]
     assert np.all(np.diff(gains) < 0)

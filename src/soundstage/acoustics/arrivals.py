@@ -87,9 +87,7 @@ class Arrivals:
         bands = parts[0].band_centers_hz
         for part in parts[1:]:
             same = (bands is None and part.band_centers_hz is None) or (
-                bands is not None
-                and part.band_centers_hz is not None
-                and np.array_equal(bands, part.band_centers_hz)
+                bands is not None and part.band_centers_hz is not None and np.array_equal(bands, part.band_centers_hz)
             )
             if not same:
                 raise ParameterError("Arrivals.concatenate needs the same bands in every part")

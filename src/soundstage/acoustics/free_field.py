@@ -64,9 +64,9 @@ def free_field_arrivals(
     gains = np.array([gain])
     if air_absorption:
         bands = OCTAVE_BANDS_HZ
-        attenuation_db = air_absorption_db_per_m(
-            bands, temperature_c=temperature_c, relative_humidity=relative_humidity
-        ) * distance
+        attenuation_db = (
+            air_absorption_db_per_m(bands, temperature_c=temperature_c, relative_humidity=relative_humidity) * distance
+        )
         gains = gain * 10.0 ** (-attenuation_db[None, :] / 20.0)
     return Arrivals(
         delay_s=np.array([distance / speed_of_sound]),

@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from soundstage.acoustics.arrivals import Arrivals
+from soundstage.acoustics.delay import sum_delayed
+from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
 
 
 class Encoder(ABC):
@@ -54,3 +56,28 @@ class Encoder(ABC):
             Responses at ``sample_rate``; tap 0 is the moment the source emits, so
             propagation delays are included.
         """
+
+
+class PanningEncoder(Encoder):
+    """An encoder whose channels differ only by a gain per arrival direction.
+
+    Amplitude panning (stereo pan pot, VBAP) and ambisonic encoding both weight every
+    arrival's delayed, band-filtered impulse by direction-dependent gains; subclasses give
+    those gains in :meth:`channel_gains` and inherit the response.
+    """
+
+    @abstractmethod
+    def channel_gains(self, directions: np.ndarray) -> np.ndarray:
+        """Gains of every channel for unit ``directions`` (K, 3), shape (K, n_channels)."""
+
+    def impulse_response(self, arrivals: Arrivals) -> np.ndarray:
+        """Gain-weighted arrivals in every channel, shape (n_channels, n_taps), float64.
+
+        See :meth:`Encoder.impulse_response`.
+        """
+        if len(arrivals) == 0:
+            return np.zeros((self.n_channels, 1))
+        filters = arrival_filters(arrivals, self.sample_rate)
+        weights = self.channel_gains(arrivals.direction) * filters.gain[:, None]
+        n_taps = response_length(filters.delay_samples, filters.kernel_length)
+        return sum_delayed(filters.delay_samples, weights, n_taps, filters.kernels)

@@ -1,0 +1,72 @@
+"""Binaural encoding: every arrival filtered by the head-related impulse responses of its direction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from soundstage.acoustics.arrivals import Arrivals
+from soundstage.acoustics.delay import sum_delayed
+from soundstage.acoustics.encoders import check_sample_rate
+from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
+from soundstage.acoustics.encoders.base import Encoder
+from soundstage.acoustics.hrtf.base import HRTF
+from soundstage.errors import ParameterError
+
+
+class BinauralEncoder(Encoder):
+    """Left and right ear signals from an HRTF set.
+
+    Each arrival is the HRIR pair of its direction and distance, scaled by its gain (or
+    convolved with its band filter) and placed at ``delay_s - hrtf.latency_s``: the HRTF's
+    latency is where its responses put sound reaching the head centre, so removing it keeps
+    arrival times physical. When that start is negative (a source nearer than the latency
+    allows), the HRIR's leading samples, which come before the near ear hears anything,
+    are dropped rather than the arrival being moved, so timing stays exact.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Output sample rate in Hz; must equal ``hrtf.sample_rate``.
+    hrtf : HRTF
+        The head.
+
+    Raises
+    ------
+    ParameterError
+        If the HRTF is at another sample rate.
+    """
+
+    def __init__(self, sample_rate: int, hrtf: HRTF) -> None:
+        self.sample_rate = check_sample_rate(sample_rate)
+        if not isinstance(hrtf, HRTF):
+            raise ParameterError(f"hrtf must be an HRTF (e.g. load_hrtf('sphere', rate)), got {type(hrtf).__name__}")
+        if int(hrtf.sample_rate) != self.sample_rate:
+            raise ParameterError(
+                f"hrtf {hrtf.name!r} is at {hrtf.sample_rate} Hz but the output is at {self.sample_rate} Hz; "
+                "load the HRTF at the output sample rate"
+            )
+        self.hrtf = hrtf
+        self.name = "binaural"
+        self.channel_labels = ("L", "R")
+        self.channel_mask = 0
+
+    def impulse_response(self, arrivals: Arrivals) -> np.ndarray:
+        """Binaural impulse responses, shape (2, n_taps), float64, left ear first.
+
+        See :meth:`Encoder.impulse_response`.
+        """
+        if len(arrivals) == 0:
+            return np.zeros((2, 1))
+        filters = arrival_filters(arrivals, self.sample_rate)
+        hrirs = np.asarray(self.hrtf.hrirs(arrivals.direction, arrivals.distance_m), dtype=float)
+        kernels = hrirs
+        if filters.kernels is not None:
+            # Band filter and HRIR pair combined into one kernel per ear (linear, so order is free).
+            n_out = hrirs.shape[-1] + filters.kernels.shape[-1] - 1
+            n_fft = 1 << (n_out - 1).bit_length()
+            spectra = np.fft.rfft(hrirs, n_fft, axis=-1) * np.fft.rfft(filters.kernels, n_fft, axis=-1)[:, None, :]
+            kernels = np.fft.irfft(spectra, n_fft, axis=-1)[..., :n_out]
+        delay = filters.delay_samples - self.hrtf.latency_s * self.sample_rate
+        weights = np.repeat(filters.gain[:, None], 2, axis=1)
+        n_taps = response_length(delay, kernels.shape[-1])
+        return sum_delayed(delay, weights, n_taps, kernels)
