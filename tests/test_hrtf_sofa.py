@@ -101,15 +101,39 @@ def horizontal_neighbours(head: SofaHRTF):
     return [(i, j) for i, j in itertools.pairwise(ring) if 0 < pos[j, 0] - pos[i, 0] <= 10.0]
 
 
-def test_kemar_midpoint_itd_is_the_mean_of_the_neighbours(kemar_48k):
+def test_kemar_midpoint_itd_is_close_to_the_mean_of_the_neighbours(kemar_48k):
     pos = kemar_48k.source_positions_deg
     measured = kemar_48k.measured_hrirs
     pairs = horizontal_neighbours(kemar_48k)
     assert len(pairs) > 60
+    errors = []
     for i, j in pairs:
         mid = kemar_48k.hrirs(unit_vectors([0.5 * (pos[i, 0] + pos[j, 0])], [0.0]), np.ones(1))[0]
         itd = [low_frequency_itd_s(h, FS) for h in (measured[i], measured[j], mid)]
-        assert itd[2] == pytest.approx(0.5 * (itd[0] + itd[1]), abs=5e-6)
+        errors.append(abs(itd[2] - 0.5 * (itd[0] + itd[1])))
+    # Interaural phase delay below 1.5 kHz; the just-noticeable ITD difference is 10-20 us.
+    assert np.median(errors) < 10e-6 and max(errors) < 50e-6
+
+
+@pytest.mark.parametrize(
+    ("azimuth", "elevation"),
+    [(103.0, 20.0), (47.0, -35.0), (-130.0, 25.0), (170.0, 55.0), (80.0, 5.0), (-75.0, -15.0), (30.0, 45.0)],
+)
+def test_kemar_off_grid_onsets_and_itd_stay_within_their_neighbours(kemar_48k, azimuth, elevation):
+    measured = kemar_48k.measured_hrirs
+    pos = kemar_48k.source_positions_deg
+    query = unit_vectors([azimuth], [elevation])
+    near = np.flatnonzero(unit_vectors(pos[:, 0], pos[:, 1]) @ query[0] > np.cos(np.deg2rad(12.0)))
+    assert len(near) >= 3
+    ir = kemar_48k.hrirs(query, np.ones(1))[0]
+    onsets = np.array([onset_s(ir[ear], FS) for ear in (0, 1)])
+    neighbours = np.array([[onset_s(measured[i, ear], FS) for ear in (0, 1)] for i in near])
+    # Minimum-phase reconstruction reshapes the onset a little (this estimator sees up to
+    # ~9 samples), so allow 250 us per ear and 100 us on the ITD around the neighbours' range.
+    for ear in (0, 1):
+        assert neighbours[:, ear].min() - 250e-6 <= onsets[ear] <= neighbours[:, ear].max() + 250e-6
+    itd, neighbour_itd = onsets[1] - onsets[0], neighbours[:, 1] - neighbours[:, 0]
+    assert neighbour_itd.min() - 100e-6 <= itd <= neighbour_itd.max() + 100e-6
 
 
 def test_kemar_interpolation_has_no_comb_notches_unlike_raw_averaging(kemar_48k):

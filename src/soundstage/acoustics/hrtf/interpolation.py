@@ -6,11 +6,14 @@ its barycentric weights there say how much of each corner to take. The corners' 
 are not averaged as they are (that comb-filters, see
 :mod:`soundstage.acoustics.hrtf.minimum_phase`): their minimum-phase parts and their
 delays are interpolated separately and the interpolated delay is applied again. The
-delay of each measurement is that of its excess-phase (all-pass) part below
-``ITD_MAX_FREQUENCY_HZ``, so the interaural phase delay at low frequencies, the ITD
-that dominates lateralisation, is reproduced at the corners and interpolated linearly
-in between. A query within ``EXACT_MATCH_RAD`` of a measured direction gets that
-measurement verbatim.
+delay of each ear puts its minimum-phase filter's onset where the measured HRIR's onset
+is (first crossing of -20 dB below the peak after a 6 kHz Gaussian low-pass, see
+:func:`~soundstage.acoustics.hrtf.minimum_phase.onset_samples`), so onsets and the ITD
+between them move linearly between the corners. (Delays fitted to the low-frequency
+phase are not used: measured sets carry little energy below a few hundred hertz, and in
+the MIT KEMAR set such fits, even of the interaural phase, jump by tens of samples
+between neighbouring directions.) A query within ``EXACT_MATCH_RAD`` of a measured
+direction gets that measurement verbatim.
 
 Incomplete sets
     Many sets do not cover the whole sphere (the MIT KEMAR stops at -40° elevation). The
@@ -33,17 +36,16 @@ import warnings
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from soundstage.acoustics.hrtf.minimum_phase import delay_irs, excess_delay_samples, minimum_phase
+from soundstage.acoustics.hrtf.minimum_phase import delay_irs, minimum_phase, onset_samples
 from soundstage.errors import ParameterError
 
 #: Queries closer than this (radians) to a measured direction get that HRIR verbatim.
 EXACT_MATCH_RAD = 1e-6
-#: The delay of each measurement is the excess-phase delay fitted below this frequency (Hz).
-ITD_MAX_FREQUENCY_HZ = 1500.0
 INTERPOLATION_METHODS = ("barycentric", "nearest")
 _GAP_MEDIAN_FACTOR = 3.0
 _GAP_MIN_DEG = 15.0
 _CHUNK = 512
+_ONSET_LEAD = 32
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -102,11 +104,8 @@ class DirectionInterpolator:
             self._triangulate()
         if self.triangles is not None:
             self.min_phase = minimum_phase(self.hrirs)
-            # The delay that puts each minimum-phase filter back where the measurement's low
-            # frequencies are: the ITD a listener hears is carried there.
-            self.delays = excess_delay_samples(
-                self.hrirs, self.min_phase, max_frequency=ITD_MAX_FREQUENCY_HZ / sample_rate
-            )
+            # The delay that puts each minimum-phase filter's onset where the measurement's is.
+            self.delays = _ear_delays(self.hrirs, self.min_phase)
 
     @property
     def n_taps(self) -> int:
@@ -242,6 +241,15 @@ class DirectionInterpolator:
             delays = np.einsum("kj,kje->ke", w, self.delays[corners])
             out[todo] = delay_irs(min_phase, delays)
         return out
+
+
+def _ear_delays(hrirs: np.ndarray, min_phase: np.ndarray) -> np.ndarray:
+    """Delays (M, 2) in samples that put each minimum-phase filter's onset where the measured one's is."""
+    # The minimum-phase filters start at tap 0, where the low-pass used to find onsets would
+    # smear part of them to negative times: measure them with some lead-in.
+    lead = np.zeros((*min_phase.shape[:-1], _ONSET_LEAD))
+    min_phase_onset = onset_samples(np.concatenate([lead, min_phase], axis=-1)) - _ONSET_LEAD
+    return onset_samples(hrirs) - min_phase_onset
 
 
 def _unit_or_none(vector: np.ndarray) -> np.ndarray:

@@ -121,53 +121,6 @@ def onset_samples(
     return onset.reshape(shape)
 
 
-def excess_delay_samples(
-    irs: np.ndarray,
-    min_phase: np.ndarray,
-    *,
-    max_frequency: float,
-    oversample: int = 4,
-) -> np.ndarray:
-    """Delay of the excess-phase (all-pass) part of each IR, from its low-frequency phase slope.
-
-    ``irs = min_phase * allpass``; below ``max_frequency`` the all-pass part of an HRIR is
-    close to a pure delay, and that delay is what carries the ITD a listener hears (the
-    interaural phase delay below ~1.5 kHz dominates lateralisation). It is the least-squares
-    slope, through the origin, of the unwrapped phase of ``irs / min_phase``.
-
-    Parameters
-    ----------
-    irs, min_phase : np.ndarray, shape (..., N)
-        Impulse responses and their minimum-phase versions.
-    max_frequency : float
-        Upper end of the fitted band as a fraction of the sample rate (e.g. 1500 / 48000).
-    oversample : int, default 4
-        FFT length as a multiple of ``N`` (a fine grid keeps the phase unwrapping safe).
-
-    Returns
-    -------
-    np.ndarray, shape (...)
-        Delays in samples (fractional).
-
-    Examples
-    --------
-    >>> h = np.zeros(64); h[12] = 1.0; h[13] = 0.5
-    >>> float(np.round(excess_delay_samples(h, minimum_phase(h), max_frequency=0.05), 6))
-    12.0
-    """
-    irs = np.asarray(irs, dtype=float)
-    n_fft = _next_pow2(oversample * irs.shape[-1])
-    freqs = np.fft.rfftfreq(n_fft)
-    band = freqs <= max_frequency
-    ratio = sp_fft.rfft(irs, n=n_fft, axis=-1, workers=-1)[..., band] * np.conj(
-        sp_fft.rfft(min_phase, n=n_fft, axis=-1, workers=-1)[..., band]
-    )
-    phase = np.unwrap(np.angle(ratio), axis=-1)
-    phase -= phase[..., :1]  # DC is 0 or pi; only the slope matters
-    f = freqs[band]
-    return -(phase @ f) / (2.0 * np.pi * (f @ f))
-
-
 def delay_irs(irs: np.ndarray, delays_samples: np.ndarray, n_taps: int | None = None) -> np.ndarray:
     """Delay impulse responses by fractional numbers of samples (FFT phase shift, zero-padded).
 
