@@ -5,20 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soundstage.errors import InputFileError
+from scene_texts import MINIMAL_SCENE
+from soundstage.errors import InputFileError, OutputError, ParameterError
 from soundstage.scene import Scene, load_scene, save_scene, source_world_position
-
-MINIMAL = """\
-output: {format: binaural, sample_rate: 48000}
-listener: {position: [0, 0, 0]}
-sources:
-  - name: left
-    audio: left.wav
-    position: {az: 60, el: 0, dist: 2}
-  - name: right
-    audio: right.wav
-    position: {x: 1, y: -1.5, z: 0}
-"""
 
 
 def write(tmp_path: Path, text: str, name: str = "scene.yaml") -> Path:
@@ -28,7 +17,7 @@ def write(tmp_path: Path, text: str, name: str = "scene.yaml") -> Path:
 
 
 def test_minimal_scene_reads_verbatim(tmp_path):
-    scene = load_scene(write(tmp_path, MINIMAL))
+    scene = load_scene(write(tmp_path, MINIMAL_SCENE))
     assert scene.output.format == "binaural" and scene.output.sample_rate == 48000
     assert [s.name for s in scene.sources] == ["left", "right"]
     assert scene.resolve_audio_path(0) == tmp_path.resolve() / "left.wav"
@@ -38,16 +27,17 @@ def test_minimal_scene_reads_verbatim(tmp_path):
 
 
 def test_spherical_positions_are_relative_to_the_listener(tmp_path):
-    text = MINIMAL.replace("position: [0, 0, 0]", "position: [1, 2, 0]")
+    text = MINIMAL_SCENE.replace("position: [0, 0, 0]", "position: [1, 2, 0]")
     scene = load_scene(write(tmp_path, text))
-    np.testing.assert_allclose(source_world_position(scene.sources[0], scene.listener),
-                               [1 + 1.0, 2 + np.sqrt(3), 0], atol=1e-12)
+    np.testing.assert_allclose(
+        source_world_position(scene.sources[0], scene.listener), [1 + 1.0, 2 + np.sqrt(3), 0], atol=1e-12
+    )
     # Cartesian positions are world coordinates and do not move with the listener.
     np.testing.assert_allclose(source_world_position(scene.sources[1], scene.listener), [1, -1.5, 0])
 
 
 def test_json_scene_and_yaml_round_trip(tmp_path):
-    scene = load_scene(write(tmp_path, MINIMAL))
+    scene = load_scene(write(tmp_path, MINIMAL_SCENE))
     save_scene(scene, tmp_path / "copy.json")
     again = load_scene(tmp_path / "copy.json")
     assert again.sources[0].position == scene.sources[0].position
@@ -56,8 +46,21 @@ def test_json_scene_and_yaml_round_trip(tmp_path):
     assert load_scene(tmp_path / "copy.yaml").model_dump() == {**scene.model_dump()}
 
 
+def test_save_scene_keeps_existing_files_and_refuses_arrays(tmp_path):
+    scene = load_scene(write(tmp_path, MINIMAL_SCENE))
+    with pytest.raises(OutputError, match="exists; pass --overwrite"):
+        save_scene(scene, tmp_path / "scene.yaml")
+    assert (tmp_path / "scene.yaml").read_text() == MINIMAL_SCENE
+    save_scene(scene, tmp_path / "scene.yaml", overwrite=True)
+    assert load_scene(tmp_path / "scene.yaml").sources[1].position == scene.sources[1].position
+    in_memory = scene.model_copy(update={"sources": [scene.sources[0].model_copy(update={"audio": np.zeros(8)})]})
+    with pytest.raises(ParameterError, match=r"sources\[0\]\.audio: is an array"):
+        save_scene(in_memory, tmp_path / "arrays.yaml")
+    assert not (tmp_path / "arrays.yaml").exists()
+
+
 def test_hrtf_accepts_a_plain_name(tmp_path):
-    scene = load_scene(write(tmp_path, MINIMAL + "hrtf: mit_kemar\n"))
+    scene = load_scene(write(tmp_path, MINIMAL_SCENE + "hrtf: mit_kemar\n"))
     assert scene.hrtf.name == "mit_kemar"
 
 
@@ -69,14 +72,14 @@ def test_api_accepts_arrays():
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        (MINIMAL.replace("dist: 2", "dist: -2"), r"sources\[0\]\.position\.dist: .*greater than 0"),
-        (MINIMAL.replace("position: {x: 1", "positon: {x: 1"), r"sources\[1\]"),
-        (MINIMAL.replace("sample_rate: 48000", "sample_rate: fast"), r"output\.sample_rate"),
-        (MINIMAL.replace("el: 0,", "el: 100,"), r"sources\[0\]\.position\.el"),
+        (MINIMAL_SCENE.replace("dist: 2", "dist: -2"), r"sources\[0\]\.position\.dist: .*greater than 0"),
+        (MINIMAL_SCENE.replace("position: {x: 1", "positon: {x: 1"), r"sources\[1\]"),
+        (MINIMAL_SCENE.replace("sample_rate: 48000", "sample_rate: fast"), r"output\.sample_rate"),
+        (MINIMAL_SCENE.replace("el: 0,", "el: 100,"), r"sources\[0\]\.position\.el"),
         ("sources: []\n", r"sources: .*at least 1"),
         ("sources: [\n  - a\n", r"not valid YAML at line 2"),
         ("- just a list\n", r"must be a mapping"),
-        (MINIMAL + "colour: blue\n", r"colour: unknown field"),
+        (MINIMAL_SCENE + "colour: blue\n", r"colour: unknown field"),
     ],
 )
 def test_bad_scene_files_name_the_field(tmp_path, text, match):

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from soundstage.errors import InputFileError
+from soundstage.errors import InputFileError, ParameterError
 from soundstage.scene.model import Scene
 
 
@@ -38,8 +38,10 @@ def load_scene(path: str | Path) -> Scene:
     text = path.read_text(encoding="utf-8", errors="replace")
     data = _parse(text, path)
     if not isinstance(data, dict):
-        raise InputFileError(f"{path}: a scene file must be a mapping with 'sources' (and optional "
-                             "'listener', 'output', 'hrtf'); see the README")
+        raise InputFileError(
+            f"{path}: a scene file must be a mapping with 'sources' (and optional "
+            "'listener', 'output', 'hrtf'); see the README"
+        )
     return scene_from_dict(data, base_dir=path.resolve().parent, origin=str(path))
 
 
@@ -61,14 +63,48 @@ def scene_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, origi
         raise InputFileError(f"{origin}: {describe_validation_error(error)}") from None
 
 
-def save_scene(scene: Scene, path: str | Path) -> None:
-    """Write a scene whose audio are files as YAML (or JSON for a ``.json`` path)."""
+def save_scene(scene: Scene, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a scene whose sources are audio files as YAML (or JSON for a ``.json`` path).
+
+    The file is written atomically: a failure leaves no half-written scene behind.
+
+    Parameters
+    ----------
+    scene : Scene
+        Every source's ``audio`` must be a file path (arrays cannot be stored in a scene file).
+    path : str or Path
+        The scene file to write.
+    overwrite : bool, default False
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ParameterError
+        If a source's audio is an array rather than a file.
+    OutputError
+        If the file exists (without ``overwrite``) or cannot be written.
+    """
+    from soundstage.io.atomic import atomic_write
+
     path = Path(path)
+    for index, source in enumerate(scene.sources):
+        if not isinstance(source.audio, (str, Path)):
+            raise ParameterError(
+                f"sources[{index}].audio: is an array, which a scene file cannot hold; "
+                "write it to a WAV file and give its path"
+            )
     data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
     for source in data.get("sources", []):
         source["audio"] = str(source["audio"])
     text = json.dumps(data, indent=2) if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
-    path.write_text(text, encoding="utf-8")
+    with atomic_write(path, overwrite=overwrite) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return path
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -89,7 +125,7 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
-            parts[-1 if parts else 0:] = [f"{parts[-1] if parts else ''}[{item}]"]
+            parts[-1 if parts else 0 :] = [f"{parts[-1] if parts else ''}[{item}]"]
         elif item in ("cartesian", "spherical"):
             continue  # the position form's tag, not a field the user wrote
         else:

@@ -1,0 +1,225 @@
+"""The ``soundstage`` command line: parse, call one API function, report.
+
+Known problems (bad input, missing files, offline) print one line and exit 1; bugs
+keep their traceback. Heavy libraries are imported inside the commands so that
+``soundstage --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMAT_HELP = "omni | binaural | stereo | ortf | ab | 5.1 | 7.1 | foa | hoaN (any order N, e.g. hoa3)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 a problem the user can fix, 2 bad usage)."""
+    from soundstage.errors import SoundstageError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except SoundstageError as error:
+        print(f"soundstage: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("soundstage: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    from soundstage import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="soundstage",
+        description="Spatial audio from mono sounds and a scene: binaural, stereo, 5.1/7.1, ambisonics.",
+    )
+    parser.add_argument("--version", action="version", version=f"soundstage {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    render = commands.add_parser("render", help="render a scene file to a WAV file")
+    render.add_argument("scene", type=Path, help="scene file (YAML or JSON)")
+    render.add_argument("-o", "--output", type=Path, required=True, help="output WAV file")
+    render.add_argument("--format", help=f"output format, overrides the scene: {FORMAT_HELP}")
+    render.add_argument("--sample-rate", type=int, help="output sample rate in Hz, overrides the scene")
+    render.add_argument(
+        "--lfe",
+        action="store_true",
+        default=None,
+        help="5.1/7.1: feed the LFE channel with the sum low-passed at 120 Hz",
+    )
+    _add_hrtf_option(render)
+    _add_write_options(render, bit_depth_default=None)
+    render.set_defaults(handler=_render)
+
+    demo = commands.add_parser("demo", help="synthesize a scene and render it to every format, with a plot")
+    demo.add_argument("-o", "--output", type=Path, default=Path("demo"), help="output folder (default: demo)")
+    demo.add_argument("--sample-rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
+    demo.add_argument("--overwrite", action="store_true", help="replace files from an earlier demo")
+    demo.add_argument("--quiet", action="store_true", help="print only errors")
+    _add_hrtf_option(demo)
+    demo.set_defaults(handler=_demo)
+
+    binauralize = commands.add_parser("binauralize", help="decode an ambisonic (AmbiX/FuMa) WAV to binaural")
+    binauralize.add_argument("input", type=Path, help="ambisonic WAV: (N+1)² channels, ACN order")
+    binauralize.add_argument("-o", "--output", type=Path, required=True, help="output WAV file (2 channels)")
+    binauralize.add_argument(
+        "--convention",
+        choices=["ambix", "fuma"],
+        default="ambix",
+        help="channel order and normalisation of the input (default ambix)",
+    )
+    _add_hrtf_option(binauralize)
+    _add_write_options(binauralize, bit_depth_default=24)
+    binauralize.set_defaults(handler=_binauralize)
+
+    info = commands.add_parser("info", help="formats, HRTFs available, versions")
+    info.set_defaults(handler=_info)
+
+    hrtf = commands.add_parser("hrtf", help="manage HRTF sets: fetch a registered set into the cache")
+    hrtf_commands = hrtf.add_subparsers(title="hrtf commands", metavar="ACTION")
+    fetch = hrtf_commands.add_parser("fetch", help="download a registered HRTF set (checksum-verified)")
+    fetch.add_argument("name", help="registered name (see `soundstage info`)")
+    fetch.set_defaults(handler=_hrtf_fetch)
+    return parser
+
+
+def _add_hrtf_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hrtf", help="head for binaural: sphere (built in), a registered name, or PATH.sofa")
+
+
+def _add_write_options(parser: argparse.ArgumentParser, *, bit_depth_default: str | None) -> None:
+    parser.add_argument(
+        "--bit-depth",
+        choices=["16", "24", "32", "float"],
+        default=bit_depth_default,
+        help="integer PCM bits or 32-bit float (default: the scene's, else 24)",
+    )
+    parser.add_argument("--normalize", action="store_true", help="scale so the peak is at -1 dBFS")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def _bit_depth(value: str | None, fallback: int | str) -> int | str:
+    if value is None:
+        return fallback
+    return value if value == "float" else int(value)
+
+
+def _check_output(path: Path, overwrite: bool) -> None:
+    """Fail before the work, not after it, when the output cannot be written."""
+    from soundstage.errors import OutputError
+
+    if path.suffix.lower() != ".wav":
+        raise OutputError(f"{path}: only WAV output is supported; give a file name ending in .wav")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} exists; pass --overwrite to replace it")
+    if not path.parent.resolve().is_dir():
+        raise OutputError(f"{path}: folder {path.parent} does not exist; create it or choose another path")
+
+
+def _render(args: argparse.Namespace) -> int:
+    from soundstage.acoustics.render import render
+    from soundstage.io.export import write_render
+    from soundstage.scene.files import load_scene
+
+    _check_output(args.output, args.overwrite)
+    scene = load_scene(args.scene)
+    result = render(
+        scene, format=args.format, sample_rate=args.sample_rate, hrtf=args.hrtf, lfe=args.lfe, progress=not args.quiet
+    )
+    report = write_render(
+        result,
+        args.output,
+        bit_depth=_bit_depth(args.bit_depth, scene.output.bit_depth),
+        normalize=args.normalize,
+        overwrite=args.overwrite,
+    )
+    if not args.quiet:
+        print(_describe(report, result))
+    return 0
+
+
+def _describe(report, result) -> str:
+    """One line: what was written, its level and what was used."""
+    parts = [
+        f"wrote {report.path}: {result.format}, {len(result.channel_labels)} ch "
+        f"({' '.join(result.channel_labels[:8])}{' ...' if len(result.channel_labels) > 8 else ''}), "
+        f"{result.sample_rate} Hz, {result.duration:.2f} s, peak {report.peak_dbfs:+.1f} dBFS"
+    ]
+    if report.gain_db:
+        parts.append(f"normalised by {report.gain_db:+.1f} dB")
+    if report.peak_dbfs > 0:
+        parts.append("peak above full scale kept in float; normalise before converting to integer PCM")
+    parts.extend(f"{key} {value}" for key, value in result.details.items())
+    return "; ".join(parts)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from soundstage.demo import run_demo
+
+    run_demo(
+        args.output,
+        sample_rate=args.sample_rate,
+        hrtf=args.hrtf or "sphere",
+        overwrite=args.overwrite,
+        verbose=not args.quiet,
+    )
+    return 0
+
+
+def _binauralize(args: argparse.Namespace) -> int:
+    from soundstage.acoustics.render import decode_to_binaural
+    from soundstage.io.export import write_render
+
+    _check_output(args.output, args.overwrite)
+    result = decode_to_binaural(args.input, hrtf=args.hrtf or "sphere", convention=args.convention)
+    report = write_render(
+        result,
+        args.output,
+        bit_depth=_bit_depth(args.bit_depth, 24),
+        normalize=args.normalize,
+        overwrite=args.overwrite,
+    )
+    if not args.quiet:
+        print(_describe(report, result))
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    import platform
+
+    import numpy
+
+    from soundstage import __version__
+    from soundstage.acoustics.hrtf import list_hrtfs
+
+    print(f"soundstage {__version__} (Python {platform.python_version()}, numpy {numpy.__version__})")
+    print(f"formats: {FORMAT_HELP}")
+    print("conventions: x forward, y left, z up; azimuth + left; AmbiX = ACN/SN3D; ITU-R BS.775 layouts")
+    print("HRTFs:")
+    print("  sphere      built-in rigid-sphere head (Duda & Martens 1998), no download")
+    for entry in list_hrtfs():
+        state = "cached" if entry.is_cached() else "downloads on first use"
+        print(f"  {entry.name:<11} {entry.description} [{state}]")
+    print("  PATH.sofa   any AES69 SimpleFreeFieldHRIR file (conventions 0.4 or 1.0)")
+    return 0
+
+
+def _hrtf_fetch(args: argparse.Namespace) -> int:
+    from soundstage.acoustics.hrtf import fetch_hrtf
+
+    path = fetch_hrtf(args.name)
+    print(f"{args.name}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
