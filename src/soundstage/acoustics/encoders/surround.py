@@ -1,16 +1,23 @@
-"""5.1 and 7.1 surround: 2-D vector base amplitude panning (Pulkki 1997) over ITU-R BS.775 layouts.
+"""5.1 and 7.1 surround: 2-D vector base panning (Pulkki 1997) over ITU-R BS.775 layouts.
 
 Each arrival is projected onto the horizontal plane and panned between the two adjacent
-loudspeakers that enclose it: with speaker unit vectors ``l_1, l_2`` (as rows of ``L``) and
-source vector ``p``, the gains are ``g = p L⁻¹``, normalised to ``g_1² + g_2² = 1`` (constant
-energy). Only one pair is active at a time, and a source on a speaker feeds that speaker
-alone.
+loudspeakers that enclose it. With speaker unit vectors ``l_1, l_2`` (as rows of ``L``) and
+source vector ``p``, the pair weights ``w = p L⁻¹`` are non-negative, and two gain laws
+follow from them, each energy-normalised (``g_1² + g_2² = 1``):
 
-The energy vector ``r_E = Σ g_i² l_i / Σ g_i²`` (Gerzon) points at the source only at the
-speakers and at each pair's bisector; between them it is pulled towards the louder speaker, more so
-for wider pairs (measured over 0.1° steps): at most 4.5° over the 30° front pairs (0°/±30°),
-11.5° over the 80° side pairs of 5.1 (30°→110°), 18° over its 140° rear pair, and 13° over
-the 90° rear pair of 7.1.
+- **velocity** (VBAP proper): ``g ∝ w``, so Gerzon's velocity vector ``r_V = Σ g_i l_i / Σ g_i``
+  points at the source. That is what localisation follows below about 700 Hz, where the
+  interaural phase difference dominates.
+- **energy** (vector base intensity panning, Pernaux et al. 1998): ``g ∝ √w``, so the energy
+  vector ``r_E = Σ g_i² l_i / Σ g_i²`` points at the source, which is what localisation
+  follows at higher frequencies. With velocity gains ``r_E`` is pulled towards the louder
+  speaker: up to 4.5° over the 30° front pairs, 11.5° over the 80° side pairs of 5.1, 18°
+  over its 140° rear pair.
+
+The default, ``panning="dual"``, uses each law in its band, joined by a 4th-order
+Linkwitz–Riley crossover at 700 Hz (its two bands sum to an all-pass, the same for every
+channel), so both vectors point at the source where each matters. Only one pair is active
+at a time, and a source on a speaker feeds that speaker alone.
 
 The LFE channel takes no panned signal. With ``lfe=True`` it carries the mono sum of the
 arrivals (each with its gain) low-passed by a 4th-order Linkwitz–Riley filter (two cascaded
@@ -28,17 +35,23 @@ import numpy as np
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.delay import sum_delayed
 from soundstage.acoustics.encoders import check_sample_rate
-from soundstage.acoustics.encoders.band_filter import arrival_filters, linkwitz_riley
-from soundstage.acoustics.encoders.base import PanningEncoder
+from soundstage.acoustics.encoders.band_filter import arrival_filters, linkwitz_riley, response_length
+from soundstage.acoustics.encoders.base import Encoder
 from soundstage.conventions import SPEAKER_LAYOUTS, channel_mask, unit_vectors
 from soundstage.errors import ParameterError
 
 #: Layouts this encoder accepts.
 SURROUND_LAYOUTS = ("5.1", "7.1")
+#: Gerzon vectors a gain law can aim at the source.
+PANNING_VECTORS = ("velocity", "energy")
+#: Panning laws of :class:`SurroundEncoder`: one vector at all frequencies, or each in its band.
+PANNING_LAWS = ("dual", *PANNING_VECTORS)
 
 
-def vbap_2d_gains(directions: np.ndarray, speaker_azimuth_deg: np.ndarray) -> np.ndarray:
-    """Energy-normalised 2-D VBAP gains of horizontal loudspeakers for each direction.
+def vbap_2d_gains(
+    directions: np.ndarray, speaker_azimuth_deg: np.ndarray, *, vector: str = "velocity"
+) -> np.ndarray:
+    """Energy-normalised 2-D vector base panning gains of horizontal loudspeakers.
 
     Parameters
     ----------
@@ -46,6 +59,10 @@ def vbap_2d_gains(directions: np.ndarray, speaker_azimuth_deg: np.ndarray) -> np
         Vectors towards the sources (x forward, y left, z up); elevation is projected away.
     speaker_azimuth_deg : np.ndarray, shape (M,)
         Loudspeaker azimuths in degrees (+ = left), distinct, adjacent ones less than 180° apart.
+    vector : {"velocity", "energy"}, default "velocity"
+        Which of Gerzon's vectors points at the source: ``"velocity"`` is VBAP (gains
+        proportional to ``p L⁻¹``), ``"energy"`` is intensity panning (squared gains
+        proportional to it).
 
     Returns
     -------
@@ -58,6 +75,8 @@ def vbap_2d_gains(directions: np.ndarray, speaker_azimuth_deg: np.ndarray) -> np
     >>> vbap_2d_gains(np.array([[1.0, 1.0, 0.0]]), np.array([0.0, 90.0])).round(6)   # 45°: equal
     array([[0.707107, 0.707107]])
     """
+    if vector not in PANNING_VECTORS:
+        raise ParameterError(f"vector must be one of {PANNING_VECTORS}, got {vector!r}")
     directions = np.asarray(directions, dtype=float)
     azimuth = np.asarray(speaker_azimuth_deg, dtype=float)
     order = np.argsort(np.mod(azimuth, 360.0))
@@ -71,11 +90,13 @@ def vbap_2d_gains(directions: np.ndarray, speaker_azimuth_deg: np.ndarray) -> np
     norm = np.linalg.norm(horizontal, axis=1)
     flat = norm < 1e-12
     unit = horizontal / np.where(flat, 1.0, norm)[:, None]
-    pair_gains = np.einsum("kd,pdj->kpj", unit, inverses)  # (K, P, 2): p L⁻¹ for every pair
-    # The enclosing pair is the one whose gains are both non-negative; the largest minimum picks
+    pair_weights = np.einsum("kd,pdj->kpj", unit, inverses)  # (K, P, 2): p L⁻¹ for every pair
+    # The enclosing pair is the one whose weights are both non-negative; the largest minimum picks
     # it robustly (a source on a speaker is enclosed by two pairs that agree).
-    best = np.argmax(pair_gains.min(axis=2), axis=1)
-    chosen = np.maximum(pair_gains[np.arange(len(unit)), best], 0.0)
+    best = np.argmax(pair_weights.min(axis=2), axis=1)
+    chosen = np.maximum(pair_weights[np.arange(len(unit)), best], 0.0)
+    if vector == "energy":
+        chosen = np.sqrt(chosen)
     chosen /= np.linalg.norm(chosen, axis=1, keepdims=True)
     gains = np.zeros((len(unit), len(azimuth)))
     rows = np.arange(len(unit))
@@ -85,8 +106,8 @@ def vbap_2d_gains(directions: np.ndarray, speaker_azimuth_deg: np.ndarray) -> np
     return gains
 
 
-class SurroundEncoder(PanningEncoder):
-    """5.1 or 7.1 loudspeaker feeds by 2-D VBAP over the ITU-R BS.775 layout.
+class SurroundEncoder(Encoder):
+    """5.1 or 7.1 loudspeaker feeds by 2-D vector base panning over the ITU-R BS.775 layout.
 
     Parameters
     ----------
@@ -99,38 +120,57 @@ class SurroundEncoder(PanningEncoder):
         Feed the LFE channel with the low-passed mono sum (else it stays silent).
     lfe_cutoff_hz : float, default 120
         LFE low-pass cutoff (-6 dB) in Hz.
+    panning : {"dual", "velocity", "energy"}, default "dual"
+        Gain law (see the module notes): velocity-vector gains (VBAP) below ``crossover_hz``
+        and energy-vector gains above it, or one of them at all frequencies.
+    crossover_hz : float, default 700
+        Crossover of the ``"dual"`` law in Hz.
 
     Raises
     ------
     ParameterError
-        For an unknown layout or a cutoff outside (0, 0.45 × sample_rate).
+        For an unknown layout or panning law, or a cutoff or crossover outside
+        (0, 0.45 × sample_rate).
     """
 
     def __init__(
-        self, sample_rate: int, layout: str = "5.1", *, lfe: bool = False, lfe_cutoff_hz: float = 120.0
+        self,
+        sample_rate: int,
+        layout: str = "5.1",
+        *,
+        lfe: bool = False,
+        lfe_cutoff_hz: float = 120.0,
+        panning: str = "dual",
+        crossover_hz: float = 700.0,
     ) -> None:
         self.sample_rate = check_sample_rate(sample_rate)
         if layout not in SURROUND_LAYOUTS:
             raise ParameterError(f"surround layout must be '5.1' or '7.1', got {layout!r}")
-        if not (np.isfinite(lfe_cutoff_hz) and 0.0 < lfe_cutoff_hz < 0.45 * self.sample_rate):
-            raise ParameterError(
-                f"lfe_cutoff_hz must be between 0 and {0.45 * self.sample_rate:g} Hz, got {lfe_cutoff_hz!r}"
-            )
+        if panning not in PANNING_LAWS:
+            raise ParameterError(f"panning must be one of {PANNING_LAWS}, got {panning!r}")
+        for field, value in (("lfe_cutoff_hz", lfe_cutoff_hz), ("crossover_hz", crossover_hz)):
+            if not (np.isfinite(value) and 0.0 < value < 0.45 * self.sample_rate):
+                raise ParameterError(f"{field} must be between 0 and {0.45 * self.sample_rate:g} Hz, got {value!r}")
         speakers = SPEAKER_LAYOUTS[layout]
         self.name = layout
         self.layout = layout
         self.lfe = bool(lfe)
         self.lfe_cutoff_hz = float(lfe_cutoff_hz)
+        self.panning = panning
+        self.crossover_hz = float(crossover_hz)
         self.channel_labels = tuple(s.label for s in speakers)
         self.channel_mask = channel_mask(layout)
         self._panned = np.array([i for i, s in enumerate(speakers) if not s.is_lfe])
         self._lfe_index = next((i for i, s in enumerate(speakers) if s.is_lfe), None)
         self._azimuth_deg = np.array([speakers[i].azimuth_deg for i in self._panned])
 
-    def channel_gains(self, directions: np.ndarray) -> np.ndarray:
-        """Panning gains of every channel (LFE 0) for ``directions`` (K, 3), shape (K, n_channels)."""
+    def channel_gains(self, directions: np.ndarray, vector: str = "velocity") -> np.ndarray:
+        """Panning gains of every channel (LFE 0) for ``directions`` (K, 3), shape (K, n_channels).
+
+        ``vector`` is the Gerzon vector the gains aim at the source (see :func:`vbap_2d_gains`).
+        """
         gains = np.zeros((len(directions), self.n_channels))
-        gains[:, self._panned] = vbap_2d_gains(directions, self._azimuth_deg)
+        gains[:, self._panned] = vbap_2d_gains(directions, self._azimuth_deg, vector=vector)
         return gains
 
     def impulse_response(self, arrivals: Arrivals) -> np.ndarray:
@@ -138,16 +178,30 @@ class SurroundEncoder(PanningEncoder):
 
         See :meth:`Encoder.impulse_response`.
         """
-        out = super().impulse_response(arrivals)
-        if not self.lfe or self._lfe_index is None or len(arrivals) == 0:
-            return out
-        filters = arrival_filters(arrivals, self.sample_rate)
-        n_taps = out.shape[1]
+        if len(arrivals) == 0:
+            return np.zeros((self.n_channels, 1))
         from scipy.signal import oaconvolve
 
-        mono = sum_delayed(filters.delay_samples, filters.gain[:, None], n_taps, filters.kernels)[0]
+        filters = arrival_filters(arrivals, self.sample_rate)
+        n_taps = response_length(filters.delay_samples, filters.kernel_length)
+
+        def placed(weights: np.ndarray) -> np.ndarray:
+            return sum_delayed(filters.delay_samples, weights * filters.gain[:, None], n_taps, filters.kernels)
+
+        if self.panning == "dual":
+            bands = []
+            for vector, kind in (("velocity", "lowpass"), ("energy", "highpass")):
+                band = placed(self.channel_gains(arrivals.direction, vector))
+                crossover = linkwitz_riley(self.crossover_hz, self.sample_rate, kind)
+                bands.append(oaconvolve(band, crossover[None, :], axes=1))
+            out = bands[0] + bands[1]
+        else:
+            out = placed(self.channel_gains(arrivals.direction, self.panning))
+        if not self.lfe or self._lfe_index is None:
+            return out
+        mono = placed(np.ones((len(arrivals), 1)))[0]
         low = oaconvolve(mono, linkwitz_riley(self.lfe_cutoff_hz, self.sample_rate))
-        padded = np.zeros((self.n_channels, len(low)))
-        padded[:, :n_taps] = out
-        padded[self._lfe_index] = low
+        padded = np.zeros((self.n_channels, max(len(low), out.shape[1])))
+        padded[:, : out.shape[1]] = out
+        padded[self._lfe_index, : len(low)] = low
         return padded
