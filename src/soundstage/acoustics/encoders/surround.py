@@ -48,9 +48,7 @@ PANNING_VECTORS = ("velocity", "energy")
 PANNING_LAWS = ("dual", *PANNING_VECTORS)
 
 
-def vbap_2d_gains(
-    directions: np.ndarray, speaker_azimuth_deg: np.ndarray, *, vector: str = "velocity"
-) -> np.ndarray:
+def vbap_2d_gains(directions: np.ndarray, speaker_azimuth_deg: np.ndarray, *, vector: str = "velocity") -> np.ndarray:
     """Energy-normalised 2-D vector base panning gains of horizontal loudspeakers.
 
     Parameters
