@@ -70,12 +70,12 @@ def _top_view(ax, scene: Scene) -> None:
         offset = source_world_position(source, scene.listener) - listener
         az, el, dist = (float(v) for v in cartesian_to_spherical(offset))
         reach = max(reach, dist)
-        # Page coordinates: +x (forward) up the page, +y (left) to the left.
-        ax.plot(-offset[1], offset[0], "o", markersize=10)
+        # Page: +x (forward) up, +y (left) to the left (the horizontal axis runs from +y to -y).
+        ax.plot(offset[1], offset[0], "o", markersize=10)
         label = source.name or f"source {index}"
         ax.annotate(
             f"{label}\naz {az:.0f}° el {el:.0f}° {dist:.1f} m",
-            (-offset[1], offset[0]),
+            (offset[1], offset[0]),
             textcoords="offset points",
             xytext=(8, 6),
             fontsize=8,
@@ -84,7 +84,7 @@ def _top_view(ax, scene: Scene) -> None:
     ax.add_patch(_circle((0.0, 0.0), head))
     yaw = np.deg2rad(scene.listener.orientation.yaw)
     ax.annotate(
-        "", xy=(-np.sin(yaw) * head * 2.5, np.cos(yaw) * head * 2.5), xytext=(0, 0), arrowprops={"arrowstyle": "->"}
+        "", xy=(np.sin(yaw) * head * 2.5, np.cos(yaw) * head * 2.5), xytext=(0, 0), arrowprops={"arrowstyle": "->"}
     )
     for ring in np.arange(1, np.ceil(reach) + 1):
         ax.add_patch(_circle((0.0, 0.0), ring, fill=False, linestyle=":", alpha=0.4))
@@ -97,7 +97,6 @@ def _top_view(ax, scene: Scene) -> None:
         ylabel="x (m) — forward",
         title="scene from above (listener faces up)",
     )
-    ax.invert_xaxis()
 
 
 def _circle(centre, radius, **style):
