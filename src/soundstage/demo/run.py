@@ -70,7 +70,7 @@ def run_demo(
     from soundstage.acoustics.render import decode_to_binaural, render
     from soundstage.io.atomic import check_writable, ensure_dir
     from soundstage.io.export import write_render
-    from soundstage.plot import plot_scene
+    from soundstage.plots.scene import plot_scene
 
     folder = Path(folder)
     ensure_dir(folder)

@@ -1,0 +1,1 @@
+"""Figures written as PNG files (matplotlib, imported only when a figure is drawn)."""
