@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_write_options(binauralize, bit_depth_default=24)
     binauralize.set_defaults(handler=_binauralize)
 
+    from soundstage.cli import analyze, evaluate
+
+    analyze.register(commands)
+    evaluate.register(commands)
+
     info = commands.add_parser("info", help="formats, HRTFs available, versions")
     info.set_defaults(handler=_info)
 

@@ -72,7 +72,9 @@ def write_render(
         audio,
         result.sample_rate,
         bit_depth=bit_depth,
-        channel_mask=result.channel_mask or None,
+        # Binaural and ambisonic channels are no loudspeaker feeds: mask 0 says so (a bare 2-channel
+        # file would read as front left/right stereo). A mono file keeps the default (front centre).
+        channel_mask=result.channel_mask if result.channel_mask or audio.shape[0] > 1 else None,
         overwrite=overwrite,
     )
     peak_dbfs = 20.0 * np.log10(peak) if peak > 0 else -np.inf

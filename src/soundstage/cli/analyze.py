@@ -1,0 +1,138 @@
+"""``soundstage analyze``: where are the sources in a file, or how does an impulse response decay."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``analyze`` sub-command to the ``soundstage`` parser."""
+    analyze = commands.add_parser(
+        "analyze",
+        help="localize the sources in a rendered file, or measure an impulse response (--ir)",
+        description="Localize the sources in a binaural, stereo, 5.1/7.1 or ambisonic file (strongest first), "
+        "or with --ir measure T30/T20/EDT/C50/C80/DRR of impulse responses, one per channel.",
+    )
+    analyze.add_argument("input", type=Path, help="audio file (WAV; other formats soundfile reads)")
+    analyze.add_argument(
+        "--format",
+        help="binaural | stereo | 5.1 | 7.1 | foa | hoaN (default: from the channel count and the WAV channel mask)",
+    )
+    analyze.add_argument("--ir", action="store_true", help="measure each channel as a room impulse response")
+    analyze.add_argument("--bands", choices=["octave"], help="with --ir: also per octave band (125 Hz to 8 kHz)")
+    analyze.add_argument("--hrtf", help="binaural: the head whose cues map ITD/ILD to angles (default sphere)")
+    analyze.add_argument("--convention", choices=["ambix", "fuma"], default="ambix", help="ambisonics convention")
+    analyze.add_argument("--max-sources", type=int, default=4, help="report at most this many sources (default 4)")
+    analyze.add_argument("--json", type=Path, help="write the results as JSON")
+    analyze.add_argument("--plot", type=Path, help="write a figure (PNG)")
+    analyze.add_argument("--overwrite", action="store_true", help="replace the --json/--plot files if they exist")
+    analyze.set_defaults(handler=run_analyze)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Handler of ``soundstage analyze``."""
+    from soundstage.errors import ParameterError
+    from soundstage.io.atomic import check_writable
+    from soundstage.io.reports import write_json
+
+    for output, suffix in ((args.json, ".json"), (args.plot, ".png")):
+        if output is not None:
+            if output.suffix.lower() != suffix:
+                raise ParameterError(f"{output}: give a file name ending in {suffix}")
+            check_writable(output, overwrite=args.overwrite)
+    if args.max_sources < 1:
+        raise ParameterError(f"--max-sources must be at least 1, got {args.max_sources}")
+    audio, sample_rate, mask = read_any(args.input)
+    if args.ir:
+        report = _impulse_responses(audio, sample_rate, args)
+    else:
+        report = _directions(audio, sample_rate, mask, args)
+    if args.json is not None:
+        write_json(report, args.json, overwrite=args.overwrite)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def read_any(path: Path):
+    """Audio (n_channels, n_samples) float64, its sample rate, and the WAV channel mask (None if not extensible)."""
+    from soundstage.errors import InputFileError
+
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    if path.suffix.lower() == ".wav":
+        from soundstage.io.wav import read_wav
+
+        audio, sample_rate, info = read_wav(path)
+        return audio, sample_rate, info.channel_mask
+    import soundfile
+
+    try:
+        data, sample_rate = soundfile.read(path, always_2d=True, dtype="float64")
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise InputFileError(f"{path}: cannot be read as audio ({error}); give a WAV, FLAC or OGG file") from None
+    return data.T, int(sample_rate), None
+
+
+def _directions(audio, sample_rate: int, mask: int | None, args: argparse.Namespace) -> dict[str, Any]:
+    from soundstage.metrics.localize import guess_format, localize
+
+    format_name = args.format or guess_format(audio.shape[0], mask)
+    found = localize(
+        audio,
+        sample_rate,
+        format=format_name,
+        hrtf=args.hrtf or "sphere",
+        convention=args.convention,
+        max_sources=args.max_sources,
+    )
+    print(f"{args.input}: {format_name}, {audio.shape[1] / sample_rate:.2f} s, method {found.method}")
+    if not found.sources:
+        reason = found.summary.get("reason", "nothing passed the energy and coherence gates")
+        print(f"  no source found ({reason})")
+    else:
+        print(f"  {'#':>2} {'azimuth':>8} {'elevation':>9} {'lateral':>8} {'confidence':>10}")
+        for index, source in enumerate(found.sources, start=1):
+            elevation = "—" if source.elevation_deg is None else f"{source.elevation_deg:.1f}°"
+            print(
+                f"  {index:>2} {source.azimuth_deg:>7.1f}° {elevation:>9} {source.lateral_deg:>7.1f}° "
+                f"{source.confidence:>10.2f}"
+            )
+        if found.sources[0].front_back_ambiguous:
+            print("  (binaural cues cannot tell front from back: azimuths are given in front)")
+    if args.plot is not None:
+        from soundstage.plots.analysis import plot_localization
+
+        plot_localization(audio, sample_rate, found, args.plot, title=str(args.input.name), overwrite=args.overwrite)
+        print(f"wrote {args.plot}")
+    return {"file": str(args.input), "format": format_name, **found.to_dict()}
+
+
+def _impulse_responses(audio, sample_rate: int, args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from soundstage.metrics.room import room_acoustics
+
+    results = [room_acoustics(channel, sample_rate, bands=args.bands) for channel in audio]
+    names = ("t30_s", "t20_s", "edt_s", "c50_db", "c80_db", "drr_db")
+    print(f"{args.input}: {audio.shape[0]} channel(s), {audio.shape[1] / sample_rate:.2f} s")
+    print(f"  {'ch':>2} " + " ".join(f"{name:>8}" for name in names))
+    rows = [result.to_dict() for result in results]
+    for index, row in enumerate(rows):
+        cells = " ".join(
+            "     n/a" if row[name] is None or np.isnan(row[name]) else f"{row[name]:>8.3f}" for name in names
+        )
+        print(f"  {index:>2} {cells}")
+        for warning in row.get("warnings", []):
+            print(f"     channel {index}: {warning}")
+    if args.plot is not None:
+        from soundstage.plots.analysis import plot_decay
+
+        plot_decay(results, sample_rate, args.plot, title=str(args.input.name), overwrite=args.overwrite)
+        print(f"wrote {args.plot}")
+    if len(rows) == 1:
+        return {"file": str(args.input), **rows[0]}
+    with np.errstate(all="ignore"):
+        mean = {name: float(np.nanmean([np.nan if row[name] is None else row[name] for row in rows])) for name in names}
+    return {"file": str(args.input), **mean, "average": "mean over channels", "channels": rows}
