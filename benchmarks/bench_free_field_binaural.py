@@ -38,10 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from machine import cpu_model, package_version, usable_cores
 
 SAMPLE_RATE = 48000
 SPEED_OF_SOUND = 343.0
@@ -376,27 +377,12 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray, frame_s: float = 0.02) ->
 # --------------------------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def machine_description() -> list[str]:
     """Lines describing the CPU, the cores this process may use and the library versions."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = cpu_model()
+    usable = usable_cores()
     versions = ", ".join(
-        f"{name} {_version(name)}"
+        f"{name} {package_version(name)}"
         for name in ("soundstage", "numpy", "scipy", "soxr", "pyroomacoustics", "python-sofa", "netCDF4")
     )
     return [
