@@ -62,7 +62,11 @@ def test_folders_are_matched_by_name_and_give_hand_known_metrics(folders):
     assert half_left["snr"] == pytest.approx(10 * np.log10((0.5 + 1e-4) / (0.0625 + 1e-4)), rel=1e-6)
     assert report.mean["wav_l2"] == pytest.approx(62.5, rel=1e-6)
     assert report.mono_mono is None
-    assert set(report.to_dict()) == {"stft", "env", "mag", "phase", "snr", "wav_l2", "files", "settings"}
+    assert perfect["itd_error_us"] == 0.0 and perfect["ild_error_db"] == 0.0
+    assert set(report.to_dict()) == {
+        *("stft", "env", "mag", "phase", "snr", "wav_l2", "itd_error_us", "ild_error_db", "coherence_error"),
+        *("files", "settings"),
+    }
 
 
 def test_mono_mono_baseline_from_the_input_folder(tmp_path):
@@ -76,6 +80,10 @@ def test_mono_mono_baseline_from_the_input_folder(tmp_path):
     report = evaluate_folders(pred, ref, input_dir=mono)
     # The mono on both ears has L-R = 0 (angle 0 everywhere) against a true L-R of uniformly spread angles.
     assert report.mono_mono["phase"] == pytest.approx(np.pi / 2, abs=0.05)
+    # The truth's right ear lags 6 samples at 0.6 level; the mono copy has neither difference.
+    assert report.mono_mono["itd_error_us"] == pytest.approx(6 / RATE * 1e6, abs=5.0)
+    assert report.mono_mono["ild_error_db"] == pytest.approx(-20 * np.log10(0.6), abs=0.1)
+    assert report.mean["itd_error_us"] == 0.0
     assert report.mean["phase"] == 0.0
     # The binaural truth itself as input is averaged to the same mono mix.
     assert evaluate_folders(pred, ref, input_dir=ref).mono_mono == pytest.approx(report.mono_mono, rel=1e-6)

@@ -13,6 +13,9 @@ _HEADINGS = {
     "phase": "Phase rad",
     "snr": "SNR dB",
     "wav_l2": "WAV-L2 x1e3",
+    "itd_error_us": "ITD err us",
+    "ild_error_db": "ILD err dB",
+    "coherence_error": "IC err",
 }
 
 
@@ -101,4 +104,6 @@ def format_table(report, *, per_file: bool = False) -> str:
 
 
 def _cell(name: str, value: float) -> str:
-    return f"{value:.3f}" if name in ("snr", "wav_l2") else f"{value:.4f}"
+    if name == "itd_error_us":
+        return f"{value:.1f}"
+    return f"{value:.3f}" if name in ("snr", "wav_l2", "ild_error_db") else f"{value:.4f}"

@@ -17,6 +17,10 @@ import numpy as np
 
 from soundstage.errors import InputFileError
 from soundstage.metrics.binauralization import METRIC_NAMES, SILENCE_PEAK, binauralization_metrics
+from soundstage.metrics.interaural import cue_errors
+
+#: Interaural-cue errors reported beside the protocol's metrics (see :func:`~soundstage.metrics.interaural.cue_errors`).
+CUE_ERROR_NAMES = ("itd_error_us", "ild_error_db", "coherence_error")
 
 #: File name endings read as audio; other files in the folders (notes, JSON) are ignored.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff")
@@ -29,7 +33,8 @@ class EvaluationReport:
     Attributes
     ----------
     mean : dict[str, float]
-        Mean over files of each metric (keys as :data:`~soundstage.metrics.binauralization.METRIC_NAMES`).
+        Mean over files of each metric (keys as :data:`~soundstage.metrics.binauralization.METRIC_NAMES`,
+        then the interaural-cue errors :data:`CUE_ERROR_NAMES`).
     files : list[dict]
         One ``{"file": name, **metrics}`` per clip, in name order.
     mono_mono : dict[str, float] or None
@@ -119,10 +124,10 @@ def evaluate_folders(
         ref, ref_rate = _read_clip(ref_names[name])
         pred, pred_rate = _read_clip(pred_names[name])
         _check_pair(pred, pred_rate, pred_names[name], ref, ref_rate, ref_names[name])
-        rows.append({"file": name, **binauralization_metrics(pred, ref, ref_rate, **framing)})
+        rows.append({"file": name, **_scores(pred, ref, ref_rate, framing)})
         if input_dir is not None:
             mono = _mono_input(input_names[name], ref, ref_rate, ref_names[name])
-            baseline_rows.append(binauralization_metrics(np.stack([mono, mono]), ref, ref_rate, **framing))
+            baseline_rows.append(_scores(np.stack([mono, mono]), ref, ref_rate, framing))
     return EvaluationReport(
         mean=_mean(rows),
         files=rows,
@@ -239,8 +244,13 @@ def _mono_input(path: Path, ref: np.ndarray, ref_rate: int, ref_path: Path) -> n
     return audio.mean(axis=0)
 
 
+def _scores(pred: np.ndarray, ref: np.ndarray, sample_rate: int, framing: dict[str, Any]) -> dict[str, float]:
+    """The protocol's metrics and the interaural-cue errors of one clip."""
+    return {**binauralization_metrics(pred, ref, sample_rate, **framing), **cue_errors(pred, ref, sample_rate)}
+
+
 def _mean(rows: list[dict[str, Any]]) -> dict[str, float]:
-    return {name: float(np.mean([row[name] for row in rows])) for name in METRIC_NAMES}
+    return {name: float(np.mean([row[name] for row in rows])) for name in (*METRIC_NAMES, *CUE_ERROR_NAMES)}
 
 
 def _some(names: list[str], limit: int = 3) -> str:

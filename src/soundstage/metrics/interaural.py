@@ -116,9 +116,7 @@ def gcc_phat_itd(left: np.ndarray, right: np.ndarray, sample_rate: int, *, max_l
     return float(lag[()] / sample_rate)
 
 
-def interaural_coherence(
-    left: np.ndarray, right: np.ndarray, sample_rate: int, *, max_lag_s: float = 1e-3
-) -> float:
+def interaural_coherence(left: np.ndarray, right: np.ndarray, sample_rate: int, *, max_lag_s: float = 1e-3) -> float:
     """Largest absolute normalised cross-correlation of the ears within ``±max_lag_s``.
 
     Parameters

@@ -351,8 +351,11 @@ def _sources_from_frames(
     """Peaks of the energy-weighted lateral-angle density, as sources strongest first."""
     grid = np.arange(-90.0, 90.0 + 0.25, 0.5)
     density = np.exp(-0.5 * ((grid[:, None] - lateral) / kernel_deg) ** 2) @ energy
-    is_peak = np.r_[density[0] > density[1], (density[1:-1] >= density[:-2]) & (density[1:-1] > density[2:]),
-                    density[-1] > density[-2]]
+    is_peak = np.r_[
+        density[0] > density[1],
+        (density[1:-1] >= density[:-2]) & (density[1:-1] > density[2:]),
+        density[-1] > density[-2],
+    ]
     candidates: list[float] = []
     for index in np.flatnonzero(is_peak)[np.argsort(-density[is_peak])]:
         if all(abs(grid[index] - chosen) >= min_separation_deg for chosen in candidates):
