@@ -8,29 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from soundstage.io.atomic import atomic_write
+from soundstage.plots.figure import pyplot, save_figure
 
 if TYPE_CHECKING:
     from soundstage.metrics.directions import Localization
     from soundstage.metrics.room import RoomAcoustics
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(figure, path: Path, overwrite: bool) -> Path:
-    plt = _pyplot()
-    figure.tight_layout()
-    with atomic_write(path, overwrite=overwrite) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
-    return path
 
 
 def plot_localization(
@@ -64,7 +46,7 @@ def plot_localization(
     Path
         The file written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     binaural = audio.shape[0] == 2 and "itd_s" in found.tracks
     figure = plt.figure(figsize=(15, 4.2))
     grid = figure.add_gridspec(1, 4 if binaural else 2)
@@ -78,7 +60,7 @@ def plot_localization(
     _direction_map(figure.add_subplot(grid[0, -1], projection="polar"), found)
     if title:
         figure.suptitle(f"{title} — {found.method}", fontsize=10)
-    return _save(figure, Path(path), overwrite)
+    return save_figure(figure, path, overwrite=overwrite)
 
 
 def _spectrogram(ax, signal: np.ndarray, sample_rate: int) -> None:
@@ -162,7 +144,7 @@ def plot_decay(
     Path
         The file written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     figure, ax = plt.subplots(figsize=(8, 4.5))
     lowest = 0.0
     for channel, result in enumerate(results):
@@ -190,4 +172,4 @@ def plot_decay(
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(figure, Path(path), overwrite)
+    return save_figure(figure, path, overwrite=overwrite)

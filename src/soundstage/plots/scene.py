@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from soundstage.conventions import SPEAKER_LAYOUTS, cartesian_to_spherical
-from soundstage.errors import OutputError
 from soundstage.scene.model import Scene, source_world_position
 
 
@@ -36,13 +35,9 @@ def plot_scene(
     Path
         The file written.
     """
-    import matplotlib
+    from soundstage.plots.figure import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from soundstage.io.atomic import atomic_write
-
+    plt = pyplot()
     results = results or {}
     panels = 1 + ("binaural" in results) + any(k in results for k in ("5.1", "7.1"))
     figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 5.0), squeeze=False)
@@ -53,14 +48,7 @@ def plot_scene(
         column += 1
     if any(k in results for k in ("5.1", "7.1")):
         _speaker_energy(axes[0, column], {k: results[k] for k in ("5.1", "7.1") if k in results})
-    figure.tight_layout()
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass --overwrite to replace it")
-    with atomic_write(path, overwrite=overwrite) as temporary:
-        figure.savefig(temporary, dpi=110, format="png")
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, overwrite=overwrite)
 
 
 def _top_view(ax, scene: Scene) -> None:
