@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from shared_data import KEMAR, need_kemar
 from soundstage.acoustics.hrtf import SofaHRTF, fetch_hrtf, list_hrtfs, load_hrtf
 from soundstage.acoustics.hrtf.registry import get_entry, hrtf_cache_dir
 from soundstage.errors import DownloadError, ParameterError
-
-HRTF_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hrtf"
-KEMAR = HRTF_DIR / "mit_kemar_normal_pinna.sofa"
-
-
-def need_kemar() -> None:
-    if not KEMAR.is_file():
-        pytest.skip(f"../shared/data absent: {KEMAR} not found")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -63,7 +56,7 @@ def test_registry_lists_the_mit_kemar_with_its_published_checksum():
 
 def test_fetch_from_a_mirror_then_from_the_cache(tmp_path, serve, monkeypatch):
     need_kemar()
-    monkeypatch.setenv("SOUNDSTAGE_HRTF_MIRROR", serve(HRTF_DIR) + "/")
+    monkeypatch.setenv("SOUNDSTAGE_HRTF_MIRROR", serve(KEMAR.parent) + "/")
     path = fetch_hrtf("mit_kemar", cache_dir=tmp_path, progress=False)
     assert path == tmp_path / "mit_kemar_normal_pinna.sofa"
     assert path.read_bytes() == KEMAR.read_bytes()
@@ -77,7 +70,7 @@ def test_fetch_from_a_mirror_then_from_the_cache(tmp_path, serve, monkeypatch):
 def test_a_corrupt_cached_file_is_downloaded_again(tmp_path, serve, monkeypatch):
     need_kemar()
     (tmp_path / "mit_kemar_normal_pinna.sofa").write_bytes(b"truncated")
-    monkeypatch.setenv("SOUNDSTAGE_HRTF_MIRROR", serve(HRTF_DIR))
+    monkeypatch.setenv("SOUNDSTAGE_HRTF_MIRROR", serve(KEMAR.parent))
     path = fetch_hrtf("mit_kemar", cache_dir=tmp_path, progress=False)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == get_entry("mit_kemar").sha256
 
@@ -122,7 +115,7 @@ def test_cache_folder_comes_from_the_environment(tmp_path, monkeypatch):
 def test_load_hrtf_fetches_a_registered_set(tmp_path, serve, monkeypatch):
     need_kemar()
     monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path))
-    monkeypatch.setenv("SOUNDSTAGE_HRTF_MIRROR", serve(HRTF_DIR))
+    monkeypatch.setenv("SOUNDSTAGE_HRTF_MIRROR", serve(KEMAR.parent))
     head = load_hrtf("mit_kemar", 44100, interpolation="nearest")
     assert isinstance(head, SofaHRTF) and head.name == "mit_kemar" and head.interpolation == "nearest"
     assert (tmp_path / "hrtf" / "mit_kemar_normal_pinna.sofa").is_file()

@@ -8,18 +8,13 @@ import h5py
 import numpy as np
 import pytest
 
+from shared_data import KEMAR, need_kemar
 from soundstage.acoustics.hrtf import SofaHRTF, SphereHRTF, load_hrtf, read_sofa, write_sofa
 from soundstage.acoustics.hrtf.sofa import resample_hrirs
 from soundstage.conventions import spherical_to_cartesian, unit_vectors
 from soundstage.errors import InputFileError, OutputError, ParameterError
 
-KEMAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hrtf" / "mit_kemar_normal_pinna.sofa"
 FS = 48000
-
-
-def need_kemar() -> None:
-    if not KEMAR.is_file():
-        pytest.skip(f"../shared/data absent: {KEMAR} not found")
 
 
 @pytest.fixture(scope="module")

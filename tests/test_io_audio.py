@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile
 
+from shared_data import SHARED_AUDIO
 from soundstage.errors import InputFileError, ParameterError
 from soundstage.io.audio import load_audio, resample, validate_signal
 from soundstage.io.wav import read_wav
-
-SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
 
 
 def _sine(frequency: float, sample_rate: int, duration_s: float, amplitude: float = 0.5) -> np.ndarray:

@@ -1,17 +1,15 @@
 """The binaural localizer recovers the directions the core renderer put sources at."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from shared_data import KEMAR, need_kemar
 from soundstage import Scene, render
 from soundstage.acoustics.hrtf import load_hrtf
 from soundstage.errors import ParameterError
 from soundstage.metrics.localize_binaural import localize_binaural
 
 RATE = 16000
-KEMAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hrtf" / "mit_kemar_normal_pinna.sofa"
 
 
 def rendered(sources: list[dict], hrtf: str = "sphere") -> np.ndarray:
@@ -122,8 +120,7 @@ def test_bad_input_raises_clear_errors():
 
 
 def test_kemar_renders_are_on_the_right_side():
-    if not KEMAR.is_file():
-        pytest.skip(f"../shared/data absent: {KEMAR} not found")
+    need_kemar()
     noise = np.random.default_rng(7).standard_normal(RATE // 2)
     for azimuth in (-60, -20, 30, 70):
         found = localize_binaural(rendered([noise_source(azimuth, noise)], hrtf=str(KEMAR)), RATE, hrtf=KEMAR)

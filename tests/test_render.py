@@ -1,15 +1,12 @@
 """End-to-end renders checked against propagation physics and the encoders' definitions."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from shared_data import KEMAR
 from soundstage import Scene, render
 from soundstage.conventions import SPEED_OF_SOUND
 from soundstage.errors import InputFileError, ParameterError
-
-KEMAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hrtf" / "mit_kemar_normal_pinna.sofa"
 
 
 def impulse(n: int = 64) -> np.ndarray:
@@ -149,3 +146,15 @@ def test_missing_audio_file_is_reported_with_the_field(tmp_path):
     scene = Scene(sources=[{"audio": "absent.wav", "position": [1, 0, 0]}], base_dir=tmp_path)
     with pytest.raises(InputFileError, match=r"absent\.wav.*|sources\[0\]"):
         render(scene, format="omni", progress=False)
+
+
+def test_a_head_loaded_once_renders_like_its_name():
+    from soundstage.acoustics.hrtf import load_hrtf
+
+    scene = Scene(sources=[{"audio": impulse(), "sample_rate": 16000, "position": {"az": 30, "el": 0, "dist": 2}}])
+    head = load_hrtf("sphere", 16000)
+    by_object = render(scene, format="binaural", sample_rate=16000, hrtf=head, progress=False)
+    by_name = render(scene, format="binaural", sample_rate=16000, hrtf="sphere", progress=False)
+    np.testing.assert_array_equal(by_object.audio, by_name.audio)
+    with pytest.raises(ParameterError, match="is at 16000 Hz but the signal is at 48000 Hz"):
+        render(scene, format="binaural", sample_rate=48000, hrtf=head, progress=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from soundstage.acoustics.free_field import free_field_arrivals
 from soundstage.conventions import rotation_matrix
 from soundstage.errors import ParameterError
 from soundstage.scene.model import Scene, source_world_position
+
+if TYPE_CHECKING:
+    from soundstage.acoustics.hrtf.base import HRTF
 
 
 @dataclass
@@ -67,7 +71,7 @@ def render(
     *,
     format: str | None = None,
     sample_rate: int | None = None,
-    hrtf: str | Path | None = None,
+    hrtf: str | Path | HRTF | None = None,
     lfe: bool | None = None,
     progress: bool = True,
 ) -> RenderResult:
@@ -82,8 +86,9 @@ def render(
         ``stereo``, ``ortf``, ``ab``, ``5.1``, ``7.1``, ``foa`` or ``hoaN``.
     sample_rate : int or None
         Output sample rate in Hz overriding ``scene.output.sample_rate``.
-    hrtf : str, Path or None
-        Head overriding ``scene.hrtf.name``: ``sphere``, a registered name or a SOFA path.
+    hrtf : str, Path, HRTF or None
+        Head overriding ``scene.hrtf.name``: ``sphere``, a registered name, a SOFA path, or
+        a head already loaded at the output rate (to load a measured set once for many renders).
     lfe : bool or None
         Feed the LFE channel of 5.1/7.1 (the mono sum low-passed at 120 Hz).
     progress : bool, default True
@@ -136,7 +141,7 @@ def render(
     return RenderResult(mix, rate, format_name, tuple(encoder.channel_labels), encoder.channel_mask, details)
 
 
-def _build_encoder(scene: Scene, format_name: str, rate: int, hrtf: str | Path | None, lfe: bool):
+def _build_encoder(scene: Scene, format_name: str, rate: int, hrtf: str | Path | HRTF | None, lfe: bool):
     from soundstage.acoustics.encoders import make_encoder, parse_format
 
     kind, _order = parse_format(format_name)
@@ -155,7 +160,7 @@ def _build_encoder(scene: Scene, format_name: str, rate: int, hrtf: str | Path |
     return encoder, details
 
 
-def load_scene_hrtf(scene: Scene, sample_rate: int, override: str | Path | None = None):
+def load_scene_hrtf(scene: Scene, sample_rate: int, override: str | Path | HRTF | None = None) -> HRTF:
     """The HRTF a scene asks for (or ``override``), at ``sample_rate``."""
     from soundstage.acoustics.hrtf import load_hrtf
 
@@ -198,7 +203,7 @@ def _progress(items, enabled: bool, description: str):
 def decode_to_binaural(
     ambisonics: RenderResult | str | Path,
     *,
-    hrtf: str | Path = "sphere",
+    hrtf: str | Path | HRTF = "sphere",
     convention: str = "ambix",
 ) -> RenderResult:
     """Decode an ambisonic render or file to binaural for listening on headphones.
@@ -207,8 +212,9 @@ def decode_to_binaural(
     ----------
     ambisonics : RenderResult, str or Path
         An ambisonic render (``foa``/``hoaN``) or a WAV file with (N + 1)² channels.
-    hrtf : str or Path, default "sphere"
-        Head used by the virtual loudspeakers: ``sphere``, a registered name or a SOFA path.
+    hrtf : str, Path or HRTF, default "sphere"
+        Head used by the virtual loudspeakers: ``sphere``, a registered name, a SOFA path or
+        a head already loaded at the signal's rate.
     convention : {"ambix", "fuma"}, default "ambix"
         Channel order and normalisation of a file (a render carries its own).
 

@@ -33,15 +33,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Handler of ``soundstage analyze``."""
+    from soundstage.cli.outputs import check_outputs
     from soundstage.errors import ParameterError
-    from soundstage.io.atomic import check_writable
     from soundstage.io.reports import write_json
 
-    for output, suffix in ((args.json, ".json"), (args.plot, ".png")):
-        if output is not None:
-            if output.suffix.lower() != suffix:
-                raise ParameterError(f"{output}: give a file name ending in {suffix}")
-            check_writable(output, overwrite=args.overwrite)
+    check_outputs([(args.json, ".json"), (args.plot, ".png")], overwrite=args.overwrite)
     if args.max_sources < 1:
         raise ParameterError(f"--max-sources must be at least 1, got {args.max_sources}")
     audio, sample_rate, mask = read_any(args.input)
@@ -120,9 +116,7 @@ def _impulse_responses(audio, sample_rate: int, args: argparse.Namespace) -> dic
     print(f"  {'ch':>2} " + " ".join(f"{name:>8}" for name in names))
     rows = [result.to_dict() for result in results]
     for index, row in enumerate(rows):
-        cells = " ".join(
-            "     n/a" if row[name] is None or np.isnan(row[name]) else f"{row[name]:>8.3f}" for name in names
-        )
+        cells = " ".join("     n/a" if np.isnan(row[name]) else f"{row[name]:>8.3f}" for name in names)
         print(f"  {index:>2} {cells}")
         for warning in row.get("warnings", []):
             print(f"     channel {index}: {warning}")
@@ -133,6 +127,13 @@ def _impulse_responses(audio, sample_rate: int, args: argparse.Namespace) -> dic
         print(f"wrote {args.plot}")
     if len(rows) == 1:
         return {"file": str(args.input), **rows[0]}
-    with np.errstate(all="ignore"):
-        mean = {name: float(np.nanmean([np.nan if row[name] is None else row[name] for row in rows])) for name in names}
+    # Channels where a metric could not be measured (NaN, with its reason) are left out of its mean.
+    values = np.array([[row[name] for name in names] for row in rows])
+    usable = np.isfinite(values)
+    counts = usable.sum(axis=0)
+    sums = np.where(usable, values, 0.0).sum(axis=0)
+    mean = {
+        name: float(total / count) if count else float("nan")
+        for name, total, count in zip(names, sums, counts, strict=True)
+    }
     return {"file": str(args.input), **mean, "average": "mean over channels", "channels": rows}

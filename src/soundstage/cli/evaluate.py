@@ -51,17 +51,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Handler of ``soundstage eval``: evaluate, print the table, write the reports."""
-    from soundstage.errors import ParameterError
-    from soundstage.io.atomic import check_writable
+    from soundstage.cli.outputs import check_outputs
     from soundstage.io.reports import write_csv, write_json
     from soundstage.metrics.evaluation import evaluate_folders
 
     # Fail on an unwritable output before the (possibly long) evaluation, not after it.
-    for output, suffix in ((args.json, ".json"), (args.csv, ".csv")):
-        if output is not None:
-            if output.suffix.lower() != suffix:
-                raise ParameterError(f"{output}: give a file name ending in {suffix}")
-            check_writable(output, overwrite=args.overwrite)
+    check_outputs([(args.json, ".json"), (args.csv, ".csv")], overwrite=args.overwrite)
     report = evaluate_folders(args.pred, args.ref, input_dir=args.input, pad_mode=args.pad_mode)
     print(format_table(report, per_file=args.per_file))
     if args.json is not None:

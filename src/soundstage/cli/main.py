@@ -118,24 +118,13 @@ def _bit_depth(value: str | None, fallback: int | str) -> int | str:
     return value if value == "float" else int(value)
 
 
-def _check_output(path: Path, overwrite: bool) -> None:
-    """Fail before the work, not after it, when the output cannot be written."""
-    from soundstage.errors import OutputError
-
-    if path.suffix.lower() != ".wav":
-        raise OutputError(f"{path}: only WAV output is supported; give a file name ending in .wav")
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass --overwrite to replace it")
-    if not path.parent.resolve().is_dir():
-        raise OutputError(f"{path}: folder {path.parent} does not exist; create it or choose another path")
-
-
 def _render(args: argparse.Namespace) -> int:
     from soundstage.acoustics.render import render
+    from soundstage.cli.outputs import check_outputs
     from soundstage.io.export import write_render
     from soundstage.scene.files import load_scene
 
-    _check_output(args.output, args.overwrite)
+    check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
     scene = load_scene(args.scene)
     result = render(
         scene, format=args.format, sample_rate=args.sample_rate, hrtf=args.hrtf, lfe=args.lfe, progress=not args.quiet
@@ -182,9 +171,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _binauralize(args: argparse.Namespace) -> int:
     from soundstage.acoustics.render import decode_to_binaural
+    from soundstage.cli.outputs import check_outputs
     from soundstage.io.export import write_render
 
-    _check_output(args.output, args.overwrite)
+    check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
     result = decode_to_binaural(args.input, hrtf=args.hrtf or "sphere", convention=args.convention)
     report = write_render(
         result,

@@ -67,7 +67,7 @@ def run_demo(
     dict of str to Path
         Each output's name and path.
     """
-    from soundstage.acoustics.render import decode_to_binaural, render
+    from soundstage.acoustics.render import decode_to_binaural, load_scene_hrtf, render
     from soundstage.io.atomic import check_writable, ensure_dir
     from soundstage.io.export import write_render
     from soundstage.plots.scene import plot_scene
@@ -83,11 +83,12 @@ def run_demo(
             check_writable(path, overwrite=overwrite)
     scene = build_demo_scene(folder, sample_rate=sample_rate, hrtf=hrtf, overwrite=overwrite)
 
+    head = load_scene_hrtf(scene, sample_rate)  # once, for the binaural render and both decodes
     results = {}
     for format_name in DEMO_FORMATS:
-        results[format_name] = render(scene, format=format_name, progress=verbose)
-    results["foa_binaural"] = decode_to_binaural(results["foa"], hrtf=hrtf)
-    results["hoa3_binaural"] = decode_to_binaural(results["hoa3"], hrtf=hrtf)
+        results[format_name] = render(scene, format=format_name, hrtf=head, progress=verbose)
+    results["foa_binaural"] = decode_to_binaural(results["foa"], hrtf=head)
+    results["hoa3_binaural"] = decode_to_binaural(results["hoa3"], hrtf=head)
 
     written = {}
     rows = []

@@ -36,7 +36,9 @@ lateral angle (equal to it at elevation 0), ``front_back_ambiguous`` is True and
 
 from __future__ import annotations
 
+import functools
 import os
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +62,8 @@ CONCENTRATION_SCALE_DEG = 5.0
 _FINE_STEP_DEG = 0.1
 #: Lookups of heads given by name or path, by (spec, rate, analysis settings); oldest dropped first.
 _LOOKUPS: dict[tuple, CueLookup] = {}
+#: Lookups of HRTF objects, by object and analysis settings.
+_OBJECT_LOOKUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MAX_CACHED = 8
 
 
@@ -273,7 +277,8 @@ def cue_lookup(
     A fixed white noise (seed 0, ``LOOKUP_NOISE_S`` long) is filtered by the head's HRIRs
     for azimuths -90°..90° at elevation 0 and ``LOOKUP_DISTANCE_M``, and analysed by
     :func:`~soundstage.metrics.interaural.frame_cues` with the given settings; each angle's
-    cue is the median over frames. Heads given by name are cached.
+    cue is the median over frames. Lookups are cached per head (by name or path, or by the
+    object itself) and analysis settings.
 
     Parameters
     ----------
@@ -286,14 +291,18 @@ def cue_lookup(
     -------
     CueLookup
     """
+    settings = (frame_s, hop_s, tuple(itd_band_hz), tuple(ild_band_hz))
     if isinstance(head, _NamedHead):
-        key = (head.spec, head.sample_rate, frame_s, hop_s, tuple(itd_band_hz), tuple(ild_band_hz))
-        if key not in _LOOKUPS:
-            if len(_LOOKUPS) >= _MAX_CACHED:
-                _LOOKUPS.pop(next(iter(_LOOKUPS)))
-            _LOOKUPS[key] = _measure_lookup(head.head, frame_s, hop_s, tuple(itd_band_hz), tuple(ild_band_hz))
-        return _LOOKUPS[key]
-    return _measure_lookup(head, frame_s, hop_s, tuple(itd_band_hz), tuple(ild_band_hz))
+        cache, key = _LOOKUPS, (head.spec, head.sample_rate, *settings)
+        head = head.head
+    else:
+        # Objects are cached by identity for as long as the caller keeps them alive.
+        cache, key = _OBJECT_LOOKUPS.setdefault(head, {}), settings
+    if key not in cache:
+        if len(cache) >= _MAX_CACHED:
+            cache.pop(next(iter(cache)))
+        cache[key] = _measure_lookup(head, *settings)
+    return cache[key]
 
 
 def _measure_lookup(head: HRTF, frame_s, hop_s, itd_band_hz, ild_band_hz) -> CueLookup:
@@ -314,7 +323,7 @@ def _measure_lookup(head: HRTF, frame_s, hop_s, itd_band_hz, ild_band_hz) -> Cue
 
 
 class _NamedHead:
-    """An HRTF loaded from a name or path, remembered so its lookup can be cached."""
+    """An HRTF loaded from a name or path, remembered (see :func:`_named_head`) so it loads once."""
 
     def __init__(self, spec: str, sample_rate: int):
         from soundstage.acoustics.hrtf import load_hrtf
@@ -325,17 +334,19 @@ class _NamedHead:
         self.name = self.head.name
 
 
+@functools.lru_cache(maxsize=_MAX_CACHED)
+def _named_head(spec: str, sample_rate: int) -> _NamedHead:
+    return _NamedHead(spec, sample_rate)
+
+
 def _resolve_head(hrtf, sample_rate: int):
     """An HRTF object, or a :class:`_NamedHead` for a name or path (whose lookup is cached)."""
     if isinstance(hrtf, HRTF):
-        if int(hrtf.sample_rate) != int(sample_rate):
-            raise ParameterError(
-                f"the HRTF {hrtf.name!r} is at {hrtf.sample_rate} Hz but the signal at {sample_rate} Hz; "
-                "load it at the signal's rate"
-            )
-        return hrtf
+        from soundstage.acoustics.hrtf import load_hrtf
+
+        return load_hrtf(hrtf, sample_rate)  # checks that it is at the signal's rate
     if isinstance(hrtf, (str, os.PathLike)):
-        return _NamedHead(os.fspath(hrtf), sample_rate)
+        return _named_head(os.fspath(hrtf), int(sample_rate))
     raise ParameterError(f"hrtf must be 'sphere', a registered name, a .sofa path or an HRTF, not {hrtf!r}")
 
 

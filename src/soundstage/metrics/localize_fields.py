@@ -38,6 +38,7 @@ import numpy as np
 from soundstage.conventions import SPEAKER_LAYOUTS, cartesian_to_spherical, lateral_angle_deg, unit_vectors
 from soundstage.errors import ParameterError
 from soundstage.metrics.directions import DirectionEstimate, Localization
+from soundstage.sample_rate import check_sample_rate
 
 #: Bins (ambisonics) or frames (loudspeakers) this many dB below the loudest are ignored.
 ENERGY_GATE_DB = 40.0
@@ -55,8 +56,7 @@ VELOCITY_BAND_HZ = 700.0
 
 
 def _check_common(audio: np.ndarray, sample_rate: int, max_sources: int) -> np.ndarray:
-    if not (isinstance(sample_rate, int | np.integer) and sample_rate > 0):
-        raise ParameterError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
+    check_sample_rate(sample_rate)
     if not (isinstance(max_sources, int | np.integer) and max_sources >= 1):
         raise ParameterError(f"max_sources must be an integer of at least 1, got {max_sources!r}")
     audio = np.asarray(audio, dtype=float)

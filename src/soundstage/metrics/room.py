@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import ParameterError
+from soundstage.sample_rate import check_sample_rate
 
 #: Evaluation limits (upper dB, lower dB) of the decay times, ISO 3382-1.
 DECAY_RANGES: dict[str, tuple[float, float]] = {"EDT": (0.0, -10.0), "T20": (-5.0, -25.0), "T30": (-5.0, -35.0)}
@@ -145,8 +146,7 @@ class RoomAcoustics:
 
 
 def _check_ir(ir: np.ndarray, sample_rate: int) -> np.ndarray:
-    if not (isinstance(sample_rate, int | np.integer) and sample_rate > 0):
-        raise ParameterError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
+    check_sample_rate(sample_rate)
     ir = np.asarray(ir, dtype=float)
     if ir.ndim != 1:
         raise ParameterError(f"impulse response must be 1-D (one channel), got shape {ir.shape}; pass one channel")

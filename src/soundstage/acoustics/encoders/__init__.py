@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from soundstage.errors import ParameterError
+from soundstage.sample_rate import check_sample_rate
 
 if TYPE_CHECKING:
     from soundstage.acoustics.encoders.base import Encoder
@@ -76,13 +75,6 @@ def parse_format(format_name: str) -> tuple[str, int | None]:
             )
         return "ambisonics", order
     raise ParameterError(f"unknown output format {format_name!r}; use {_VALID}")
-
-
-def check_sample_rate(sample_rate: int) -> int:
-    """``sample_rate`` as an int, or a ParameterError if it is not a positive integer number of Hz."""
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
-        raise ParameterError(f"sample_rate must be a positive integer in Hz (e.g. 48000), got {sample_rate!r}")
-    return int(sample_rate)
 
 
 def make_encoder(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 
@@ -77,7 +78,21 @@ class PanningEncoder(Encoder):
         """
         if len(arrivals) == 0:
             return np.zeros((self.n_channels, 1))
-        filters = arrival_filters(arrivals, self.sample_rate)
-        weights = self.channel_gains(arrivals.direction) * filters.gain[:, None]
-        n_taps = response_length(filters.delay_samples, filters.kernel_length)
-        return sum_delayed(filters.delay_samples, weights, n_taps, filters.kernels)
+        return arrival_placer(arrivals, self.sample_rate)(self.channel_gains(arrivals.direction))
+
+
+def arrival_placer(arrivals: Arrivals, sample_rate: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A function placing the arrivals' delayed, band-filtered impulses with per-channel weights.
+
+    The filters are designed once; the returned function maps weights (K, n_channels) to
+    responses (n_channels, n_taps), each arrival also scaled by its own gain. Encoders that
+    need several weightings of the same arrivals (dual-band panning, an LFE feed) call it
+    once per weighting.
+    """
+    filters = arrival_filters(arrivals, sample_rate)
+    n_taps = response_length(filters.delay_samples, filters.kernel_length)
+
+    def place(weights: np.ndarray) -> np.ndarray:
+        return sum_delayed(filters.delay_samples, weights * filters.gain[:, None], n_taps, filters.kernels)
+
+    return place

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundstage.acoustics.arrivals import Arrivals
-from soundstage.acoustics.delay import sum_delayed
 from soundstage.acoustics.encoders import check_sample_rate
-from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
-from soundstage.acoustics.encoders.base import Encoder
+from soundstage.acoustics.encoders.base import PanningEncoder
 
 
-class OmniEncoder(Encoder):
+class OmniEncoder(PanningEncoder):
     """A pressure microphone at the head centre: every arrival with its delay and gain, direction ignored.
 
     Parameters
@@ -34,13 +31,6 @@ class OmniEncoder(Encoder):
         self.channel_labels = ("M",)
         self.channel_mask = 0
 
-    def impulse_response(self, arrivals: Arrivals) -> np.ndarray:
-        """Impulse response of the microphone, shape (1, n_taps), float64.
-
-        See :meth:`Encoder.impulse_response`.
-        """
-        if len(arrivals) == 0:
-            return np.zeros((self.n_channels, 1))
-        filters = arrival_filters(arrivals, self.sample_rate)
-        n_taps = response_length(filters.delay_samples, filters.kernel_length)
-        return sum_delayed(filters.delay_samples, filters.gain[:, None], n_taps, filters.kernels)
+    def channel_gains(self, directions: np.ndarray) -> np.ndarray:
+        """An omnidirectional microphone weights every direction alike: ones, shape (K, 1)."""
+        return np.ones((len(directions), 1))

@@ -33,10 +33,9 @@ import math
 import numpy as np
 
 from soundstage.acoustics.arrivals import Arrivals
-from soundstage.acoustics.delay import sum_delayed
 from soundstage.acoustics.encoders import check_sample_rate
-from soundstage.acoustics.encoders.band_filter import arrival_filters, linkwitz_riley, response_length
-from soundstage.acoustics.encoders.base import Encoder
+from soundstage.acoustics.encoders.band_filter import linkwitz_riley
+from soundstage.acoustics.encoders.base import Encoder, arrival_placer
 from soundstage.conventions import SPEAKER_LAYOUTS, channel_mask, unit_vectors
 from soundstage.errors import ParameterError
 
@@ -180,12 +179,7 @@ class SurroundEncoder(Encoder):
             return np.zeros((self.n_channels, 1))
         from scipy.signal import oaconvolve
 
-        filters = arrival_filters(arrivals, self.sample_rate)
-        n_taps = response_length(filters.delay_samples, filters.kernel_length)
-
-        def placed(weights: np.ndarray) -> np.ndarray:
-            return sum_delayed(filters.delay_samples, weights * filters.gain[:, None], n_taps, filters.kernels)
-
+        placed = arrival_placer(arrivals, self.sample_rate)
         if self.panning == "dual":
             bands = []
             for vector, kind in (("velocity", "lowpass"), ("energy", "highpass")):

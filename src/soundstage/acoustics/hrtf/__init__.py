@@ -36,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
 
 def load_hrtf(
-    spec: str | os.PathLike,
+    spec: str | os.PathLike | HRTF,
     sample_rate: int,
     *,
     head_radius: float = DEFAULT_HEAD_RADIUS,
@@ -47,9 +47,10 @@ def load_hrtf(
 
     Parameters
     ----------
-    spec : str or PathLike
+    spec : str, PathLike or HRTF
         ``"sphere"`` (the built-in rigid sphere), a registered set (see :func:`list_hrtfs`;
-        downloaded into the cache on first use) or the path of a ``.sofa`` file.
+        downloaded into the cache on first use), the path of a ``.sofa`` file, or a head
+        already loaded (returned as it is, so callers load a measured set once).
     sample_rate : int
         Output sample rate in Hz.
     head_radius : float, default 0.0875
@@ -66,8 +67,15 @@ def load_hrtf(
     Raises
     ------
     ParameterError
-        When ``spec`` is none of the above.
+        When ``spec`` is none of the above, or a loaded head is at another sample rate.
     """
+    if isinstance(spec, HRTF):
+        if int(spec.sample_rate) != int(sample_rate):
+            raise ParameterError(
+                f"the HRTF {spec.name!r} is at {spec.sample_rate} Hz but the signal is at {sample_rate} Hz; "
+                "load it at the signal's rate"
+            )
+        return spec
     text = os.fspath(spec)
     if text == "sphere":
         return SphereHRTF(sample_rate, head_radius=head_radius, ear_azimuth_deg=ear_azimuth_deg)
