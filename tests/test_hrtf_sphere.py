@@ -1,6 +1,5 @@
 """The rigid-sphere head against the physics it models (Duda & Martens 1998 and its limits)."""
 
-import time
 
 import numpy as np
 import pytest
@@ -167,13 +166,12 @@ def test_a_larger_head_has_a_larger_itd():
     assert ratio == pytest.approx(0.1 / 0.07, rel=0.05)
 
 
-def test_batch_of_1000_directions_is_fast(head):
+def test_a_batch_of_1000_directions_near_and_far(head):
+    # Speed is measured in benchmarks/, not here: a timed test fails on a busy machine.
     rng = np.random.default_rng(2)
     dirs = rng.normal(size=(1000, 3))
-    start = time.perf_counter()
     far = head.hrirs(dirs, np.full(1000, np.inf))
     near = head.hrirs(dirs, rng.uniform(0.3, 4.0, 1000))
-    assert time.perf_counter() - start < 5.0
     assert far.shape == near.shape == (1000, 2, 512) and np.all(np.isfinite(near))
 
 
