@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from soundstage.acoustics.convolution import convolve_channels
-from soundstage.acoustics.free_field import free_field_arrivals
-from soundstage.conventions import rotation_matrix
+from soundstage.acoustics.propagation import PropagationModel, propagation_model
 from soundstage.errors import ParameterError
 from soundstage.scene.model import Scene, source_world_position
 
 if TYPE_CHECKING:
+    from soundstage.acoustics.encoders.base import Encoder
     from soundstage.acoustics.hrtf.base import HRTF
 
 
@@ -98,47 +98,82 @@ def render(
     -------
     RenderResult
     """
-    from soundstage.scene.files import load_scene
-
-    if not isinstance(scene, Scene):
-        scene = load_scene(scene)
-    out = scene.output
-    format_name = (format or out.format).lower()
-    rate = int(sample_rate or out.sample_rate)
-    if rate < 8000 or rate > 384000:
-        raise ParameterError(f"sample rate {rate} Hz is outside 8000–384000 Hz; choose e.g. 48000")
-    encoder, details = _build_encoder(scene, format_name, rate, hrtf, out.lfe if lfe is None else lfe)
-
-    rotation = rotation_matrix(
-        scene.listener.orientation.yaw, scene.listener.orientation.pitch, scene.listener.orientation.roll
-    )
-    listener_xyz = np.array([scene.listener.position.x, scene.listener.position.y, scene.listener.position.z])
+    scene, format_name, rate, encoder, model, details = _prepare(scene, format, sample_rate, hrtf, lfe)
     pieces: list[tuple[int, np.ndarray]] = []
     for index in _progress(range(len(scene.sources)), progress, f"render {format_name}"):
         source = scene.sources[index]
         signal = _source_signal(scene, index, rate)
-        try:
-            arrivals = free_field_arrivals(
-                source_world_position(source, scene.listener),
-                listener_xyz,
-                rotation,
-                head_radius=scene.listener.head_radius,
-                speed_of_sound=scene.propagation.speed_of_sound,
-                air_absorption=scene.propagation.air_absorption,
-                temperature_c=scene.propagation.temperature_c,
-                relative_humidity=scene.propagation.relative_humidity,
-            )
-        except ParameterError as error:
-            raise ParameterError(f"{scene.source_label(index)}: {error}") from None
-        channels = convolve_channels(signal, encoder.impulse_response(arrivals))
-        pieces.append((round(source.start * rate), channels))
+        response = source_impulse_response(scene, index, encoder, model)
+        pieces.append((round(source.start * rate), convolve_channels(signal, response)))
 
     length = max(start + piece.shape[1] for start, piece in pieces)
     mix = np.zeros((encoder.n_channels, length), dtype=np.float32)
     for start, piece in pieces:
         mix[:, start : start + piece.shape[1]] += piece
-    details["propagation"] = scene.propagation.model
     return RenderResult(mix, rate, format_name, tuple(encoder.channel_labels), encoder.channel_mask, details)
+
+
+def impulse_responses(
+    scene: Scene | str | Path,
+    *,
+    format: str | None = None,
+    sample_rate: int | None = None,
+    hrtf: str | Path | HRTF | None = None,
+    lfe: bool | None = None,
+    progress: bool = True,
+) -> list[tuple[str, RenderResult]]:
+    """The impulse response from every source to the output channels, for a DAW or for analysis.
+
+    Parameters are those of :func:`render`; the sources' audio is not read.
+
+    Returns
+    -------
+    list of (str, RenderResult)
+        One per source, in scene order: the source's name (``source1``, ``source2``... when it
+        has none) and its response, tap 0 being the moment the source emits.
+    """
+    scene, format_name, rate, encoder, model, details = _prepare(scene, format, sample_rate, hrtf, lfe)
+    results = []
+    for index in _progress(range(len(scene.sources)), progress, f"impulse responses {format_name}"):
+        response = source_impulse_response(scene, index, encoder, model).astype(np.float32)
+        name = scene.sources[index].name or f"source{index + 1}"
+        labels = tuple(encoder.channel_labels)
+        results.append((name, RenderResult(response, rate, format_name, labels, encoder.channel_mask, details)))
+    return results
+
+
+def source_impulse_response(scene: Scene, index: int, encoder: Encoder, model: PropagationModel) -> np.ndarray:
+    """Response (n_channels, n_taps) from source ``index`` to the encoder's channels: early arrivals + late tail."""
+    source = scene.sources[index]
+    label = scene.source_label(index)
+    response = model.propagate(source_world_position(source, scene.listener), label)
+    early = encoder.impulse_response(response.early)
+    if response.decay is None:
+        return early
+    from soundstage.acoustics.room.late_reverb import diffuse_tail
+
+    seed = scene.room.seed if scene.room is not None else 0
+    tail = diffuse_tail(encoder, response.decay, rng=np.random.default_rng([seed, index]))
+    combined = np.zeros((early.shape[0], max(early.shape[1], tail.shape[1])))
+    combined[:, : early.shape[1]] += early
+    combined[:, : tail.shape[1]] += tail
+    return combined
+
+
+def _prepare(scene: Scene | str | Path, format: str | None, sample_rate: int | None, hrtf, lfe: bool | None):
+    """The scene, format name, rate, encoder, propagation model and report details of a render."""
+    from soundstage.scene.files import load_scene
+
+    if not isinstance(scene, Scene):
+        scene = load_scene(scene)
+    format_name = (format or scene.output.format).lower()
+    rate = int(sample_rate or scene.output.sample_rate)
+    if rate < 8000 or rate > 384000:
+        raise ParameterError(f"sample rate {rate} Hz is outside 8000–384000 Hz; choose e.g. 48000")
+    encoder, details = _build_encoder(scene, format_name, rate, hrtf, scene.output.lfe if lfe is None else lfe)
+    model = propagation_model(scene)
+    details["propagation"] = model.describe()
+    return scene, format_name, rate, encoder, model, details
 
 
 def _build_encoder(scene: Scene, format_name: str, rate: int, hrtf: str | Path | HRTF | None, lfe: bool):

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="5.1/7.1: feed the LFE channel with the sum low-passed at 120 Hz",
     )
+    render.add_argument(
+        "--ir-only",
+        action="store_true",
+        help="write the impulse response of each source instead of the mix (32-bit float unless --bit-depth); "
+        "with several sources one file each, OUTPUT's name suffixed with the source name",
+    )
     _add_hrtf_option(render)
     _add_write_options(render, bit_depth_default=None)
     render.set_defaults(handler=_render)
@@ -126,6 +132,8 @@ def _render(args: argparse.Namespace) -> int:
 
     check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
     scene = load_scene(args.scene)
+    if args.ir_only:
+        return _render_impulse_responses(args, scene)
     result = render(
         scene, format=args.format, sample_rate=args.sample_rate, hrtf=args.hrtf, lfe=args.lfe, progress=not args.quiet
     )
@@ -139,6 +147,47 @@ def _render(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_describe(report, result))
     return 0
+
+
+def _render_impulse_responses(args: argparse.Namespace, scene) -> int:
+    from soundstage.acoustics.render import impulse_responses
+    from soundstage.cli.outputs import check_outputs
+    from soundstage.io.export import write_render
+
+    outputs = impulse_response_paths(args.output, [s.name or f"source{i + 1}" for i, s in enumerate(scene.sources)])
+    check_outputs([(path, ".wav") for path in outputs], overwrite=args.overwrite)
+    results = impulse_responses(
+        scene, format=args.format, sample_rate=args.sample_rate, hrtf=args.hrtf, lfe=args.lfe, progress=not args.quiet
+    )
+    for path, (_, result) in zip(outputs, results, strict=True):
+        report = write_render(
+            result,
+            path,
+            bit_depth=_bit_depth(args.bit_depth, "float"),
+            normalize=args.normalize,
+            overwrite=args.overwrite,
+        )
+        if not args.quiet:
+            print(_describe(report, result))
+    return 0
+
+
+def impulse_response_paths(output: Path, names: list[str]) -> list[Path]:
+    """``output`` for one source; ``output`` suffixed with each source's name for several.
+
+    >>> [p.name for p in impulse_response_paths(Path("ir.wav"), ["a", "b c"])]
+    ['ir_a.wav', 'ir_b-c.wav']
+    """
+    import re
+
+    from soundstage.errors import ParameterError
+
+    if len(names) == 1:
+        return [output]
+    safe = [re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "source" for name in names]
+    if len(set(safe)) != len(safe):
+        raise ParameterError("sources: give every source a distinct name to write one impulse response each")
+    return [output.with_name(f"{output.stem}_{name}{output.suffix}") for name in safe]
 
 
 def _describe(report, result) -> str:

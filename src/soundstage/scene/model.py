@@ -145,9 +145,10 @@ class HrtfChoice(_Strict):
 
 
 class Propagation(_Strict):
-    """How sound travels from the sources to the listener.
+    """How sound travels: speed of sound (m/s) and air absorption (ISO 9613-1 at the given air).
 
-    Only the free field exists yet; rooms will add their own models here by name.
+    Whether there are walls is the scene's ``room``; ``model`` is kept for older files and
+    must be ``free_field``.
     """
 
     model: Literal["free_field"] = "free_field"
@@ -155,6 +156,100 @@ class Propagation(_Strict):
     air_absorption: bool = False
     temperature_c: float = Field(20.0, ge=-20.0, le=50.0)
     relative_humidity: float = Field(50.0, ge=0.0, le=100.0)
+
+
+MaterialValue = str | float | list[float]
+
+
+class Shoebox(_Strict):
+    """A rectangular room: lengths along x, y and z in metres, one corner at the origin."""
+
+    size: tuple[float, float, float]
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not all(np.isfinite(v) and v > 0 for v in value):
+            raise ValueError(f"room dimensions must be positive lengths in metres, got {list(value)}")
+        return value
+
+
+class Room(_Strict):
+    """The space around the sources: a shoebox, a mesh, or an open scene with a ground.
+
+    With a ``shoebox`` or ``mesh``, positions are room coordinates (metres, z up; a shoebox has
+    one corner at the origin). ``ground`` alone is an open scene: free field plus the reflection
+    off the ground plane z = 0. See the README, "Rooms".
+
+    Attributes
+    ----------
+    shoebox, mesh, ground
+        Exactly one: the box's size, a mesh file (OBJ/PLY/STL, relative to the scene file), or
+        the ground's material.
+    materials : mapping, material or None
+        Surface materials: a name from the materials library, one absorption coefficient, or
+        coefficients per octave band from 125 Hz; per surface (``walls``, ``floor``,
+        ``ceiling``, ``front``/``back``/``left``/``right`` of a shoebox, group names of a mesh).
+    rt60 : float or None
+        Reverberation time in seconds to reach with uniform absorption (Eyring), instead of
+        ``materials``.
+    max_order : int or None
+        Highest image-source order (None: every image before the mixing time; meshes default to 2).
+    mixing_time : float or None
+        Seconds after which the diffuse tail replaces the image sources (None: automatic).
+    late_reverb : bool
+        Add the diffuse tail (False: image sources only).
+    randomize : float
+        Jitter of image sources of order ≥ 2 in metres (0.05–0.1 breaks up flutter echoes).
+    seed : int
+        Seed of the tail's noise and the jitter, for reproducible renders.
+    """
+
+    shoebox: Shoebox | None = None
+    mesh: str | Path | None = None
+    ground: MaterialValue | None = None
+    materials: dict[str, MaterialValue] | MaterialValue | None = None
+    rt60: float | None = Field(None, gt=0.0, le=20.0)
+    max_order: int | None = Field(None, ge=0, le=100)
+    mixing_time: float | None = Field(None, gt=0.0, le=2.0)
+    late_reverb: bool = True
+    randomize: float = Field(0.0, ge=0.0, le=1.0)
+    seed: int = 0
+
+    @field_validator("materials", "ground")
+    @classmethod
+    def _known_materials(cls, value: Any, info: Any) -> Any:
+        from soundstage.acoustics.room.materials import absorption_coefficients
+        from soundstage.errors import ParameterError
+
+        specs = value.items() if isinstance(value, dict) else [(None, value)]
+        for key, spec in specs:
+            if spec is None:
+                continue
+            try:
+                absorption_coefficients(spec, field=f"room.{info.field_name}" + (f".{key}" if key else ""))
+            except ParameterError as error:
+                raise ValueError(str(error).split(": ", 1)[-1]) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Room:
+        kinds = [name for name in ("shoebox", "mesh", "ground") if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                "give exactly one of shoebox: {size: [x, y, z]}, mesh: FILE or ground: MATERIAL"
+                + (f" (got {' and '.join(kinds)})" if kinds else "")
+            )
+        if self.rt60 is not None and self.materials is not None:
+            raise ValueError("give materials or rt60, not both (rt60 solves one uniform absorption)")
+        if self.ground is not None and (self.rt60 is not None or self.materials is not None):
+            raise ValueError("an open scene (ground) has no walls: drop materials/rt60")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``shoebox``, ``mesh`` or ``ground``."""
+        return "shoebox" if self.shoebox is not None else "mesh" if self.mesh is not None else "ground"
 
 
 class Scene(_Strict):
@@ -165,12 +260,36 @@ class Scene(_Strict):
     output: Output = Output()
     hrtf: HrtfChoice = HrtfChoice()
     propagation: Propagation = Propagation()
+    room: Room | None = None
     base_dir: Path | None = Field(None, exclude=True)
 
     @field_validator("hrtf", mode="before")
     @classmethod
     def _hrtf_by_name(cls, value: Any) -> Any:
         return {"name": str(value)} if isinstance(value, str | Path) else value
+
+    @model_validator(mode="after")
+    def _inside_the_room(self) -> Scene:
+        room = self.room
+        if room is None or room.kind == "mesh":
+            return self  # a mesh is checked when it is loaded
+        points = [("listener.position", _xyz(self.listener.position))]
+        points += [
+            (f"{self.source_label(i)}.position", source_world_position(s, self.listener))
+            for i, s in enumerate(self.sources)
+        ]
+        for label, xyz in points:
+            if room.kind == "ground" and xyz[2] <= 0:
+                raise ValueError(f"{label} is at z = {xyz[2]:g} m, on or below the ground (z = 0); raise it")
+            if room.kind == "shoebox":
+                size = np.asarray(room.shoebox.size)
+                if not np.all((xyz > 0) & (xyz < size)):
+                    raise ValueError(
+                        f"{label} ({', '.join(f'{v:g}' for v in xyz)}) is outside the room "
+                        f"(0–{size[0]:g}, 0–{size[1]:g}, 0–{size[2]:g} m); with a room, positions are room "
+                        "coordinates with the origin at a corner"
+                    )
+        return self
 
     def source_label(self, index: int) -> str:
         """``sources[i] 'name'`` for messages."""
@@ -179,8 +298,11 @@ class Scene(_Strict):
 
     def resolve_audio_path(self, index: int) -> Path:
         """Path of source ``index``'s audio file, relative paths taken from the scene's folder."""
-        audio = self.sources[index].audio
-        path = Path(str(audio)).expanduser()
+        return self.resolve_path(self.sources[index].audio)
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """A path from the scene file, relative paths taken from the scene's folder."""
+        path = Path(str(value)).expanduser()
         if not path.is_absolute() and self.base_dir is not None:
             path = self.base_dir / path
         return path
@@ -190,6 +312,9 @@ def source_world_position(source: Source, listener: Listener) -> np.ndarray:
     """World position of a source in metres, shape (3,)."""
     position = source.position
     if isinstance(position, CartesianPosition):
-        return np.array([position.x, position.y, position.z])
-    listener_xyz = np.array([listener.position.x, listener.position.y, listener.position.z])
-    return listener_xyz + spherical_to_cartesian(position.az, position.el, position.dist)
+        return _xyz(position)
+    return _xyz(listener.position) + spherical_to_cartesian(position.az, position.el, position.dist)
+
+
+def _xyz(position: CartesianPosition) -> np.ndarray:
+    return np.array([position.x, position.y, position.z], dtype=float)

@@ -12,12 +12,14 @@ import numpy as np
 
 from soundstage.acoustics.encoders import check_sample_rate
 from soundstage.acoustics.encoders.base import PanningEncoder
+from soundstage.acoustics.encoders.diffuse_field import check_band_centers
 from soundstage.acoustics.encoders.spherical_harmonics import (
     FUMA_TO_ACN,
     FUMA_W_GAIN,
     direction_harmonics,
     real_spherical_harmonics,
 )
+from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.errors import ParameterError
 
 __all__ = ["CONVENTIONS", "AmbisonicEncoder", "real_spherical_harmonics"]
@@ -80,3 +82,28 @@ class AmbisonicEncoder(PanningEncoder):
             gains = gains[:, FUMA_TO_ACN]
             gains[:, 0] *= FUMA_W_GAIN
         return gains
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Covariance of the ambisonic channels in an isotropic diffuse field, shape (B, C, C).
+
+        The sphere mean of ``g(d) g(d)ᵀ`` with the encoding gains ``g``, computed with a
+        quadrature of degree 2N, which is exact for products of order-N harmonics. Real
+        spherical harmonics are orthogonal, so the matrix is diagonal: ``1 / (2l + 1)`` for the
+        SN3D channels of degree ``l`` (N3D would give 1), and ``1 / 2`` for FuMa's W at -3 dB.
+        It is the same in every band (plane-wave encoding has no frequency dependence).
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+
+        Examples
+        --------
+        >>> AmbisonicEncoder(48000, 1).diffuse_covariance(np.array([1000.0]))[0].diagonal().round(6)
+        array([1.      , 0.333333, 0.333333, 0.333333])
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        points, weights = spherical_quadrature(2 * self.order)
+        gains = self.channel_gains(points)
+        covariance = np.einsum("q,qc,qd->cd", weights, gains, gains)
+        return np.repeat(covariance[None], len(centers), axis=0)

@@ -10,6 +10,14 @@ import numpy as np
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.delay import sum_delayed
 from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
+from soundstage.acoustics.encoders.diffuse_field import (
+    DIFFUSE_QUADRATURE_DEGREE,
+    DIFFUSE_SOURCE_DISTANCE_M,
+    check_band_centers,
+    spectral_diffuse_covariance,
+)
+from soundstage.acoustics.encoders.tdesign import spherical_quadrature
+from soundstage.conventions import SPEED_OF_SOUND
 
 
 class Encoder(ABC):
@@ -41,6 +49,52 @@ class Encoder(ABC):
     def n_channels(self) -> int:
         """Number of output channels."""
         return len(self.channel_labels)
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Covariance of the output channels in an isotropic diffuse field, per frequency band.
+
+        The field is made of plane waves of equal power from all directions, normalised so
+        that an omnidirectional pressure channel at the head centre receives power 1. This
+        generic definition *measures* the encoder: plane waves from a spherical quadrature
+        (of degree ``DIFFUSE_QUADRATURE_DEGREE``, at ``DIFFUSE_SOURCE_DISTANCE_M``, see
+        :mod:`~soundstage.acoustics.encoders.diffuse_field`) are rendered one by one with
+        :meth:`impulse_response`, and ``C(f) = Re Σ_q w_q H_q(f) H_q(f)^H`` is band-averaged with
+        :func:`~soundstage.acoustics.encoders.diffuse_field.band_average`. Encoders override it
+        with their own exact or intended statistics.
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+
+        Returns
+        -------
+        np.ndarray, shape (B, n_channels, n_channels)
+            Real, symmetric, positive semi-definite covariance of each band.
+
+        Raises
+        ------
+        ParameterError
+            For band centres that are not positive and increasing, or none below
+            0.45 × ``sample_rate``.
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        points, weights = spherical_quadrature(DIFFUSE_QUADRATURE_DEGREE)
+        responses = []
+        for point in points:
+            # The propagation delay keeps encoders that hear some waves early (spaced microphones) causal.
+            wave = Arrivals(
+                np.array([DIFFUSE_SOURCE_DISTANCE_M / SPEED_OF_SOUND]),
+                np.ones(1),
+                point[None, :],
+                np.array([DIFFUSE_SOURCE_DISTANCE_M]),
+            )
+            responses.append(self.impulse_response(wave))
+        n_taps = max(r.shape[1] for r in responses)
+        stacked = np.zeros((len(points), self.n_channels, n_taps))
+        for q, response in enumerate(responses):
+            stacked[q, :, : response.shape[1]] = response
+        return spectral_diffuse_covariance(stacked, weights, centers, self.sample_rate)
 
     @abstractmethod
     def impulse_response(self, arrivals: Arrivals) -> np.ndarray:
@@ -79,6 +133,29 @@ class PanningEncoder(Encoder):
         if len(arrivals) == 0:
             return np.zeros((self.n_channels, 1))
         return arrival_placer(arrivals, self.sample_rate)(self.channel_gains(arrivals.direction))
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Diffuse-field covariance of the channel gains: the sphere mean of ``g(d) g(d)ᵀ``.
+
+        The gains do not depend on frequency, so neither does the covariance: every band gets
+        the same matrix. The mean uses the spherical quadrature of degree
+        ``DIFFUSE_QUADRATURE_DEGREE`` (exact for gains that are polynomials of half that
+        degree, e.g. spherical harmonics up to order 15). See :meth:`Encoder.diffuse_covariance`.
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+
+        Returns
+        -------
+        np.ndarray, shape (B, n_channels, n_channels)
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        points, weights = spherical_quadrature(DIFFUSE_QUADRATURE_DEGREE)
+        gains = self.channel_gains(points)
+        covariance = np.einsum("q,qc,qd->cd", weights, gains, gains)
+        return np.repeat(covariance[None], len(centers), axis=0)
 
 
 def arrival_placer(arrivals: Arrivals, sample_rate: int) -> Callable[[np.ndarray], np.ndarray]:

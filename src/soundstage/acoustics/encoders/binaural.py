@@ -9,6 +9,13 @@ from soundstage.acoustics.delay import sum_delayed
 from soundstage.acoustics.encoders import check_sample_rate
 from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
 from soundstage.acoustics.encoders.base import Encoder
+from soundstage.acoustics.encoders.diffuse_field import (
+    DIFFUSE_QUADRATURE_DEGREE,
+    DIFFUSE_SOURCE_DISTANCE_M,
+    check_band_centers,
+    spectral_diffuse_covariance,
+)
+from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.acoustics.hrtf.base import HRTF
 from soundstage.errors import ParameterError
 
@@ -70,3 +77,33 @@ class BinauralEncoder(Encoder):
         weights = np.repeat(filters.gain[:, None], 2, axis=1)
         n_taps = response_length(delay, kernels.shape[-1])
         return sum_delayed(delay, weights, n_taps, kernels)
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Covariance of the two ear signals in an isotropic diffuse field, shape (B, 2, 2).
+
+        ``C(f) = Re Σ_q w_q H_q(f) H_q(f)^H`` from the head's HRIRs at the points of a
+        spherical quadrature of degree :data:`~soundstage.acoustics.encoders.base.DIFFUSE_QUADRATURE_DEGREE`
+        (far field, :data:`~soundstage.acoustics.encoders.base.DIFFUSE_SOURCE_DISTANCE_M`),
+        averaged over each band with the weights of
+        :func:`~soundstage.acoustics.encoders.diffuse_field.band_average`. The diagonal is each ear's
+        diffuse-field power response (near 1 at low frequency for a head normalised to the
+        free field at its centre); ``C_LR / sqrt(C_LL C_RR)`` is the diffuse-field interaural
+        coherence, near 1 at low frequency and near 0 above about 700 Hz.
+
+        The result is cached per band set (HRIR interpolation at hundreds of directions is the
+        costly part for a measured head); a copy is returned.
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        cache = self.__dict__.setdefault("_diffuse_covariance_cache", {})
+        key = tuple(centers.tolist())
+        if key not in cache:
+            points, weights = spherical_quadrature(DIFFUSE_QUADRATURE_DEGREE)
+            distances = np.full(len(points), DIFFUSE_SOURCE_DISTANCE_M)
+            hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
+            cache[key] = spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
+        return cache[key].copy()

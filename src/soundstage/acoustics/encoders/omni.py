@@ -6,6 +6,7 @@ import numpy as np
 
 from soundstage.acoustics.encoders import check_sample_rate
 from soundstage.acoustics.encoders.base import PanningEncoder
+from soundstage.acoustics.encoders.diffuse_field import check_band_centers
 
 
 class OmniEncoder(PanningEncoder):
@@ -34,3 +35,16 @@ class OmniEncoder(PanningEncoder):
     def channel_gains(self, directions: np.ndarray) -> np.ndarray:
         """An omnidirectional microphone weights every direction alike: ones, shape (K, 1)."""
         return np.ones((len(directions), 1))
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """An omni channel receives the diffuse field's unit power in every band: ones, shape (B, 1, 1).
+
+        See :meth:`Encoder.diffuse_covariance <soundstage.acoustics.encoders.base.Encoder.diffuse_covariance>`.
+
+        Examples
+        --------
+        >>> OmniEncoder(48000).diffuse_covariance(np.array([500.0, 1000.0])).ravel()
+        array([1., 1.])
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        return np.ones((len(centers), 1, 1))

@@ -15,6 +15,7 @@ from soundstage.acoustics.delay import sum_delayed
 from soundstage.acoustics.encoders import check_sample_rate
 from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
 from soundstage.acoustics.encoders.base import Encoder, PanningEncoder
+from soundstage.acoustics.encoders.diffuse_field import averaging_grid, band_average, check_band_centers
 from soundstage.conventions import SPEED_OF_SOUND, channel_mask, unit_vectors
 from soundstage.errors import ParameterError
 
@@ -93,6 +94,25 @@ class StereoPanEncoder(PanningEncoder):
         """Pan-pot gains (left, right) for unit ``directions`` (K, 3), shape (K, 2)."""
         return constant_power_pan(pan_azimuth_deg(directions))
 
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Decorrelated loudspeaker feeds carrying the panned diffuse power, shape (B, 2, 2).
+
+        The diagonal is each loudspeaker's share of the diffuse power, the sphere mean of its
+        squared pan gain; the off-diagonal is 0. A diffuse field reproduced over loudspeakers
+        needs decorrelated feeds: panning one shared noise would make the two feeds
+        correlated, and correlated feeds collapse into a phantom image between the speakers
+        instead of surrounding the listener. The pan law is energy-normalised
+        (``L² + R² = 1``), so the trace is 1 and the diffuse energy is preserved. The same in
+        every band.
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+        """
+        panned = super().diffuse_covariance(band_centers_hz)
+        return np.einsum("bcc->bc", panned)[:, :, None] * np.eye(self.n_channels)
+
 
 #: Microphone pairs: spacing in metres, axis azimuth in degrees, first-order pattern ``a + (1 - a) cos θ``.
 SPACED_PAIRS = {
@@ -170,3 +190,63 @@ class SpacedPairEncoder(Encoder):
         weights = self.directivity(arrivals.direction) * filters.gain[:, None]
         n_taps = response_length(delay, filters.kernel_length)
         return sum_delayed(delay, weights, n_taps, filters.kernels)
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Physical diffuse-field covariance of the two microphones, shape (B, 2, 2).
+
+        A plane wave from ``u`` reaches microphone ``c`` with gain ``g_c(u)`` (its directivity)
+        and lead ``τ_c(u)`` (see :meth:`lead_s`), so at frequency ``f``
+        ``C_cc'(f) = mean over the sphere of g_c g_c' cos(2π f (τ_c - τ_c'))``. For two omnis
+        ``d`` apart this is the classic ``sin(kd) / (kd)`` with ``k = 2π f / c``. Each band's
+        value is the mean over its band weight on a linear frequency grid
+        (:func:`~soundstage.acoustics.encoders.diffuse_field.band_average`).
+
+        The sphere mean uses polar coordinates about the spacing axis: Gauss–Legendre nodes in
+        the cosine of the angle to the axis, enough to integrate the oscillating phase term
+        exactly up to Nyquist, times 8 azimuths about it (exact for the degree-2 product of
+        two first-order directivities).
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        points, weights = self._spacing_axis_quadrature()
+        gains = self.directivity(points)  # (Q, 2)
+        lead = self.lead_s(points)
+        difference = lead[:, 0] - lead[:, 1]
+        n_fft = averaging_grid(centers, self.sample_rate)
+        freqs = np.fft.rfftfreq(n_fft, 1.0 / self.sample_rate)
+        phase = np.cos(2.0 * np.pi * np.outer(freqs, difference))  # (F, Q)
+        cross = phase @ (weights * gains[:, 0] * gains[:, 1])  # (F,)
+        power = weights @ gains**2  # (2,): no phase term on the diagonal
+        covariance = np.zeros((len(freqs), 2, 2))
+        covariance[:, 0, 0], covariance[:, 1, 1] = power
+        covariance[:, 0, 1] = covariance[:, 1, 0] = cross
+        return band_average(covariance, freqs, centers, self.sample_rate)
+
+    def _spacing_axis_quadrature(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sphere quadrature in polar coordinates about the microphones' spacing axis, (Q, 3) and (Q,)."""
+        spacing = self.positions[0] - self.positions[1]
+        length = float(np.linalg.norm(spacing))
+        axis = spacing / length if length > 0 else np.array([0.0, 1.0, 0.0])
+        # Two unit vectors completing a right-handed frame with the axis.
+        helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+        first = np.cross(axis, helper)
+        first /= np.linalg.norm(first)
+        second = np.cross(axis, first)
+        # exp(i κ x) with κ = k d at Nyquist is integrated exactly once the node count passes κ / 2.
+        kappa = np.pi * self.sample_rate * length / self.speed_of_sound
+        n_nodes = int(np.ceil(kappa / 2.0)) + 16
+        n_azimuths = 8
+        x, x_weights = np.polynomial.legendre.leggauss(n_nodes)
+        azimuth = 2.0 * np.pi * np.arange(n_azimuths) / n_azimuths
+        ring = np.sqrt(1.0 - x * x)
+        points = (
+            x[:, None, None] * axis
+            + (ring[:, None] * np.cos(azimuth))[:, :, None] * first
+            + (ring[:, None] * np.sin(azimuth))[:, :, None] * second
+        ).reshape(-1, 3)
+        weights = np.repeat(x_weights / 2.0 / n_azimuths, n_azimuths)
+        return points, weights

@@ -36,6 +36,13 @@ from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.encoders import check_sample_rate
 from soundstage.acoustics.encoders.band_filter import linkwitz_riley
 from soundstage.acoustics.encoders.base import Encoder, arrival_placer
+from soundstage.acoustics.encoders.diffuse_field import (
+    DIFFUSE_QUADRATURE_DEGREE,
+    averaging_grid,
+    band_average,
+    check_band_centers,
+)
+from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.conventions import SPEAKER_LAYOUTS, channel_mask, unit_vectors
 from soundstage.errors import ParameterError
 
@@ -197,3 +204,43 @@ class SurroundEncoder(Encoder):
         padded[:, : out.shape[1]] = out
         padded[self._lfe_index, : len(low)] = low
         return padded
+
+    def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
+        """Decorrelated loudspeaker feeds carrying the panned diffuse power, shape (B, C, C).
+
+        Each main channel's diagonal entry is its share of the diffuse power: the sphere mean
+        of its squared panning gain under the gain law in force at the band's centre
+        (velocity below ``crossover_hz`` and energy above it for ``"dual"``). Both laws are
+        energy-normalised, so the main channels' powers sum to 1. Off-diagonals are 0: a
+        diffuse field reproduced over loudspeakers needs decorrelated feeds, since panning
+        one shared noise gives adjacent speakers correlated feeds and the image collapses
+        between them. For decorrelated noise only the power per speaker matters, which is
+        why the crossover's mixing of the two laws (which loses energy near 700 Hz for
+        coherent signals) is not modelled.
+
+        The LFE channel, when fed (``lfe=True``), carries the mono sum low-passed by the
+        Linkwitz–Riley filter: its power is that filter's band-averaged power response
+        ``|H_LP(f)|²`` (the mono sum of a unit diffuse field has power 1), uncorrelated with
+        the other feeds. Without ``lfe`` it is 0.
+
+        Parameters
+        ----------
+        band_centers_hz : np.ndarray, shape (B,)
+            Positive, increasing band centre frequencies in Hz.
+        """
+        centers = check_band_centers(band_centers_hz, self.sample_rate)
+        points, weights = spherical_quadrature(DIFFUSE_QUADRATURE_DEGREE)
+        power = {vector: weights @ self.channel_gains(points, vector) ** 2 for vector in PANNING_VECTORS}
+        diagonal = np.empty((len(centers), self.n_channels))
+        for band, centre in enumerate(centers):
+            vector = self.panning
+            if vector == "dual":
+                vector = "velocity" if centre < self.crossover_hz else "energy"
+            diagonal[band] = power[vector]
+        if self.lfe and self._lfe_index is not None:
+            low_pass = linkwitz_riley(self.lfe_cutoff_hz, self.sample_rate)
+            n_fft = averaging_grid(centers, self.sample_rate, len(low_pass))
+            response = np.abs(np.fft.rfft(low_pass, n_fft)) ** 2
+            freqs = np.fft.rfftfreq(n_fft, 1.0 / self.sample_rate)
+            diagonal[:, self._lfe_index] = band_average(response, freqs, centers, self.sample_rate)
+        return diagonal[:, :, None] * np.eye(self.n_channels)

@@ -1,0 +1,1 @@
+"""Rooms: image sources, materials and the late reverberant tail."""

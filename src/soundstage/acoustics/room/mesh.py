@@ -1,0 +1,818 @@
+"""Rooms from closed triangle meshes: early reflections by image sources with visibility.
+
+A room drawn in a modeller (Blender, SketchUp, a CAD export) arrives as a triangle mesh in
+OBJ, PLY, STL, OFF or glTF (GLB). :func:`load_mesh_room` reads it, checks that it is closed,
+turns every face's normal into the room, merges coplanar triangles of one material into
+reflecting *planes* and gives each plane an absorption per octave band. Its volume, areas and
+absorption feed Eyring's reverberation time for the late tail.
+
+:func:`mesh_image_arrivals` finds the early reflections with the image-source method for
+arbitrary polyhedra (Borish 1984): the source is mirrored across every plane it lies in front
+of, the images again across the other planes, up to ``max_order`` reflections. An image is
+*valid* when the path traced back from the listener through its mirror planes meets every
+plane inside one of that plane's triangles, and *visible* when no other triangle blocks any leg
+of that path. In a convex room every valid image is visible; in an L-shaped room the walls of
+the inner corner hide the source and some of its images.
+
+Every geometric test is vectorised numpy: plane crossing and point-in-triangle by barycentric
+coordinates for validity, Möller–Trumbore segment–triangle intersection for occlusion, and the
+generalised winding number (the sum of the solid angles the triangles subtend) for containment.
+
+References
+----------
+J. Borish, "Extension of the image model to arbitrary polyhedra", J. Acoust. Soc. Am. 75(6),
+1984. J. B. Allen and D. A. Berkley, "Image method for efficiently simulating small-room
+acoustics", J. Acoust. Soc. Am. 65(4), 1979. T. Möller and B. Trumbore, "Fast, minimum storage
+ray-triangle intersection", J. Graphics Tools 2(1), 1997. A. Jacobson et al., "Robust
+inside-outside segmentation using generalized winding numbers", ACM TOG 32(4), 2013.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ, Arrivals
+from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients
+from soundstage.acoustics.room.reverberation_time import eyring_rt60
+from soundstage.conventions import DEFAULT_HEAD_RADIUS, SPEED_OF_SOUND
+from soundstage.errors import InputFileError, ParameterError
+
+#: Material of every face when a scene names none (a hard, lightly absorbing room).
+DEFAULT_MATERIAL = "plaster"
+#: Roles a materials mapping may use for faces whose group it does not name, by inward normal.
+ROLES = ("floor", "ceiling", "walls")
+#: A face whose inward normal has z above this is floor, below minus this ceiling, else wall (about 45°).
+ROLE_NORMAL_Z = 0.7
+#: Most image-source candidates one reflection order may generate (bounded time and memory).
+MAX_CANDIDATES = 2_000_000
+#: Triangles whose normals differ by less than this many radians can share a plane...
+PLANE_ANGLE_TOLERANCE_RAD = 1e-5
+#: ...when their plane offsets also differ by less than this fraction of the room's size.
+PLANE_OFFSET_TOLERANCE = 1e-6
+#: Vertices closer than this fraction of the room's size are one vertex (float32 exports, STL soups).
+_MERGE_TOLERANCE = 1e-7
+#: Relative tolerance of the geometric predicates (barycentric coordinates, segment parameters).
+_EPS = 1e-9
+#: Pairs of (segment, triangle) handled at once by the occlusion and containment tests.
+_CHUNK_PAIRS = 1_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class MeshRoom:
+    """A closed room made of planar faces, each with absorption per octave band.
+
+    Attributes
+    ----------
+    vertices : np.ndarray, shape (V, 3)
+        Vertex positions in metres, room frame (z up).
+    triangles : np.ndarray of int, shape (T, 3)
+        Vertex indices of each triangle, wound so that its normal points into the room.
+    plane_of_triangle : np.ndarray of int, shape (T,)
+        Index of the reflecting plane (coplanar triangles of one material) of each triangle.
+    plane_normals : np.ndarray, shape (P, 3)
+        Unit normal of each plane, pointing into the room.
+    plane_offsets : np.ndarray, shape (P,)
+        ``d`` in ``n · x = d`` for each plane, in metres.
+    plane_areas_m2 : np.ndarray, shape (P,)
+        Area of each plane in m².
+    absorption : np.ndarray, shape (P, B)
+        Absorption of each plane at each band of :data:`~soundstage.acoustics.arrivals.OCTAVE_BANDS_HZ`.
+    plane_names : tuple of str
+        Material group (or role: floor, ceiling, walls) of each plane, for messages and reports.
+    volume_m3 : float
+        Enclosed volume in m³.
+    source_path : str
+        Where the mesh came from, for messages.
+    """
+
+    vertices: np.ndarray
+    triangles: np.ndarray
+    plane_of_triangle: np.ndarray
+    plane_normals: np.ndarray
+    plane_offsets: np.ndarray
+    plane_areas_m2: np.ndarray
+    absorption: np.ndarray
+    plane_names: tuple[str, ...]
+    volume_m3: float
+    source_path: str
+
+    @property
+    def surface_area_m2(self) -> float:
+        """Total surface area in m²."""
+        return float(np.sum(self.plane_areas_m2))
+
+    @property
+    def areas_m2(self) -> np.ndarray:
+        """Area of each plane in m², shape (P,) (the name :class:`ShoeboxRoom` uses)."""
+        return self.plane_areas_m2
+
+    @property
+    def diagonal_m(self) -> float:
+        """Diagonal of the bounding box in metres (the scale of the geometric tolerances)."""
+        return float(np.linalg.norm(np.ptp(self.vertices, axis=0)))
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """Whether each point lies inside the room (and outside any solid obstacle in it).
+
+        Parameters
+        ----------
+        points : np.ndarray, shape (N, 3) or (3,)
+            Positions in metres, in the mesh's coordinates.
+
+        Returns
+        -------
+        np.ndarray of bool, shape (N,)
+            True inside. Points on the surface count as outside.
+        """
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        corners = self.vertices[self.triangles]
+        # Faces point into the room, so the winding number is -1 in the room and 0 outside or
+        # inside an obstacle (whose outward faces add +1).
+        return _winding_number(points, corners) < -0.5
+
+    def eyring_rt60(
+        self, *, air_attenuation_db_per_m: np.ndarray | float = 0.0, speed_of_sound: float = SPEED_OF_SOUND
+    ) -> np.ndarray:
+        """Eyring's reverberation time per band in seconds, shape (B,)."""
+        return eyring_rt60(
+            self.volume_m3,
+            self.plane_areas_m2,
+            self.absorption,
+            air_attenuation_db_per_m=air_attenuation_db_per_m,
+            speed_of_sound=speed_of_sound,
+        )
+
+
+def load_mesh_room(
+    path: str | Path,
+    materials: Mapping[str, MaterialSpec] | MaterialSpec | None = None,
+    *,
+    scale: float = 1.0,
+) -> MeshRoom:
+    """Read a closed room mesh from an OBJ, PLY, STL, OFF or GLB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The mesh file. Coordinates are metres (times ``scale``), z up.
+    materials : mapping, material or None
+        None: every face is :data:`DEFAULT_MATERIAL`. One material: every face. A mapping from
+        material groups (an OBJ ``usemtl`` material when its .mtl file is found, else the ``o`` and
+        ``g`` names joined by ``_``, e.g. ``Room_floor``; glTF material or mesh names), the roles
+        ``floor``, ``ceiling``, ``walls`` (chosen by each face's normal, for faces whose group the
+        mapping does not name) and ``default`` to materials; every face must then be matched.
+    scale : float, default 1
+        Multiplies the coordinates (0.01 for a model drawn in centimetres).
+
+    Returns
+    -------
+    MeshRoom
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, unreadable, holds no triangles or is not a closed surface.
+    ParameterError
+        For a non-positive ``scale`` or materials that are unknown or leave faces unmatched.
+    """
+    path = Path(path)
+    if not (np.isfinite(scale) and scale > 0):
+        raise ParameterError(f"room mesh scale must be a positive number, got {scale!r}")
+    if not path.is_file():
+        raise InputFileError(f"{path}: room mesh file not found; check the path")
+    vertices, triangles, groups = _read_mesh_file(path)
+    return mesh_room_from_arrays(vertices * scale, triangles, groups, materials, name=str(path))
+
+
+def _read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Vertices (V, 3), triangles (T, 3) and per-triangle group names (or None) of a mesh file."""
+    import trimesh  # lazily: it is only needed for mesh rooms
+
+    try:
+        # OBJ: one geometry per object, group and material, so that their names survive.
+        loaded = trimesh.load(
+            str(path), force=None, process=False, split_objects=True, split_groups=True, group_material=True
+        )
+    except Exception as exc:  # trimesh raises many kinds for bad or unsupported files
+        raise InputFileError(
+            f"{path}: cannot read a triangle mesh ({type(exc).__name__}: {exc}); give an OBJ, PLY, STL, OFF or GLB file"
+        ) from exc
+    if isinstance(loaded, trimesh.Trimesh):
+        vertices, triangles, groups = np.asarray(loaded.vertices, float), np.asarray(loaded.faces, int), None
+    elif isinstance(loaded, trimesh.Scene):
+        parts_v, parts_t, groups = [], [], []
+        offset = 0
+        for node in loaded.graph.nodes_geometry:
+            transform, geometry_name = loaded.graph[node]
+            geometry = loaded.geometry[geometry_name]
+            if not isinstance(geometry, trimesh.Trimesh) or not len(geometry.faces):
+                continue
+            material = getattr(getattr(geometry, "visual", None), "material", None)
+            label = getattr(material, "name", None) or str(geometry_name)
+            parts_v.append(trimesh.transform_points(np.asarray(geometry.vertices, float), transform))
+            parts_t.append(np.asarray(geometry.faces, int) + offset)
+            groups.extend([label] * len(geometry.faces))
+            offset += len(geometry.vertices)
+        if not parts_t:
+            raise InputFileError(f"{path}: the file holds no triangles; export the room as a triangle mesh")
+        vertices, triangles = np.concatenate(parts_v), np.concatenate(parts_t)
+    else:
+        raise InputFileError(
+            f"{path}: holds a {type(loaded).__name__}, not a triangle mesh; export the room's surfaces as triangles"
+        )
+    if not len(triangles):
+        raise InputFileError(f"{path}: the file holds no triangles; export the room as a triangle mesh")
+    return vertices, triangles, groups
+
+
+def mesh_room_from_arrays(
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    groups: Sequence[str] | None,
+    materials: Mapping[str, MaterialSpec] | MaterialSpec | None,
+    *,
+    name: str = "mesh",
+) -> MeshRoom:
+    """Build a :class:`MeshRoom` from vertex and triangle arrays.
+
+    Parameters
+    ----------
+    vertices : np.ndarray, shape (V, 3)
+        Vertex positions in metres, z up.
+    triangles : np.ndarray of int, shape (T, 3)
+        Vertex indices of each triangle, in any winding (it is made consistent and inward).
+    groups : sequence of str, length T, or None
+        Material group of each triangle, or None when the mesh has no groups.
+    materials : mapping, material or None
+        As for :func:`load_mesh_room`.
+    name : str
+        Where the mesh came from, for messages.
+
+    Returns
+    -------
+    MeshRoom
+
+    Raises
+    ------
+    InputFileError
+        If the surface is not closed, not manifold or not orientable, or encloses no volume.
+    ParameterError
+        For malformed arrays, unknown materials or unmatched groups.
+
+    Examples
+    --------
+    >>> import itertools
+    >>> corners = np.array(list(itertools.product([0.0, 4.0], [0.0, 3.0], [0.0, 2.5])))
+    >>> quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
+    >>> tris = np.array([t for a, b, c, d in quads for t in ([a, b, c], [a, c, d])])
+    >>> room = mesh_room_from_arrays(corners, tris, None, "concrete")
+    >>> len(room.plane_names), round(room.volume_m3, 9), room.surface_area_m2
+    (6, 30.0, 59.0)
+    """
+    vertices = np.asarray(vertices, dtype=float)
+    triangles = np.asarray(triangles)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.all(np.isfinite(vertices)):
+        raise ParameterError(f"{name}: vertices must be finite with shape (V, 3), got shape {vertices.shape}")
+    if triangles.ndim != 2 or triangles.shape[1] != 3 or not np.issubdtype(triangles.dtype, np.integer):
+        raise ParameterError(f"{name}: triangles must be integers with shape (T, 3), got shape {triangles.shape}")
+    if len(triangles) and (triangles.min() < 0 or triangles.max() >= len(vertices)):
+        raise ParameterError(f"{name}: triangle vertex indices must lie in [0, {len(vertices)})")
+    if groups is not None and len(groups) != len(triangles):
+        raise ParameterError(f"{name}: give one group per triangle ({len(triangles)}), got {len(groups)}")
+    labels = np.array([""] * len(triangles) if groups is None else [str(g) for g in groups], dtype=object)
+
+    vertices, triangles = _merge_vertices(vertices, triangles.astype(np.int64))
+    size = float(np.linalg.norm(np.ptp(vertices, axis=0))) if len(vertices) else 0.0
+    keep = _triangle_areas(vertices, triangles) > (_EPS * size) ** 2
+    keep &= (triangles[:, 0] != triangles[:, 1]) & (triangles[:, 1] != triangles[:, 2])
+    keep &= triangles[:, 2] != triangles[:, 0]
+    triangles, labels = triangles[keep], labels[keep]
+    if len(triangles) < 4:
+        raise InputFileError(f"{name}: the room mesh has fewer than 4 non-degenerate triangles; it encloses nothing")
+
+    _check_closed_manifold(triangles, name)
+    triangles, volume = _orient_into_room(vertices, triangles, name)
+
+    corners = vertices[triangles]
+    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    areas = 0.5 * np.linalg.norm(cross, axis=1)
+    normals = cross / (2.0 * areas[:, None])
+    up, down = normals[:, 2] > ROLE_NORMAL_Z, normals[:, 2] < -ROLE_NORMAL_Z
+    roles = np.where(up, "floor", np.where(down, "ceiling", "walls"))
+    face_names, face_absorption = _assign_materials(labels, roles, materials, name)
+
+    plane_of_triangle = _merge_planes(
+        normals, np.einsum("ij,ij->i", normals, corners[:, 0]), face_names, face_absorption, size
+    )
+    n_planes = int(plane_of_triangle.max()) + 1
+    plane_areas = np.bincount(plane_of_triangle, weights=areas, minlength=n_planes)
+    weighted = np.zeros((n_planes, 3))
+    np.add.at(weighted, plane_of_triangle, normals * areas[:, None])
+    plane_normals = weighted / np.linalg.norm(weighted, axis=1, keepdims=True)
+    centroid_offsets = np.einsum("ij,ij->i", plane_normals[plane_of_triangle], corners.mean(axis=1))
+    plane_offsets = np.bincount(plane_of_triangle, weights=centroid_offsets * areas, minlength=n_planes) / plane_areas
+    first = np.unique(plane_of_triangle, return_index=True)[1]
+    return MeshRoom(
+        vertices=vertices,
+        triangles=triangles,
+        plane_of_triangle=plane_of_triangle,
+        plane_normals=plane_normals,
+        plane_offsets=plane_offsets,
+        plane_areas_m2=plane_areas,
+        absorption=face_absorption[first],
+        plane_names=tuple(str(face_names[i]) for i in first),
+        volume_m3=volume,
+        source_path=name,
+    )
+
+
+def _merge_vertices(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weld vertices that coincide (within a tolerance) and drop unused ones."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    if not len(vertices):
+        return vertices, triangles
+    size = float(np.linalg.norm(np.ptp(vertices, axis=0)))
+    pairs = cKDTree(vertices).query_pairs(_MERGE_TOLERANCE * max(size, 1e-300), output_type="ndarray")
+    n = len(vertices)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, cluster = connected_components(graph, directed=False)
+    used = np.unique(cluster[triangles])
+    renumber = np.full(cluster.max() + 1, -1)
+    renumber[used] = np.arange(len(used))
+    representative = np.zeros(len(used), dtype=np.int64)
+    in_use = renumber[cluster] >= 0
+    representative[renumber[cluster][in_use]] = np.arange(n)[in_use]  # any member stands for its cluster
+    return vertices[representative], renumber[cluster[triangles]]
+
+
+def _triangle_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    corners = vertices[triangles]
+    return 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
+
+
+def _undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every triangle's three directed edges (3T, 2), their undirected ids (3T,) and counts per id."""
+    directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    _, edge_id, counts = np.unique(np.sort(directed, axis=1), axis=0, return_inverse=True, return_counts=True)
+    return directed, edge_id.reshape(-1), counts
+
+
+def _check_closed_manifold(triangles: np.ndarray, name: str) -> None:
+    """Raise InputFileError unless every edge is shared by exactly two triangles."""
+    _, _, counts = _undirected_edges(triangles)
+    open_edges = int(np.sum(counts == 1))
+    if open_edges:
+        raise InputFileError(
+            f"{name}: the room mesh is not closed ({open_edges} open edges); close the holes, "
+            "e.g. in Blender: Select > All by Trait > Non Manifold, then Face > Fill"
+        )
+    shared = int(np.sum(counts > 2))
+    if shared:
+        raise InputFileError(
+            f"{name}: the room mesh is not manifold ({shared} edges shared by more than two faces); "
+            "separate the touching parts or remove the inner faces"
+        )
+
+
+def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) -> tuple[np.ndarray, float]:
+    """Wind every closed component consistently and with its normals facing the room.
+
+    Each connected shell is first wound consistently (neighbours traverse their shared edge in
+    opposite directions) and outward (positive enclosed volume). Shells enclosed by an even
+    number of others bound the room and are turned inward; shells enclosed by an odd number are
+    solid obstacles in the room and keep pointing outward, into the room.
+
+    Returns
+    -------
+    triangles : np.ndarray, shape (T, 3)
+        Re-wound triangles.
+    volume_m3 : float
+        Volume of the room (shells minus obstacles).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    n_tri = len(triangles)
+    directed, edge_id, _ = _undirected_edges(triangles)
+    face = np.repeat(np.arange(n_tri), 3)
+    # The two half-edges of each (manifold) edge, and whether they run the same way (-> one must flip).
+    by_edge = np.argsort(edge_id, kind="stable").reshape(-1, 2)
+    f1, f2 = face[by_edge[:, 0]], face[by_edge[:, 1]]
+    same_way = directed[by_edge[:, 0], 0] == directed[by_edge[:, 1], 0]
+    # Edge weight 2 marks neighbours that must be wound opposite ways, 1 those that agree.
+    weight = np.concatenate([same_way, same_way]).astype(float) + 1.0
+    rows, cols = np.concatenate([f1, f2]), np.concatenate([f2, f1])
+    adjacency = coo_matrix((weight, (rows, cols)), shape=(n_tri, n_tri)).tocsr()
+    n_components, component = connected_components(adjacency, directed=False)
+    flip = np.zeros(n_tri, dtype=bool)
+    for c in range(n_components):
+        root = int(np.argmax(component == c))
+        order, predecessor = breadth_first_order(adjacency, root, directed=False, return_predecessors=True)
+        for node in order[1:]:  # parents precede children in BFS order
+            parent = predecessor[node]
+            flip[node] = flip[parent] ^ (adjacency[parent, node] == 2.0)
+    triangles = np.where(flip[:, None], triangles[:, ::-1], triangles)
+    directed, edge_id, _ = _undirected_edges(triangles)
+    if len(np.unique(directed, axis=0)) != len(directed):
+        raise InputFileError(f"{name}: the room mesh is not orientable (a Möbius-like surface); rebuild its faces")
+
+    corners = vertices[triangles]
+    signed = np.einsum("ij,ij->i", corners[:, 0], np.cross(corners[:, 1], corners[:, 2])) / 6.0
+    shell_volume = np.bincount(component, weights=signed, minlength=n_components)
+    if np.any(np.abs(shell_volume) <= (_EPS * float(np.linalg.norm(np.ptp(vertices, axis=0)))) ** 3):
+        raise InputFileError(
+            f"{name}: a closed part of the room mesh encloses no volume; remove flat or inside-out parts"
+        )
+    outward = np.where((shell_volume < 0)[component][:, None], triangles[:, ::-1], triangles)
+    # How many other (outward) shells enclose each shell: the winding number at one of its vertices.
+    depth = np.zeros(n_components, dtype=int)
+    if n_components > 1:
+        for c in range(n_components):
+            probe = vertices[outward[component == c][0, 0]][None, :]
+            others = vertices[outward[component != c]]
+            depth[c] = int(np.rint(_winding_number(probe, others)[0]))
+    boundary = depth % 2 == 0
+    oriented = np.where(boundary[component][:, None], outward[:, ::-1], outward)
+    volume = float(np.sum(np.where(boundary, 1.0, -1.0) * np.abs(shell_volume)))
+    if volume <= 0:
+        raise InputFileError(f"{name}: the room mesh encloses no volume; check that it is one closed room")
+    return oriented, volume
+
+
+def _assign_materials(
+    labels: np.ndarray,
+    roles: np.ndarray,
+    materials: Mapping[str, MaterialSpec] | MaterialSpec | None,
+    name: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Name (group or role) and absorption (T, B) of every triangle."""
+    names = np.where(labels != "", labels, roles).astype(object)  # the group where there is one
+    if materials is None or not isinstance(materials, Mapping):
+        spec = DEFAULT_MATERIAL if materials is None else materials
+        absorption = absorption_coefficients(spec, field="room.materials")
+        return names, np.repeat(absorption[None, :], len(labels), axis=0)
+    given = dict(materials)
+    groups = sorted({str(g) for g in labels if g})
+    stray = [key for key in given if key not in groups and key not in ROLES and key != "default"]
+    if stray:
+        raise ParameterError(
+            f"room.materials: {stray[0]!r} matches no group of {name} (groups: {', '.join(groups) or 'none'}); "
+            "use a group name, floor, ceiling, walls or default"
+        )
+    resolved = {key: absorption_coefficients(spec, field=f"room.materials.{key}") for key, spec in given.items()}
+    absorption = np.full((len(labels), len(OCTAVE_BANDS_HZ)), np.nan)
+    by_group = np.array([str(g) in given for g in labels], dtype=bool)
+    for key in given:
+        if key in groups:
+            absorption[labels == key] = resolved[key]
+    by_role = ~by_group & np.isin(roles, list(given))
+    for role in ROLES:
+        if role in given:
+            absorption[by_role & (roles == role)] = resolved[role]
+    unmatched = ~by_group & ~by_role
+    if np.any(unmatched):
+        if "default" not in given:
+            missing = sorted(
+                {str(g) or f"(no group, {r})" for g, r in zip(labels[unmatched], roles[unmatched], strict=True)}
+            )
+            raise ParameterError(
+                f"room.materials: no material for the mesh groups {', '.join(missing)} of {name}; name them, "
+                "or give floor, ceiling, walls or default"
+            )
+        absorption[unmatched] = resolved["default"]
+    # Faces given their material by role are reported by role.
+    return np.where(by_role, roles, names).astype(object), absorption
+
+
+def _merge_planes(
+    normals: np.ndarray, offsets: np.ndarray, names: np.ndarray, absorption: np.ndarray, size: float
+) -> np.ndarray:
+    """Plane index (T,) of each triangle: coplanar triangles with the same name and material share one."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    # Feature space where one unit of distance is the angle tolerance, in normal and in offset alike;
+    # different materials are placed far apart so they never merge.
+    ids: dict[tuple[str, tuple[float, ...]], int] = {}
+    material_id = np.array(
+        [ids.setdefault((str(n), tuple(a)), len(ids)) for n, a in zip(names, absorption, strict=True)]
+    )
+    offset_scale = PLANE_ANGLE_TOLERANCE_RAD / (PLANE_OFFSET_TOLERANCE * max(size, 1e-300))
+    features = np.column_stack([normals, offsets * offset_scale, material_id * 10.0])
+    pairs = cKDTree(features).query_pairs(PLANE_ANGLE_TOLERANCE_RAD, output_type="ndarray")
+    n = len(normals)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, plane = connected_components(graph, directed=False)
+    # Number the planes in order of first appearance (stable, readable reports).
+    _, first, inverse = np.unique(plane, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]
+
+
+def _winding_number(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Generalised winding number (N,) of points (N, 3) w.r.t. triangles (T, 3, 3): +1 inside outward faces."""
+    result = np.zeros(len(points))
+    step = max(1, _CHUNK_PAIRS // max(len(corners), 1))
+    for start in range(0, len(points), step):
+        rel = corners[None, :, :, :] - points[start : start + step, None, None, :]  # (n, T, 3, 3)
+        a, b, c = rel[:, :, 0], rel[:, :, 1], rel[:, :, 2]
+        la, lb, lc = (np.linalg.norm(x, axis=-1) for x in (a, b, c))
+        numerator = np.einsum("ntk,ntk->nt", a, np.cross(b, c))
+        denominator = (
+            la * lb * lc
+            + np.einsum("ntk,ntk->nt", a, b) * lc
+            + np.einsum("ntk,ntk->nt", a, c) * lb
+            + np.einsum("ntk,ntk->nt", b, c) * la
+        )
+        # Van Oosterom & Strackee: the solid angle of a triangle is 2 atan2(num, den).
+        result[start : start + step] = np.sum(np.arctan2(numerator, denominator), axis=1) / (2.0 * np.pi)
+    return result
+
+
+def mesh_image_arrivals(
+    room: MeshRoom,
+    source_position: np.ndarray,
+    listener_position: np.ndarray,
+    listener_rotation: np.ndarray,
+    *,
+    max_order: int = 2,
+    speed_of_sound: float = SPEED_OF_SOUND,
+    air_absorption_db_per_m: np.ndarray | None = None,
+    max_delay_s: float | None = None,
+    head_radius: float = DEFAULT_HEAD_RADIUS,
+) -> tuple[Arrivals, np.ndarray]:
+    """The direct sound and the visible image sources of a point source in a mesh room.
+
+    Parameters
+    ----------
+    room : MeshRoom
+    source_position, listener_position : np.ndarray, shape (3,)
+        Positions in metres, in the mesh's coordinates; both must be inside the room.
+    listener_rotation : np.ndarray, shape (3, 3)
+        Head-to-room rotation (:func:`soundstage.conventions.rotation_matrix`).
+    max_order : int, default 2
+        Most reflections per path (0: the direct sound only).
+    speed_of_sound : float, default 343
+        In m/s.
+    air_absorption_db_per_m : np.ndarray or None, shape (B,)
+        Attenuation of air in each band of ``OCTAVE_BANDS_HZ``, or None for none.
+    max_delay_s : float or None
+        Drop arrivals later than this many seconds (None: keep all up to ``max_order``).
+    head_radius : float, default 0.0875
+        A source closer than this to the listener is inside the head.
+
+    Returns
+    -------
+    arrivals : Arrivals
+        Banded (on ``OCTAVE_BANDS_HZ``) arrivals in order of reflection order: delay ``r / c``,
+        gain ``1/r`` (0 dB at 1 m) times ``√(1 − α)`` of every plane on the path (and air),
+        direction from the listener towards the image in the head frame. Empty when nothing
+        reaches the listener within the order and delay limits.
+    order : np.ndarray of int, shape (K,)
+        Reflection order of each arrival (0 = direct sound).
+
+    Raises
+    ------
+    ParameterError
+        If the source or the listener is outside the room, the source is inside the head, an
+        argument is malformed, or ``max_order`` would need more than :data:`MAX_CANDIDATES`
+        image candidates.
+
+    Examples
+    --------
+    >>> import itertools
+    >>> corners = np.array(list(itertools.product([0.0, 4.0], [0.0, 3.0], [0.0, 2.5])))
+    >>> quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
+    >>> tris = np.array([t for a, b, c, d in quads for t in ([a, b, c], [a, c, d])])
+    >>> room = mesh_room_from_arrays(corners, tris, None, 0.2)
+    >>> arrivals, order = mesh_image_arrivals(room, [1.0, 1.0, 1.2], [3.0, 2.0, 1.5], np.eye(3), max_order=1)
+    >>> order.tolist()   # the direct sound and one reflection off each of the 6 walls
+    [0, 1, 1, 1, 1, 1, 1]
+    """
+    source = _position(source_position, "source_position")
+    listener = _position(listener_position, "listener_position")
+    rotation = np.asarray(listener_rotation, dtype=float)
+    if rotation.shape != (3, 3) or not np.all(np.isfinite(rotation)):
+        raise ParameterError(f"listener_rotation must be a finite (3, 3) matrix, got shape {rotation.shape}")
+    if isinstance(max_order, bool) or not isinstance(max_order, (int, np.integer)) or max_order < 0:
+        raise ParameterError(f"room.max_order must be a whole number >= 0, got {max_order!r}")
+    if not (np.isfinite(speed_of_sound) and speed_of_sound > 0):
+        raise ParameterError(f"speed_of_sound must be a positive number of m/s, got {speed_of_sound!r}")
+    if max_delay_s is not None and not (np.isfinite(max_delay_s) and max_delay_s > 0):
+        raise ParameterError(f"max_delay_s must be a positive number of seconds, got {max_delay_s!r}")
+    inside = room.contains(np.stack([source, listener]))
+    for which, position, ok in (("source", source, inside[0]), ("listener", listener, inside[1])):
+        if not ok:
+            raise ParameterError(
+                f"the {which} at {position.tolist()} m is outside the room mesh {room.source_path}; "
+                "positions are in the mesh's own coordinates (after its scale), so move it inside"
+            )
+    distance = float(np.linalg.norm(source - listener))
+    if distance < head_radius:
+        raise ParameterError(
+            f"source is {distance:.3f} m from the listener, inside the head (radius {head_radius} m); "
+            "move it further away"
+        )
+
+    geometry = _Geometry.of(room)
+    max_distance = np.inf if max_delay_s is None else max_delay_s * speed_of_sound
+    found_images, found_orders, found_planes = [], [], []
+    # Order 0: the source itself, its "path" the straight line (checked for occlusion below).
+    chain = source[None, None, :]  # (N, order + 1, 3): the source and its successive images
+    planes = np.zeros((1, 0), dtype=np.int64)  # (N, order): mirror planes, first reflection first
+    for order in range(max_order + 1):
+        if order > 0:
+            chain, planes = _mirror(geometry, chain, planes, room.source_path)
+        if not len(chain):
+            break
+        # A valid path is no longer than the straight line to its parent image, so images
+        # farther than the longest delay can be pruned with all their descendants.
+        images = chain[:, -1]
+        near = np.linalg.norm(images - listener, axis=1) <= max_distance
+        chain, planes = chain[near], planes[near]
+        visible = np.flatnonzero(_visible_paths(geometry, chain, planes, listener))
+        # Paths into a corner of perpendicular walls reach one image by two orders of reflection
+        # (x then y, y then x): one arrival, as in the box's image lattice.
+        key = np.round(chain[visible, -1] / (_EPS * geometry.size)).astype(np.int64)
+        visible = visible[np.sort(np.unique(key, axis=0, return_index=True)[1])] if len(visible) else visible
+        found_images.append(chain[visible, -1])
+        found_orders.append(np.full(len(visible), order))
+        found_planes.append(planes[visible])
+
+    images = np.concatenate(found_images)
+    offset = images - listener
+    path_length = np.linalg.norm(offset, axis=1)
+    log_reflection = 0.5 * np.log1p(-room.absorption)  # (P, B): log of the pressure reflection coefficient
+    log_gain = np.zeros((len(images), len(OCTAVE_BANDS_HZ)))
+    start = 0
+    for plane_list in found_planes:
+        for column in range(plane_list.shape[1]):
+            log_gain[start : start + len(plane_list)] += log_reflection[plane_list[:, column]]
+        start += len(plane_list)
+    gain = np.exp(log_gain) / path_length[:, None]
+    if air_absorption_db_per_m is not None:
+        gain *= 10.0 ** (-np.outer(path_length, np.asarray(air_absorption_db_per_m, dtype=float)) / 20.0)
+    direction = (offset / path_length[:, None]) @ rotation  # row-wise rotation.T @ v: room to head frame
+    arrivals = Arrivals(
+        delay_s=path_length / speed_of_sound,
+        gain=gain,
+        direction=direction.reshape(-1, 3),
+        distance_m=path_length,
+        band_centers_hz=OCTAVE_BANDS_HZ,
+    )
+    return arrivals, np.concatenate(found_orders)
+
+
+def _position(value: np.ndarray, field: str) -> np.ndarray:
+    position = np.asarray(value, dtype=float)
+    if position.shape != (3,) or not np.all(np.isfinite(position)):
+        raise ParameterError(f"{field} must be three finite coordinates in metres, got {np.asarray(value).tolist()}")
+    return position
+
+
+@dataclass(frozen=True, eq=False)
+class _Geometry:
+    """Per-triangle arrays the image-source tests need, computed once per call."""
+
+    normals: np.ndarray  # (P, 3) plane normals, into the room
+    offsets: np.ndarray  # (P,)
+    corner0: np.ndarray  # (T, 3) first corner of each triangle
+    edge1: np.ndarray  # (T, 3) second minus first corner
+    edge2: np.ndarray  # (T, 3) third minus first corner
+    plane_of_triangle: np.ndarray  # (T,)
+    triangles_of_plane: tuple[np.ndarray, ...]  # triangle indices of each plane
+    size: float  # bounding-box diagonal, the scale of the tolerances
+
+    @classmethod
+    def of(cls, room: MeshRoom) -> _Geometry:
+        corners = room.vertices[room.triangles]
+        order = np.argsort(room.plane_of_triangle, kind="stable")
+        bounds = np.searchsorted(room.plane_of_triangle[order], np.arange(len(room.plane_offsets) + 1))
+        return cls(
+            normals=room.plane_normals,
+            offsets=room.plane_offsets,
+            corner0=corners[:, 0],
+            edge1=corners[:, 1] - corners[:, 0],
+            edge2=corners[:, 2] - corners[:, 0],
+            plane_of_triangle=room.plane_of_triangle,
+            triangles_of_plane=tuple(order[bounds[p] : bounds[p + 1]] for p in range(len(bounds) - 1)),
+            size=room.diagonal_m,
+        )
+
+
+def _mirror(geometry: _Geometry, chain: np.ndarray, planes: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mirror every image across every plane it lies in front of, except the one it came from."""
+    n_images, n_planes = len(chain), len(geometry.offsets)
+    if n_images * n_planes > MAX_CANDIDATES:
+        raise ParameterError(
+            f"room.max_order: reflection order {planes.shape[1] + 1} in {name} needs "
+            f"{n_images * n_planes:,} image candidates (more than {MAX_CANDIDATES:,}); "
+            "lower max_order or decimate the mesh (fewer planes)"
+        )
+    images = chain[:, -1]
+    height = images @ geometry.normals.T - geometry.offsets  # (N, P): signed distance in front of each plane
+    allowed = height > _EPS * geometry.size
+    if planes.shape[1]:
+        allowed[np.arange(n_images), planes[:, -1]] = False
+    parent, plane = np.nonzero(allowed)
+    mirrored = images[parent] - 2.0 * height[parent, plane][:, None] * geometry.normals[plane]
+    new_chain = np.concatenate([chain[parent], mirrored[:, None, :]], axis=1)
+    new_planes = np.concatenate([planes[parent], plane[:, None]], axis=1)
+    return new_chain, new_planes
+
+
+def _visible_paths(geometry: _Geometry, chain: np.ndarray, planes: np.ndarray, listener: np.ndarray) -> np.ndarray:
+    """Which images (N,) have a valid and unobstructed path to the listener."""
+    n_images, order = planes.shape
+    valid = np.ones(n_images, dtype=bool)
+    # Path vertices from the listener back to the source: listener, x_n, ..., x_1, source.
+    vertices = np.empty((n_images, order + 2, 3))
+    vertices[:, 0] = listener
+    vertices[:, -1] = chain[:, 0]
+    start = np.broadcast_to(listener, (n_images, 3))
+    for step in range(order):
+        m = order - step  # reflection m (1-based from the source) lies on plane planes[:, m - 1]
+        plane = planes[:, m - 1]
+        image = chain[:, m]
+        normal, offset = geometry.normals[plane], geometry.offsets[plane]
+        direction = image - start
+        denominator = np.einsum("ij,ij->i", normal, direction)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (offset - np.einsum("ij,ij->i", normal, start)) / denominator
+        # Inclusive at the start: a path into a corner reflects off both walls at the same point
+        # (a zero-length leg), as the image-source lattice of a box says it does.
+        valid &= (t > -_EPS) & (t < 1.0 - _EPS)
+        point = start + np.where(valid, t, 0.0)[:, None] * direction
+        valid &= _on_plane_triangles(geometry, point, plane, valid)
+        vertices[:, step + 1] = point
+        start = point
+    candidates = np.nonzero(valid)[0]
+    if not len(candidates):
+        return valid
+    # Legs: vertices k -> k + 1; their end planes are excluded from the occlusion test.
+    path_planes = np.full((len(candidates), order + 2), -1, dtype=np.int64)
+    path_planes[:, 1 : order + 1] = planes[candidates][:, ::-1]
+    seg_start = vertices[candidates, :-1].reshape(-1, 3)
+    seg_end = vertices[candidates, 1:].reshape(-1, 3)
+    ends_a = path_planes[:, :-1].reshape(-1)
+    ends_b = path_planes[:, 1:].reshape(-1)
+    blocked = _segments_blocked(geometry, seg_start, seg_end, ends_a, ends_b).reshape(len(candidates), order + 1)
+    valid[candidates[np.any(blocked, axis=1)]] = False
+    return valid
+
+
+def _on_plane_triangles(geometry: _Geometry, points: np.ndarray, plane: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Whether each point (N, 3), lying on plane ``plane[i]``, is inside one of that plane's triangles."""
+    inside = np.zeros(len(points), dtype=bool)
+    for p in np.unique(plane[mask]):
+        rows = np.nonzero(mask & (plane == p))[0]
+        tri = geometry.triangles_of_plane[p]
+        e1, e2 = geometry.edge1[tri], geometry.edge2[tri]  # (t, 3)
+        rel = points[rows, None, :] - geometry.corner0[tri][None, :, :]  # (n, t, 3)
+        d11, d12, d22 = (np.einsum("ij,ij->i", x, y) for x, y in ((e1, e1), (e1, e2), (e2, e2)))
+        r1, r2 = np.einsum("ntk,tk->nt", rel, e1), np.einsum("ntk,tk->nt", rel, e2)
+        det = d11 * d22 - d12**2
+        u = (d22 * r1 - d12 * r2) / det
+        v = (d11 * r2 - d12 * r1) / det
+        # Inclusive: a point on the shared edge of two triangles of one plane is on the plane.
+        hit = (u >= -_EPS) & (v >= -_EPS) & (u + v <= 1.0 + _EPS)
+        inside[rows] = np.any(hit, axis=1)
+    return inside
+
+
+def _segments_blocked(
+    geometry: _Geometry, start: np.ndarray, end: np.ndarray, plane_a: np.ndarray, plane_b: np.ndarray
+) -> np.ndarray:
+    """Whether any triangle not on the end planes crosses each segment (S,) (Möller–Trumbore)."""
+    n_tri = len(geometry.corner0)
+    blocked = np.zeros(len(start), dtype=bool)
+    step = max(1, _CHUNK_PAIRS // max(n_tri, 1))
+    e1, e2, v0 = geometry.edge1[None], geometry.edge2[None], geometry.corner0[None]
+    for lo in range(0, len(start), step):
+        o, d = start[lo : lo + step, None, :], (end - start)[lo : lo + step, None, :]
+        pvec = np.cross(d, e2)  # (s, T, 3)
+        det = np.einsum("stk,stk->st", np.broadcast_to(e1, pvec.shape), pvec)
+        parallel = np.abs(det) <= _EPS * np.linalg.norm(d, axis=-1) * np.linalg.norm(e1, axis=-1) * np.linalg.norm(
+            e2, axis=-1
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / det
+            tvec = o - v0
+            u = np.einsum("stk,stk->st", tvec, pvec) * inv
+            qvec = np.cross(tvec, e1)
+            v = np.einsum("stk,stk->st", np.broadcast_to(d, qvec.shape), qvec) * inv
+            t = np.einsum("stk,stk->st", np.broadcast_to(e2, qvec.shape), qvec) * inv
+            hit = ~parallel & (u >= -_EPS) & (v >= -_EPS) & (u + v <= 1.0 + _EPS) & (t > _EPS) & (t < 1.0 - _EPS)
+        own = geometry.plane_of_triangle[None, :]
+        hit &= (own != plane_a[lo : lo + step, None]) & (own != plane_b[lo : lo + step, None])
+        blocked[lo : lo + step] = np.any(hit, axis=1)
+    return blocked

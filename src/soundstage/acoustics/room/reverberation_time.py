@@ -1,0 +1,171 @@
+"""Statistical room acoustics: Sabine's and Eyring's reverberation times and their inverses.
+
+With ``V`` the volume (m³), ``S_i`` and ``α_i`` the area (m²) and absorption of each surface,
+``S = Σ S_i``, ``ᾱ = Σ S_i α_i / S``, ``c`` the speed of sound and ``m`` the energy attenuation
+of air per metre (Np of energy, ``m = a_dB / (10 log₁₀ e)`` for ``a_dB`` dB/m):
+
+* Sabine:  ``T = 24 ln 10 · V / (c (S ᾱ + 4 m V))``
+* Eyring:  ``T = 24 ln 10 · V / (c (−S ln(1 − ᾱ) + 4 m V))``
+
+Eyring's formula follows from a diffuse field losing a fraction ``ᾱ`` of its energy at each
+reflection, ``c S / (4 V)`` reflections per second (mean free path ``4V/S``); Sabine's is its
+limit for small ``ᾱ``. ``24 ln 10 / c`` ≈ 0.161 s/m at 343 m/s.
+
+References
+----------
+H. Kuttruff, *Room Acoustics* (6th ed., 2017), §5.1–5.4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from soundstage.conventions import SPEED_OF_SOUND
+from soundstage.errors import ParameterError
+
+#: dB per neper of energy: 10 log10(e).
+_DB_PER_NEPER = 10.0 / math.log(10.0)
+
+
+def air_energy_attenuation(attenuation_db_per_m: np.ndarray | float) -> np.ndarray:
+    """Energy attenuation ``m`` in 1/m from an attenuation in dB/m (``m = a_dB / 4.343``)."""
+    return np.asarray(attenuation_db_per_m, dtype=float) / _DB_PER_NEPER
+
+
+def mean_absorption(areas_m2: np.ndarray, absorption: np.ndarray) -> np.ndarray:
+    """Area-weighted mean absorption ``ᾱ`` per band.
+
+    Parameters
+    ----------
+    areas_m2 : np.ndarray, shape (S,)
+        Area of each surface.
+    absorption : np.ndarray, shape (S, B)
+        Absorption coefficient of each surface in each band.
+
+    Returns
+    -------
+    np.ndarray, shape (B,)
+    """
+    areas = np.asarray(areas_m2, dtype=float)
+    return areas @ np.asarray(absorption, dtype=float) / areas.sum()
+
+
+def eyring_rt60(
+    volume_m3: float,
+    areas_m2: np.ndarray,
+    absorption: np.ndarray,
+    *,
+    air_attenuation_db_per_m: np.ndarray | float = 0.0,
+    speed_of_sound: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Eyring's reverberation time per band, in seconds.
+
+    Parameters
+    ----------
+    volume_m3 : float
+        Room volume.
+    areas_m2 : np.ndarray, shape (S,)
+        Surface areas.
+    absorption : np.ndarray, shape (S, B)
+        Absorption coefficients in [0, 1).
+    air_attenuation_db_per_m : float or np.ndarray, shape (B,)
+        Air attenuation in each band (0 leaves air out).
+    speed_of_sound : float, default 343
+        In m/s.
+
+    Returns
+    -------
+    np.ndarray, shape (B,)
+
+    Examples
+    --------
+    >>> areas = np.array([2 * 8 * 6, 2 * 8 * 3, 2 * 6 * 3])   # an 8 × 6 × 3 m room
+    >>> eyring_rt60(144.0, areas, np.full((3, 1), 0.2)).round(3)
+    array([0.578])
+    """
+    alpha = mean_absorption(areas_m2, absorption)
+    surface = float(np.sum(areas_m2))
+    m = air_energy_attenuation(air_attenuation_db_per_m)
+    loss = -surface * np.log1p(-alpha) + 4.0 * m * volume_m3
+    return 24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * loss)
+
+
+def sabine_rt60(
+    volume_m3: float,
+    areas_m2: np.ndarray,
+    absorption: np.ndarray,
+    *,
+    air_attenuation_db_per_m: np.ndarray | float = 0.0,
+    speed_of_sound: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """Sabine's reverberation time per band, in seconds (parameters as :func:`eyring_rt60`).
+
+    Examples
+    --------
+    >>> areas = np.array([2 * 8 * 6, 2 * 8 * 3, 2 * 6 * 3])
+    >>> sabine_rt60(144.0, areas, np.full((3, 1), 0.2)).round(3)
+    array([0.644])
+    """
+    alpha = mean_absorption(areas_m2, absorption)
+    surface = float(np.sum(areas_m2))
+    m = air_energy_attenuation(air_attenuation_db_per_m)
+    return 24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * (surface * alpha + 4.0 * m * volume_m3))
+
+
+def eyring_absorption_for_rt60(
+    rt60_s: float,
+    volume_m3: float,
+    surface_m2: float,
+    *,
+    air_attenuation_db_per_m: np.ndarray | float = 0.0,
+    speed_of_sound: float = SPEED_OF_SOUND,
+) -> np.ndarray:
+    """The uniform absorption that gives a target Eyring reverberation time.
+
+    Parameters
+    ----------
+    rt60_s : float
+        Target reverberation time in seconds.
+    volume_m3, surface_m2 : float
+        Room volume and total surface area.
+    air_attenuation_db_per_m : float or np.ndarray, shape (B,)
+        Air attenuation per band; the walls then absorb what air does not.
+    speed_of_sound : float, default 343
+        In m/s.
+
+    Returns
+    -------
+    np.ndarray
+        ``α`` per band (shape of ``air_attenuation_db_per_m``), in [0, 1).
+
+    Raises
+    ------
+    ParameterError
+        If the target is too long for the air alone (α would be negative) or so short that the
+        walls would have to absorb everything.
+
+    Examples
+    --------
+    >>> float(eyring_absorption_for_rt60(0.578, 144.0, 180.0).round(3))
+    0.2
+    """
+    if not (np.isfinite(rt60_s) and rt60_s > 0):
+        raise ParameterError(f"room.rt60 must be a positive number of seconds, got {rt60_s!r}")
+    m = air_energy_attenuation(air_attenuation_db_per_m)
+    wall_loss = (24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * rt60_s) - 4.0 * m * volume_m3) / surface_m2
+    alpha = -np.expm1(-wall_loss)
+    if np.any(wall_loss < 0):
+        longest = float(np.min(24.0 * math.log(10.0) / (speed_of_sound * 4.0 * np.maximum(m, 1e-300))))
+        raise ParameterError(
+            f"room.rt60 = {rt60_s} s is longer than the air alone allows in this room ({longest:.2f} s); "
+            "shorten it or turn air absorption off"
+        )
+    if np.any(alpha >= 0.999):
+        shortest = 24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * surface_m2 * -math.log(1e-3))
+        raise ParameterError(
+            f"room.rt60 = {rt60_s} s is too short for this room: the walls would absorb everything "
+            f"(the shortest is about {shortest:.3f} s); give a longer rt60"
+        )
+    return alpha
