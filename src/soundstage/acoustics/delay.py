@@ -66,6 +66,14 @@ def sum_delayed(
     weights = np.asarray(weights, dtype=float)
     n_arrivals, n_channels = weights.shape
     delays = np.asarray(delay_samples, dtype=float)
+    shared_kernel = kernels is None or kernels.ndim == 2
+    if delays.ndim == 1 and shared_kernel:
+        # Every channel hears the same delayed piece, only weighted differently: build each piece once.
+        whole = np.floor(delays).astype(np.int64)
+        pieces = fractional_delay_kernels(delays - whole)
+        if kernels is not None:
+            pieces = np.stack([np.convolve(piece, kernel) for piece, kernel in zip(pieces, kernels, strict=True)])
+        return place_kernels(whole - HALF_WIDTH + 1, pieces[:, None, :] * weights[:, :, None], n_taps)
     if delays.ndim == 1:
         delays = np.repeat(delays[:, None], n_channels, axis=1)
     out = np.zeros((n_channels, n_taps))
@@ -81,6 +89,37 @@ def sum_delayed(
                 piece = np.convolve(piece, kernel)
             start = whole[k, c] - HALF_WIDTH + 1
             _add_clipped(out[c], piece, start)
+    return out
+
+
+def place_kernels(start_samples: np.ndarray, kernels: np.ndarray, n_taps: int) -> np.ndarray:
+    """Sum multichannel kernels placed at whole-sample offsets into a response.
+
+    Parameters
+    ----------
+    start_samples : np.ndarray of int, shape (K,)
+        Tap at which each kernel starts (may be negative; what falls outside is dropped).
+    kernels : np.ndarray, shape (K, C, L)
+        The kernels, one per arrival and channel.
+    n_taps : int
+        Length of the response.
+
+    Returns
+    -------
+    np.ndarray, shape (C, n_taps)
+
+    Examples
+    --------
+    >>> place_kernels(np.array([1, -1]), np.ones((2, 1, 2)), 4)
+    array([[1., 1., 1., 0.]])
+    """
+    kernels = np.asarray(kernels, dtype=float)
+    out = np.zeros((kernels.shape[1], n_taps))
+    length = kernels.shape[2]
+    for start, kernel in zip(np.asarray(start_samples, dtype=np.int64).tolist(), kernels, strict=True):
+        lo, hi = max(start, 0), min(start + length, n_taps)
+        if hi > lo:
+            out[:, lo:hi] += kernel[:, lo - start : hi - start]
     return out
 
 

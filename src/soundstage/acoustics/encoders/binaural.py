@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
+import scipy.fft as sp_fft
 
 from soundstage.acoustics.arrivals import Arrivals
-from soundstage.acoustics.delay import sum_delayed
+from soundstage.acoustics.delay import HALF_WIDTH, fractional_delay_kernels, place_kernels
 from soundstage.acoustics.encoders import check_sample_rate
-from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
+from soundstage.acoustics.encoders.band_filter import arrival_filters
 from soundstage.acoustics.encoders.base import Encoder
 from soundstage.acoustics.encoders.diffuse_field import (
     DIFFUSE_QUADRATURE_DEGREE,
@@ -18,6 +22,12 @@ from soundstage.acoustics.encoders.diffuse_field import (
 from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.acoustics.hrtf.base import HRTF
 from soundstage.errors import ParameterError
+
+#: Arrivals of a source (the earliest) whose HRIRs are interpolated at their exact direction and distance.
+EXACT_ARRIVALS = 16
+
+_COVARIANCES: weakref.WeakKeyDictionary[HRTF, dict[tuple[float, ...], np.ndarray]] = weakref.WeakKeyDictionary()
+_COVARIANCE_LOCK = threading.Lock()
 
 
 class BinauralEncoder(Encoder):
@@ -65,33 +75,56 @@ class BinauralEncoder(Encoder):
         if len(arrivals) == 0:
             return np.zeros((2, 1))
         filters = arrival_filters(arrivals, self.sample_rate)
-        hrirs = np.asarray(self.hrtf.hrirs(arrivals.direction, arrivals.distance_m), dtype=float)
-        kernels = hrirs
-        if filters.kernels is not None:
-            # Band filter and HRIR pair combined into one kernel per ear (linear, so order is free).
-            n_out = hrirs.shape[-1] + filters.kernels.shape[-1] - 1
-            n_fft = 1 << (n_out - 1).bit_length()
-            spectra = np.fft.rfft(hrirs, n_fft, axis=-1) * np.fft.rfft(filters.kernels, n_fft, axis=-1)[:, None, :]
-            kernels = np.fft.irfft(spectra, n_fft, axis=-1)[..., :n_out]
+        hrirs = self._hrirs(arrivals)
         delay = filters.delay_samples - self.hrtf.latency_s * self.sample_rate
-        weights = np.repeat(filters.gain[:, None], 2, axis=1)
-        n_taps = response_length(delay, kernels.shape[-1])
-        return sum_delayed(delay, weights, n_taps, kernels)
+        whole = np.floor(delay).astype(np.int64)
+        # One batch of FFTs per source combines each arrival's HRIR pair, band filter and
+        # fractional-delay interpolator into one kernel per ear (all linear, so the order is free).
+        parts = [hrirs, fractional_delay_kernels(delay - whole)[:, None, :]]
+        if filters.kernels is not None:
+            parts.append(filters.kernels[:, None, :])
+        n_out = sum(part.shape[-1] for part in parts) - len(parts) + 1
+        n_fft = sp_fft.next_fast_len(n_out, real=True)
+        spectra = np.ones((1, 1, n_fft // 2 + 1), dtype=complex)
+        for part in parts:
+            spectra = spectra * sp_fft.rfft(part, n_fft, axis=-1, workers=-1)
+        kernels = sp_fft.irfft(spectra, n_fft, axis=-1, workers=-1)[..., :n_out] * filters.gain[:, None, None]
+        start = whole - HALF_WIDTH + 1
+        return place_kernels(start, kernels, max(int(start.max()) + n_out, 1))
+
+    def _hrirs(self, arrivals: Arrivals) -> np.ndarray:
+        """HRIR pairs (K, 2, n_taps): interpolated exactly for the earliest arrivals, by direction cell after.
+
+        The :data:`EXACT_ARRIVALS` earliest arrivals (the direct sound and the first
+        reflections, which listeners localise) get the head's own interpolation at their exact
+        direction and distance; later ones, heard only as part of the room, take the HRIR of their
+        direction cell (:mod:`soundstage.acoustics.hrtf.direction_cells`), computed once per head.
+        """
+        from soundstage.acoustics.hrtf.direction_cells import direction_cells
+
+        if len(arrivals) <= EXACT_ARRIVALS:
+            return np.asarray(self.hrtf.hrirs(arrivals.direction, arrivals.distance_m), dtype=float)
+        by_time = np.argsort(arrivals.delay_s, kind="stable")
+        exact, cells = by_time[:EXACT_ARRIVALS], by_time[EXACT_ARRIVALS:]
+        hrirs = np.empty((len(arrivals), 2, self.hrtf.n_taps))
+        hrirs[exact] = self.hrtf.hrirs(arrivals.direction[exact], arrivals.distance_m[exact])
+        hrirs[cells] = direction_cells(self.hrtf).hrirs(arrivals.direction[cells])
+        return hrirs
 
     def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
         """Covariance of the two ear signals in an isotropic diffuse field, shape (B, 2, 2).
 
         ``C(f) = Re Σ_q w_q H_q(f) H_q(f)^H`` from the head's HRIRs at the points of a
-        spherical quadrature of degree :data:`~soundstage.acoustics.encoders.base.DIFFUSE_QUADRATURE_DEGREE`
-        (far field, :data:`~soundstage.acoustics.encoders.base.DIFFUSE_SOURCE_DISTANCE_M`),
+        spherical quadrature of degree ``DIFFUSE_QUADRATURE_DEGREE``
+        (far field, ``DIFFUSE_SOURCE_DISTANCE_M``),
         averaged over each band with the weights of
         :func:`~soundstage.acoustics.encoders.diffuse_field.band_average`. The diagonal is each ear's
         diffuse-field power response (near 1 at low frequency for a head normalised to the
         free field at its centre); ``C_LR / sqrt(C_LL C_RR)`` is the diffuse-field interaural
         coherence, near 1 at low frequency and near 0 above about 700 Hz.
 
-        The result is cached per band set (HRIR interpolation at hundreds of directions is the
-        costly part for a measured head); a copy is returned.
+        The result is cached with the head, per band set (HRIR interpolation at hundreds of
+        directions is the costly part for a measured head); a copy is returned.
 
         Parameters
         ----------
@@ -99,7 +132,8 @@ class BinauralEncoder(Encoder):
             Positive, increasing band centre frequencies in Hz.
         """
         centers = check_band_centers(band_centers_hz, self.sample_rate)
-        cache = self.__dict__.setdefault("_diffuse_covariance_cache", {})
+        with _COVARIANCE_LOCK:
+            cache = _COVARIANCES.setdefault(self.hrtf, {})
         key = tuple(centers.tolist())
         if key not in cache:
             points, weights = spherical_quadrature(DIFFUSE_QUADRATURE_DEGREE)
