@@ -141,12 +141,13 @@ def test_info_lists_formats_and_hrtfs(capsys):
     code, stdout, _ = run(["info"], capsys)
     assert code == 0
     assert "hoaN" in stdout and "sphere" in stdout and "mit_kemar" in stdout
+    assert "carpet" in stdout and "acoustic_tile" in stdout  # the room materials library
 
 
 def test_cli_start_up_does_not_import_heavy_libraries():
     probe = (
         "import sys, soundstage.cli.main as m; m.build_parser(); "
-        "print(','.join(x for x in ('scipy', 'matplotlib', 'h5py', 'soxr', 'torch') if x in sys.modules))"
+        "print(','.join(x for x in ('scipy', 'matplotlib', 'h5py', 'soxr', 'torch', 'trimesh') if x in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == ""

@@ -254,6 +254,12 @@ def _info(args: argparse.Namespace) -> int:
         state = "cached" if entry.is_cached() else "downloads on first use"
         print(f"  {entry.name:<11} {entry.description} [{state}]")
     print("  PATH.sofa   any AES69 SimpleFreeFieldHRIR file (conventions 0.4 or 1.0)")
+    from soundstage.acoustics.room.materials import MATERIALS
+
+    print("room materials (absorption at 125 Hz … 4 kHz; or give numbers per octave band):")
+    for material in MATERIALS.values():
+        coefficients = " ".join(f"{value:.3f}" for value in material.absorption)
+        print(f"  {material.name:<17} {coefficients}  {material.description}")
     return 0
 
 
