@@ -14,7 +14,6 @@ from soundstage.acoustics.encoders import check_sample_rate
 from soundstage.acoustics.encoders.band_filter import arrival_filters
 from soundstage.acoustics.encoders.base import Encoder
 from soundstage.acoustics.encoders.diffuse_field import (
-    DIFFUSE_QUADRATURE_DEGREE,
     DIFFUSE_SOURCE_DISTANCE_M,
     check_band_centers,
     spectral_diffuse_covariance,
@@ -23,6 +22,10 @@ from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.acoustics.hrtf.base import HRTF
 from soundstage.errors import ParameterError
 
+#: Degree of the spherical quadrature over which a head's diffuse-field statistics are averaged (231
+#: directions). Each direction costs an HRTF interpolation; for MIT KEMAR, degree 30 (496 directions)
+#: changes the band coherences by < 0.005 up to 8 kHz (0.07 at 16 kHz) and the ear powers by < 0.1 dB.
+HEAD_QUADRATURE_DEGREE = 20
 #: Arrivals of a source (the earliest) whose HRIRs are interpolated at their exact direction and distance.
 EXACT_ARRIVALS = 16
 
@@ -115,7 +118,7 @@ class BinauralEncoder(Encoder):
         """Covariance of the two ear signals in an isotropic diffuse field, shape (B, 2, 2).
 
         ``C(f) = Re Σ_q w_q H_q(f) H_q(f)^H`` from the head's HRIRs at the points of a
-        spherical quadrature of degree ``DIFFUSE_QUADRATURE_DEGREE``
+        spherical quadrature of degree :data:`HEAD_QUADRATURE_DEGREE`
         (far field, ``DIFFUSE_SOURCE_DISTANCE_M``),
         averaged over each band with the weights of
         :func:`~soundstage.acoustics.encoders.diffuse_field.band_average`. The diagonal is each ear's
@@ -136,7 +139,7 @@ class BinauralEncoder(Encoder):
             cache = _COVARIANCES.setdefault(self.hrtf, {})
         key = tuple(centers.tolist())
         if key not in cache:
-            points, weights = spherical_quadrature(DIFFUSE_QUADRATURE_DEGREE)
+            points, weights = spherical_quadrature(HEAD_QUADRATURE_DEGREE)
             distances = np.full(len(points), DIFFUSE_SOURCE_DISTANCE_M)
             hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
             cache[key] = spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
