@@ -31,6 +31,7 @@ bands overlap their powers add, which is what makes the crossovers power-complem
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -176,6 +177,14 @@ def energy_rate_at(arrivals: Arrivals, mixing_time_s: float, rt60_s: np.ndarray)
     return window_energy * rate / np.expm1(rate * 0.5 * mixing_time_s)
 
 
+@functools.lru_cache(maxsize=8)
+def _band_amplitudes(centers: tuple[float, ...], sample_rate: int, n_fft: int) -> np.ndarray:
+    """``sqrt(band_weights)`` on an rfft grid, kept for the next source of the same room (read-only)."""
+    amplitude = np.sqrt(band_weights(np.fft.rfftfreq(n_fft, 1.0 / sample_rate), np.asarray(centers), sample_rate))
+    amplitude.flags.writeable = False
+    return amplitude
+
+
 def tail_length(decay: DiffuseDecay, sample_rate: int) -> int:
     """Default tail length in samples: until 60 dB of decay after the mixing time in the slowest band.
 
@@ -295,7 +304,7 @@ def diffuse_tail(
     n_fft = scipy.fft.next_fast_len(length, real=True)
     n_fft += n_fft % 2  # even, so the last rfft bin is Nyquist (real)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    amplitude = np.sqrt(band_weights(freqs, centers, sample_rate))  # (B, F)
+    amplitude = _band_amplitudes(tuple(centers.tolist()), int(sample_rate), n_fft)  # (B, F)
     # Scale of the rfft bins of unit-variance white noise: var n/2 per real part inside, n at DC and Nyquist.
     bin_scale = np.full(len(freqs), math.sqrt(n_fft / 2.0))
     bin_scale[[0, -1]] = math.sqrt(n_fft)
