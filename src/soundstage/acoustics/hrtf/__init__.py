@@ -9,6 +9,7 @@ SOFA reading (h5py) and interpolation (scipy.spatial) load only when first neede
 
 from __future__ import annotations
 
+import functools
 import os
 from importlib import import_module
 from pathlib import Path
@@ -33,6 +34,13 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.lru_cache(maxsize=8)
+def _sphere(sample_rate: int, head_radius: float, ear_azimuth_deg: float) -> SphereHRTF:
+    """One sphere head per parameter set, so what is cached with a head (direction cells, diffuse-field
+    statistics) serves every render of the process. The head is immutable after construction."""
+    return SphereHRTF(sample_rate, head_radius=head_radius, ear_azimuth_deg=ear_azimuth_deg)
 
 
 def load_hrtf(
@@ -78,7 +86,7 @@ def load_hrtf(
         return spec
     text = os.fspath(spec)
     if text == "sphere":
-        return SphereHRTF(sample_rate, head_radius=head_radius, ear_azimuth_deg=ear_azimuth_deg)
+        return _sphere(int(sample_rate), float(head_radius), float(ear_azimuth_deg))
     if text in registered_names():
         from soundstage.acoustics.hrtf.sofa import SofaHRTF
 
