@@ -147,7 +147,8 @@ def test_info_lists_formats_and_hrtfs(capsys):
 def test_cli_start_up_does_not_import_heavy_libraries():
     probe = (
         "import sys, soundstage.cli.main as m; m.build_parser(); "
-        "print(','.join(x for x in ('scipy', 'matplotlib', 'h5py', 'soxr', 'torch', 'trimesh') if x in sys.modules))"
+        "heavy = ('scipy', 'matplotlib', 'h5py', 'soxr', 'torch', 'trimesh', 'PIL', 'skimage', 'transformers', "
+        "'diffusers'); print(','.join(x for x in heavy if x in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == ""

@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_write_options(binauralize, bit_depth_default=24)
     binauralize.set_defaults(handler=_binauralize)
 
-    from soundstage.cli import analyze, evaluate
+    from soundstage.cli import analyze, evaluate, image
 
+    image.register(commands)
     analyze.register(commands)
     evaluate.register(commands)
 

@@ -1,0 +1,504 @@
+"""A picture and some sounds → a scene: the stages in order, each backend chosen by name.
+
+1. **image** — loaded, EXIF-oriented, converted to RGB, downscaled for analysis (coordinates kept);
+2. **camera** — pinhole intrinsics from ``fov_deg``, the EXIF 35 mm focal length, or the default;
+3. **depth** — a depth file from a 3-D camera (metric), a transformers model (metric, or
+   relative scaled by a stated rule), or the offline geometric prior (ground plane);
+4. **regions** — the user's boxes/points, then a backend: ``classical`` (offline saliency and
+   segmentation), ``detect`` (open-vocabulary detection + SAM) or ``sam`` (automatic masks);
+5. **assignment** — sounds to regions by label, else by order of rank (or CLAP similarity);
+6. **audio** — a sound per region, generated from its label with text-to-audio when none is given;
+7. **positions** — each region's pixel centroid lifted to 3-D at its depth: the median depth over
+   its mask, or where it touches the ground under the geometric prior;
+8. **room** — fitted to the depth point cloud (``auto``), given (``WxDxH``), or none; open
+   outdoor scenes get free field plus a ground reflection.
+
+:func:`image_to_scene` returns the scene and a :class:`PipelineReport` that says what each stage
+decided and which backend ran (``--explain`` prints it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from soundstage.errors import ParameterError
+from soundstage.vision.stages import DepthMap, LoadedImage, Region
+
+#: Distance in metres given to a region whose depth is unknown (no depth over its mask, above the horizon).
+FALLBACK_DISTANCE_M = 3.0
+#: Camera height above the floor assumed by the geometric prior, in metres (standing eye height).
+CAMERA_HEIGHT_M = 1.6
+#: Farthest ground point the geometric prior contributes to a fitted room, in metres.
+GEOMETRIC_REACH_M = 12.0
+#: Depth in metres nearer than which a measured pixel cannot be sky.
+SKY_MIN_DEPTH_M = 50.0
+#: Default text-to-audio model for regions without a sound.
+DEFAULT_AUDIO_MODEL = "cvssp/audioldm2"
+#: Length of generated sounds in seconds.
+GENERATED_DURATION_S = 10.0
+
+
+@dataclass
+class ImageJob:
+    """Everything ``soundstage image`` is asked to do.
+
+    Attributes
+    ----------
+    image : Path
+        The photo (or the colour image of an RGB-D capture).
+    sounds : list of (str or None, Path or None)
+        ``(label, audio file)`` pairs: ``--source LABEL=FILE`` gives both, ``--audio FILE`` no label,
+        ``--source LABEL`` no file (the sound is generated from the label).
+    regions : list of (str, tuple)
+        User regions ``(label, (x0, y0, x1, y1))`` or ``(label, (x, y))`` in original-image pixels.
+    depth : str
+        ``auto`` (a local depth model if one is available, else ``geometric``), ``geometric``,
+        ``transformers``, or the path of a depth file.
+    depth_model : str or None
+        Model id or folder for the transformers depth backend.
+    scene_depth_m : float or None
+        Median scene depth in metres used to scale relative depth.
+    region_backend : str
+        ``auto`` (``detect`` when sounds are labelled and its weights are available, else
+        ``classical``), ``classical``, ``detect`` or ``sam``.
+    fov_deg : float or None
+        Horizontal field of view of the camera in degrees.
+    room : str
+        ``auto``, ``none`` or ``WxDxH`` in metres.
+    prompt : str or None
+        Text-to-audio prompt for regions without a sound (default: the region's label).
+    audio_model : str
+        Text-to-audio model id or folder.
+    """
+
+    image: Path
+    sounds: list[tuple[str | None, Path | None]]
+    regions: list[tuple[str, tuple[float, ...]]] = field(default_factory=list)
+    depth: str = "auto"
+    depth_model: str | None = None
+    scene_depth_m: float | None = None
+    region_backend: str = "auto"
+    detector: str | None = None
+    segmenter: str | None = None
+    fov_deg: float | None = None
+    room: str = "auto"
+    prompt: str | None = None
+    audio_model: str = DEFAULT_AUDIO_MODEL
+    max_side: int = 1024
+
+
+@dataclass
+class StageReport:
+    """What one stage did: its backend, its decisions (lines) and its time in seconds."""
+
+    stage: str
+    backend: str
+    lines: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class PipelineReport:
+    """The stages in order, for ``--explain`` and the benchmark."""
+
+    stages: list[StageReport] = field(default_factory=list)
+
+    def add(self, stage: str, backend: str, lines: list[str] | tuple[str, ...], started: float) -> None:
+        self.stages.append(StageReport(stage, backend, list(lines), time.perf_counter() - started))
+
+    def explain(self) -> str:
+        """Every stage's backend, decisions and time, one block per stage."""
+        out = []
+        for stage in self.stages:
+            out.append(f"{stage.stage}: {stage.backend} ({stage.seconds * 1000:.0f} ms)")
+            out.extend(f"  {line}" for line in stage.lines)
+        return "\n".join(out)
+
+
+@dataclass
+class PlacedSource:
+    """A sound placed at a region: its label, audio, region and position in the listener frame."""
+
+    label: str
+    audio: Path
+    region: Region
+    position_m: np.ndarray  # (3,) listener frame
+    distance_rule: str
+
+
+@dataclass
+class ImageScene:
+    """What the pipeline produced: the scene and what it was built from (for plots and reports)."""
+
+    scene: Any
+    image: LoadedImage
+    camera: Any
+    depth: DepthMap
+    placed: list[PlacedSource]
+    room_fit: Any
+    report: PipelineReport
+
+
+def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rate: int = 48000) -> ImageScene:
+    """Run every stage on ``job`` and build the scene.
+
+    Parameters
+    ----------
+    job : ImageJob
+    output_format : str, default "binaural"
+        Written into the scene's ``output``.
+    sample_rate : int, default 48000
+        Written into the scene's ``output``, in Hz.
+
+    Returns
+    -------
+    ImageScene
+
+    Raises
+    ------
+    InputFileError, ParameterError
+        For unreadable inputs and impossible requests, with the fix in the message.
+    """
+    from soundstage.vision.camera import camera_for
+    from soundstage.vision.image import load_image
+
+    report = PipelineReport()
+    if not job.sounds:
+        raise ParameterError("give at least one sound: --source LABEL=FILE or --audio FILE")
+
+    started = time.perf_counter()
+    image = load_image(job.image, max_side=job.max_side)
+    report.add(
+        "image",
+        "pillow",
+        [
+            f"{image.original_size[0]}×{image.original_size[1]} px, analysed at {image.width}×{image.height}",
+            *image.notes,
+        ],
+        started,
+    )
+
+    started = time.perf_counter()
+    camera, camera_note = camera_for(image, job.fov_deg)
+    report.add("camera", "pinhole", [camera_note], started)
+
+    started = time.perf_counter()
+    depth = _depth(job, image, camera)
+    report.add("depth", depth.backend, list(depth.notes), started)
+
+    started = time.perf_counter()
+    regions, region_lines, region_backend = _regions(job, image)
+    report.add("regions", region_backend, region_lines, started)
+
+    started = time.perf_counter()
+    assignments, assign_lines = _assign(job, regions, image)
+    report.add("assignment", "labels, then rank order", assign_lines, started)
+
+    started = time.perf_counter()
+    audio_paths, audio_lines = _audio_for(job, assignments)
+    backend = "files" if not audio_lines else "text-to-audio"
+    report.add("audio", backend, audio_lines or ["every region has a sound"], started)
+
+    started = time.perf_counter()
+    placed = [
+        _place(label, audio, region, depth, camera)
+        for (label, region), audio in zip(assignments, audio_paths, strict=True)
+    ]
+    report.add(
+        "positions",
+        "pinhole lift",
+        [
+            f"{p.label}: az {az:+.1f}°, el {el:+.1f}°, {np.linalg.norm(p.position_m):.2f} m ({p.distance_rule})"
+            for p in placed
+            for az, el in [_az_el(p.position_m)]
+        ],
+        started,
+    )
+
+    started = time.perf_counter()
+    room_fit, room_spec, room_lines = _room(job, image, depth, camera, placed)
+    report.add("room", room_spec.get("kind", "none") if room_spec else "none", room_lines, started)
+
+    scene = _build_scene(placed, room_fit, room_spec, output_format, sample_rate)
+    return ImageScene(scene, image, camera, depth, placed, room_fit, report)
+
+
+def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
+    from soundstage.vision.depth import DEPTH_BACKENDS
+
+    choice = job.depth
+    fov = _horizontal_fov_deg(camera)
+    if choice not in ("auto", "geometric", "transformers"):
+        return DEPTH_BACKENDS.create("file", path=Path(choice)).estimate(image, horizontal_fov_deg=fov)
+    if choice == "geometric":
+        return DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M).estimate(
+            image, horizontal_fov_deg=fov
+        )
+    options: dict[str, Any] = {"scene_depth_m": job.scene_depth_m}
+    if job.depth_model:
+        options["model"] = job.depth_model
+    if choice == "transformers":
+        return DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
+    # auto: a model whose weights are already on this machine, else the offline prior — and say which.
+    from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
+    from soundstage.vision.models import cached_locally
+
+    model = job.depth_model or DEFAULT_DEPTH_MODEL
+    if cached_locally(model):
+        return DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
+    fallback = DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M).estimate(
+        image, horizontal_fov_deg=fov
+    )
+    note = (
+        f"no depth model on this machine ({model!r} is not in the local cache; --depth transformers downloads it); "
+        "using the offline geometric prior"
+    )
+    return DepthMap(fallback.z_m, fallback.metric, fallback.backend, (note, *fallback.notes))
+
+
+def _regions(job: ImageJob, image: LoadedImage) -> tuple[list[Region], list[str], str]:
+    from soundstage.vision.regions import REGION_BACKENDS
+
+    lines: list[str] = []
+    regions: list[Region] = []
+    if job.regions:
+        user = REGION_BACKENDS.create("user", boxes=list(job.regions)).find(
+            image, labels=None, max_regions=len(job.regions)
+        )
+        regions.extend(user)
+        lines.append(f"{len(user)} region(s) given by the user: {', '.join(str(r.label) for r in user)}")
+    wanted = [label for label, _ in job.sounds if label and label not in {r.label for r in regions}]
+    needed = len(job.sounds) - len(regions)
+    if needed <= 0:
+        return regions, lines, "user"
+    name = job.region_backend
+    labels = wanted or None
+    if name == "auto":
+        name = "classical"
+        if labels:
+            name, note = _detect_if_available(job)
+            lines.append(note)
+    options: dict[str, Any] = {}
+    if name == "detect":
+        options = {k: v for k, v in (("detector", job.detector), ("segmenter", job.segmenter)) if v}
+    elif name == "sam" and job.segmenter:
+        options = {"segmenter": job.segmenter}
+    found = REGION_BACKENDS.create(name, **options).find(image, labels=labels, max_regions=max(needed, 8))
+    described = [
+        f"{r.label or 'unlabelled'} (score {r.score:.2f}, {100 * r.area_fraction:.1f} % of the image)" for r in found
+    ]
+    lines.append(f"{len(found)} region(s) found: " + ", ".join(described))
+    if name == "classical" and labels:
+        lines.append("the classical finder does not recognise classes: labels go to regions in rank order")
+    return regions + found, lines, "user + " + name if regions else name
+
+
+def _detect_if_available(job: ImageJob) -> tuple[str, str]:
+    """``detect`` when the detector's weights are at hand (or downloadable), else ``classical``, and why."""
+    try:
+        from soundstage.vision.models import cached_locally
+    except ImportError:
+        return "classical", "open-vocabulary detection is not installed; using the classical finder"
+    detector = job.detector or "google/owlv2-base-patch16-ensemble"
+    if cached_locally(detector):
+        return "detect", f"open-vocabulary detection with {detector}"
+    return "classical", f"detector weights {detector!r} are not on this machine; using the classical finder"
+
+
+def _assign(job: ImageJob, regions: list[Region], image: LoadedImage) -> tuple[list[tuple[str, Region]], list[str]]:
+    from soundstage.vision.assign import assign_sounds
+
+    sounds = [(label, str(audio) if audio is not None else None) for label, audio in job.sounds]
+    similarity, lines = _clap_if_useful(sounds, regions)
+    assignments = assign_sounds(sounds, regions, image_name=Path(job.image).name, similarity=similarity)
+    out: list[tuple[str, Region]] = []
+    for (label, _audio), assignment in zip(sounds, assignments, strict=True):
+        region = assignment.region
+        rank = next(i for i, candidate in enumerate(regions) if candidate is region)
+        name = label or region.label or f"region{rank + 1}"
+        out.append((name, region))
+        lines.append(f"{name}: {assignment.reason}")
+    return out, lines
+
+
+def _clap_if_useful(sounds, regions: list[Region]):
+    """CLAP similarity when unlabelled sounds could go to labelled regions and its weights are on this machine."""
+    if not (any(label is None and audio for label, audio in sounds) and any(r.label for r in regions)):
+        return None, []
+    from soundstage.vision.clap import DEFAULT_MODEL as DEFAULT_CLAP_MODEL
+    from soundstage.vision.clap import ClapSimilarity
+    from soundstage.vision.models import cached_locally
+
+    if not cached_locally(DEFAULT_CLAP_MODEL):
+        return None, [f"CLAP weights {DEFAULT_CLAP_MODEL!r} are not on this machine: unlabelled sounds go by rank"]
+    return ClapSimilarity(DEFAULT_CLAP_MODEL), [f"unlabelled sounds matched to labels by CLAP ({DEFAULT_CLAP_MODEL})"]
+
+
+def _audio_for(job: ImageJob, assignments: list[tuple[str, Region]]) -> tuple[list[Path], list[str]]:
+    paths: list[Path] = []
+    lines: list[str] = []
+    for (label, _region), (_given_label, audio) in zip(assignments, job.sounds, strict=True):
+        if audio is not None:
+            paths.append(Path(audio))
+            continue
+        from soundstage.vision.audio_generation import generate_audio_file
+
+        prompt = job.prompt or f"the sound of a {label}"
+        path = generate_audio_file(prompt, model=job.audio_model, duration_s=GENERATED_DURATION_S)
+        paths.append(path)
+        lines.append(f"{label}: generated from {prompt!r} with {job.audio_model} → {path}")
+    return paths, lines
+
+
+def _place(label: str, audio: Path, region: Region, depth: DepthMap, camera) -> PlacedSource:
+    """The region's centroid lifted to 3-D at the region's depth.
+
+    With a measured or estimated depth map the region's depth is the median over its mask. The
+    geometric prior knows only the ground, so there a region stands where its lowest pixel
+    touches the ground (a region whose bottom is above the horizon gets no depth).
+    """
+    u, v = region.centroid()
+    z, rule = float("nan"), ""
+    if depth.backend != "geometric":
+        values = depth.z_m[region.mask] if region.mask.any() else np.array([])
+        values = values[np.isfinite(values)]
+        if len(values) >= max(5, 0.05 * np.count_nonzero(region.mask)):
+            z = float(np.median(values))
+            rule = "median depth over the region" + ("" if depth.metric else " (scaled estimate)")
+    if not np.isfinite(z):
+        from soundstage.vision.depth.geometric import ground_contact_depth
+
+        z = float(ground_contact_depth(region.mask, camera, CAMERA_HEIGHT_M))
+        rule = f"where it touches the ground, {CAMERA_HEIGHT_M:g} m below a level camera"
+    if not np.isfinite(z) or z <= 0:
+        z = FALLBACK_DISTANCE_M
+        rule = f"no depth for the region: placed at {FALLBACK_DISTANCE_M:g} m"
+    position = np.asarray(camera.lift(np.array([u]), np.array([v]), np.array([z])), dtype=float).reshape(3)
+    return PlacedSource(label, audio, region, position, rule)
+
+
+def _room(job: ImageJob, image: LoadedImage, depth: DepthMap, camera, placed: list[PlacedSource]):
+    from soundstage.vision.room_fit import fit_room, parse_room_option
+
+    choice = parse_room_option(job.room)
+    if choice == "none":
+        return None, None, ["free field (--room none)"]
+    if choice != "auto":
+        size = np.asarray(choice, dtype=float)
+        listener = np.array([min(1.0, size[0] / 4), size[1] / 2, min(CAMERA_HEIGHT_M, size[2] * 0.6)])
+        spec = {"kind": "shoebox", "size": size, "listener": listener}
+        note = f"shoebox {size[0]:g} × {size[1]:g} × {size[2]:g} m as given; listener at {listener.round(2)}"
+        return None, spec, [note]
+    points = _depth_points(depth, camera)
+    if depth.backend == "geometric":
+        # The prior knows only the ground, and near the horizon its depths are guesses.
+        points = points[points[:, 0] <= GEOMETRIC_REACH_M]
+    sky = sky_share(image.rgb, None if depth.backend == "geometric" else depth.z_m)
+    source_points = np.stack([p.position_m for p in placed])
+    fit = fit_room(np.concatenate([points, source_points]), sky_fraction=sky, camera_height_m=None)
+    lines = [f"sky covers {100 * sky:.0f} % of the upper half of the image", *fit.notes]
+    if fit.kind == "open":
+        return fit, {"kind": "ground", "listener": fit.listener_position_m}, lines
+    return fit, {"kind": "shoebox", "size": fit.size_m, "listener": fit.listener_position_m}, lines
+
+
+def sky_share(rgb: np.ndarray, z_m: np.ndarray | None = None) -> float:
+    """Share of the image's upper half that looks like sky: bright, smooth, and blue or colourless.
+
+    A pixel is a sky candidate when its local gradient is small (sky is smooth) and it is either
+    blue-dominant and bright or nearly colourless and very bright (overcast); only candidates
+    connected to the top edge of the image count (a white van in the middle is not sky). With a
+    measured depth map, pixels with a depth nearer than :data:`SKY_MIN_DEPTH_M` are not sky (a
+    white wall is smooth and bright too).
+
+    Parameters
+    ----------
+    rgb : np.ndarray, shape (H, W, 3)
+        Colour in [0, 1].
+    z_m : np.ndarray or None, shape (H, W)
+        Measured or estimated z-depth in metres (NaN where unknown), or None.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    upper = np.asarray(rgb[: max(rgb.shape[0] // 2, 1)], dtype=float)
+    red, green, blue = upper[..., 0], upper[..., 1], upper[..., 2]
+    value = upper.max(axis=-1)
+    saturation = (value - upper.min(axis=-1)) / np.maximum(value, 1e-6)
+    gradient = np.hypot(*np.gradient(upper.mean(axis=-1)))
+    smooth = gradient < 0.02
+    blue_sky = (blue >= red) & (blue >= green - 0.02) & (value > 0.45)
+    overcast = (saturation < 0.12) & (value > 0.75)
+    from scipy import ndimage
+
+    candidate = smooth & (blue_sky | overcast)
+    if z_m is not None:
+        near = np.asarray(z_m[: upper.shape[0]], dtype=float)
+        candidate &= ~(np.isfinite(near) & (near < SKY_MIN_DEPTH_M))
+    labels, _ = ndimage.label(candidate)
+    touching = np.unique(labels[0][labels[0] > 0])
+    return float(np.mean(np.isin(labels, touching))) if len(touching) else 0.0
+
+
+def _depth_points(depth: DepthMap, camera, max_points: int = 20000) -> np.ndarray:
+    """Points (N, 3) of the depth map in the listener frame, subsampled."""
+    rows, cols = np.nonzero(np.isfinite(depth.z_m))
+    if len(rows) > max_points:
+        keep = np.random.default_rng(0).choice(len(rows), max_points, replace=False)
+        rows, cols = rows[keep], cols[keep]
+    if not len(rows):
+        return np.zeros((0, 3))
+    return np.asarray(camera.lift(cols + 0.5, rows + 0.5, depth.z_m[rows, cols]), dtype=float)
+
+
+def _build_scene(placed, room_fit, room_spec, output_format: str, sample_rate: int):
+    from soundstage.scene import scene_from_dict
+
+    listener = np.zeros(3)
+    room = None
+    if room_spec is not None:
+        listener = np.asarray(room_spec["listener"], dtype=float)
+        if room_spec["kind"] == "shoebox":
+            size = np.asarray(room_spec["size"], dtype=float)
+            room = {"shoebox": {"size": [round(float(v), 3) for v in size]}, "materials": _default_materials()}
+        else:
+            room = {"ground": "grass"}
+    sources = []
+    for p in placed:
+        world = listener + p.position_m
+        if room is not None and "shoebox" in room:
+            world = np.clip(world, 0.05, np.asarray(room["shoebox"]["size"]) - 0.05)
+        if room is not None and "ground" in room:
+            world[2] = max(world[2], 0.05)
+        sources.append({"name": p.label, "audio": str(p.audio), "position": [round(float(v), 3) for v in world]})
+    data: dict[str, Any] = {
+        "sources": sources,
+        "listener": {"position": [round(float(v), 3) for v in listener]},
+        "output": {"format": output_format, "sample_rate": int(sample_rate)},
+    }
+    if room is not None:
+        data["room"] = room
+    return scene_from_dict(data)
+
+
+def _default_materials() -> dict[str, str]:
+    """Materials of a fitted room: a furnished office-like room (RT60 ≈ 0.4–0.8 s), not an empty plaster box."""
+    return {"walls": "gypsum_board", "floor": "carpet", "ceiling": "acoustic_tile"}
+
+
+def _horizontal_fov_deg(camera) -> float:
+    return float(np.degrees(2.0 * np.arctan(camera.width / (2.0 * camera.fx))))
+
+
+def _az_el(position: np.ndarray) -> tuple[float, float]:
+    from soundstage.conventions import cartesian_to_spherical
+
+    az, el, _ = cartesian_to_spherical(np.asarray(position, dtype=float)[None, :])
+    return float(np.asarray(az).ravel()[0]), float(np.asarray(el).ravel()[0])
