@@ -124,7 +124,22 @@ def test_the_cli_writes_audio_scene_and_figures_and_the_scene_re_renders(rgbd) -
     assert main(["render", str(folder / "out.scene.yaml"), "-o", str(folder / "again.wav"), "--quiet"]) == 0
     from soundstage.acoustics.room.mesh import load_mesh_room
 
-    assert load_mesh_room(folder / "room.ply").contains(np.zeros((1, 3)))[0]  # the listener is inside the mesh
+    room = load_mesh_room(folder / "room.ply")
+    assert room.contains(np.zeros((1, 3)))[0]  # the listener is inside the mesh
+    # The mesh serves as a room: listener at the origin (the camera), a source just in front of the first card.
+    from soundstage.acoustics.propagation import propagation_model
+
+    meshed = scene_from_dict(
+        {
+            "sources": [{"audio": str(folder / "a.wav"), "position": (0.85 * np.array(CARDS[0].centre)).tolist()}],
+            "listener": {"position": [0, 0, 0]},
+            "output": {"format": "binaural", "sample_rate": RATE},
+            "room": {"mesh": str(folder / "room.ply"), "materials": "plaster"},
+        }
+    )
+    model = propagation_model(meshed)
+    assert model.max_order == (1 if len(room.plane_names) > model.MANY_PLANES else 2)
+    assert render(meshed, progress=False).audio.shape[0] == 2
     # Nothing is overwritten without --overwrite.
     assert main(["image", str(folder / "scene.png"), "--audio", str(folder / "a.wav"), "-o", str(out)]) != 0
 

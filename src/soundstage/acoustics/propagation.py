@@ -300,8 +300,11 @@ class MeshModel(_Room):
     """Image sources of a triangle-mesh room up to a low order, with visibility, then the diffuse tail."""
 
     name = "mesh"
-    #: Image-source order of mesh rooms unless ``room.max_order`` says otherwise.
+    #: Image-source order of mesh rooms unless ``room.max_order`` says otherwise...
     DEFAULT_ORDER = 2
+    #: ...and of meshes with more reflecting planes than this (a depth-map mesh has thousands): the
+    #: candidates of order 2 grow as the square of the planes.
+    MANY_PLANES = 200
 
     def __init__(self, scene: Scene) -> None:
         from soundstage.acoustics.room.mesh import load_mesh_room
@@ -317,7 +320,9 @@ class MeshModel(_Room):
         self.rt60_s = self.room.eyring_rt60(
             air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
         )
-        self.max_order = self.DEFAULT_ORDER if self.room_spec.max_order is None else self.room_spec.max_order
+        many = len(self.room.plane_names) > self.MANY_PLANES
+        default_order = 1 if many else self.DEFAULT_ORDER
+        self.max_order = default_order if self.room_spec.max_order is None else self.room_spec.max_order
         inside = self.room.contains(self.listener[None, :])
         if not inside[0]:
             raise ParameterError(

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from soundstage.cli.main import FORMAT_HELP
 
+#: Triangles of the ``--mesh`` export: detailed enough to see the scene, few enough for image sources.
+MESH_TRIANGLES = 4000
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``image`` sub-command to the ``soundstage`` parser."""
@@ -107,7 +110,9 @@ def run_image(args: argparse.Namespace) -> int:
     if args.mesh is not None:
         from soundstage.vision.depth_mesh import closed_room_mesh, export_mesh
 
-        export_mesh(closed_room_mesh(result.depth.z_m, result.camera), args.mesh, overwrite=args.overwrite)
+        # Decimated so that it also serves as a mesh room (image sources are per plane).
+        mesh = closed_room_mesh(result.depth.z_m, result.camera, max_triangles=MESH_TRIANGLES)
+        export_mesh(mesh, args.mesh, overwrite=args.overwrite)
     if args.explain:
         print(result.report.explain())
     if not args.quiet:
