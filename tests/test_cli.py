@@ -11,6 +11,7 @@ import soundfile
 from scene_texts import MINIMAL_SCENE
 from soundstage.cli.main import main
 from soundstage.io.wav import read_wav_header
+from soundstage.scene import load_scene
 
 
 @pytest.fixture
@@ -113,10 +114,13 @@ def test_demo_renders_every_format_and_a_plot(tmp_path, capsys):
         ("hoa3", 16),
         ("foa_binaural", 2),
         ("hoa3_binaural", 2),
+        ("binaural_room", 2),
     ]:
         assert read_wav_header(folder / f"{name}.wav").n_channels == channels, name
     assert (folder / "scene.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (folder / "scene.yaml").is_file() and "5.1.wav" in stdout
+    room = load_scene(folder / "room_scene.yaml")  # the same sources, in a room
+    assert room.room.shoebox is not None and [s.name for s in room.sources] == ["bell", "castanets", "bird", "drone"]
     # The scene it wrote renders again from the command line.
     code, _, _ = run(["render", folder / "scene.yaml", "-o", tmp_path / "again.wav", "--format", "stereo"], capsys)
     assert code == 0
