@@ -18,9 +18,11 @@ def test_every_direction_is_within_two_and_a_half_degrees_of_a_cell() -> None:
     probes /= np.linalg.norm(probes, axis=1, keepdims=True)
     nearest = np.max(probes @ centres.T, axis=1)
     assert np.degrees(np.arccos(np.min(nearest))) < 2.5
-    # Near-uniform: each cell covers about the same solid angle (counts of random probes per cell).
+    # Near-uniform: each cell covers about the same solid angle, so random probes land in the cells as
+    # Poisson counts of mean 20000 / N_CELLS (standard deviation its square root), not clumped.
     counts = np.bincount(np.argmax(probes @ centres.T, axis=1), minlength=N_CELLS)
-    assert counts.mean() == 20000 / N_CELLS and counts.std() < 2.0 * np.sqrt(counts.mean())
+    mean = 20000 / N_CELLS
+    assert counts.std() < 1.2 * np.sqrt(mean) and counts.max() < mean + 6 * np.sqrt(mean)
 
 
 def test_a_cell_holds_the_far_field_hrir_of_its_centre() -> None:

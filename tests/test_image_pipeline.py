@@ -125,14 +125,16 @@ def test_the_cli_writes_audio_scene_and_figures_and_the_scene_re_renders(rgbd) -
     from soundstage.acoustics.room.mesh import load_mesh_room
 
     room = load_mesh_room(folder / "room.ply")
-    assert room.contains(np.zeros((1, 3)))[0]  # the listener is inside the mesh
-    # The mesh serves as a room: listener at the origin (the camera), a source just in front of the first card.
+    listener = np.array([scene.listener.position.x, scene.listener.position.y, scene.listener.position.z])
+    assert room.contains(listener[None, :])[0]  # the mesh is in the scene file's coordinates, around the listener
+    # The mesh serves as the scene's room: a source just in front of the first card.
     from soundstage.acoustics.propagation import propagation_model
 
+    in_front = listener + 0.85 * np.array(CARDS[0].centre)
     meshed = scene_from_dict(
         {
-            "sources": [{"audio": str(folder / "a.wav"), "position": (0.85 * np.array(CARDS[0].centre)).tolist()}],
-            "listener": {"position": [0, 0, 0]},
+            "sources": [{"audio": str(folder / "a.wav"), "position": in_front.tolist()}],
+            "listener": {"position": listener.tolist()},
             "output": {"format": "binaural", "sample_rate": RATE},
             "room": {"mesh": str(folder / "room.ply"), "materials": "plaster"},
         }

@@ -165,6 +165,8 @@ def _scene(room: dict, source=(2.0, 1.5, 1.5), listener=(4.0, 3.0, 1.6)) -> dict
         ({"shoebox": {"size": [8, 6, 3]}, "ground": "grass"}, (2, 1, 1), (4, 3, 1.6), "got shoebox and ground"),
         ({"ground": "grass"}, (2, 1, -1), (4, 3, 1.6), "below the ground"),
         ({"shoebox": {"size": [8, 6, 3]}, "rt60": -1}, (2, 1, 1), (4, 3, 1.6), "room.rt60"),
+        ({"ground": "grass", "max_order": 3}, (2, 1, 1), (4, 3, 1.6), "one ground reflection only: drop max_order"),
+        ({"mesh": "room.obj", "randomize": 0.1}, (2, 1, 1), (4, 3, 1.6), "drop it for a mesh room"),
     ],
 )
 def test_bad_rooms_are_reported_against_the_field(room, source, listener, message) -> None:

@@ -20,6 +20,7 @@ mesh           image sources of a triangle-mesh room up to a low order, with vis
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 _FIRST_ORDER_MARGIN_S = 0.005
 #: Band whose reverberation time ``room.rt60`` sets (1 kHz; the other bands differ by air absorption).
 RT60_BAND_HZ = 1000.0
+_RT60_BAND = int(np.argmin(np.abs(OCTAVE_BANDS_HZ - RT60_BAND_HZ)))
 #: Fewest reflections in the window before the mixing time for the tail's level to be read from them;
 #: with fewer, the level comes from the diffuse-field formula.
 _MIN_REFLECTIONS_FOR_LEVEL = 20
@@ -187,7 +189,7 @@ class _Room(PropagationModel):
         """The one absorption coefficient giving ``room.rt60`` (Eyring, at 1 kHz with its air absorption)."""
         from soundstage.acoustics.room.reverberation_time import eyring_absorption_for_rt60
 
-        band = int(np.argmin(np.abs(OCTAVE_BANDS_HZ - RT60_BAND_HZ)))
+        band = _RT60_BAND
         return float(
             eyring_absorption_for_rt60(
                 self.room_spec.rt60,
@@ -207,15 +209,27 @@ class _Room(PropagationModel):
             )
 
     def decay(
-        self, early: Arrivals, order: np.ndarray, mixing_time_s: float, rt60_s: np.ndarray, volume_m3: float
+        self,
+        early: Arrivals,
+        order: np.ndarray,
+        mixing_time_s: float,
+        rt60_s: np.ndarray,
+        volume_m3: float,
+        *,
+        complete: bool,
     ) -> DiffuseDecay | None:
-        """The late field's statistics: Eyring decay per band, level matched to the reflections before it."""
+        """The late field's statistics: Eyring decay per band, at the level of the reflections before it.
+
+        The level is read from the reflections in the half mixing time before the join when they
+        are all there (``complete``: no order limit cut into them) and there are enough of them;
+        otherwise it is the diffuse-field formula :func:`diffuse_energy_rate`.
+        """
         from soundstage.acoustics.room.late_reverb import DiffuseDecay, energy_rate_at
 
         if not self.room_spec.late_reverb:
             return None
         window = (order > 0) & (early.delay_s >= mixing_time_s / 2) & (early.delay_s < mixing_time_s)
-        if np.count_nonzero(window) >= _MIN_REFLECTIONS_FOR_LEVEL:
+        if complete and np.count_nonzero(window) >= _MIN_REFLECTIONS_FOR_LEVEL:
             reflections = _subset(early, order > 0)
             rate = energy_rate_at(reflections, mixing_time_s, rt60_s)
         else:
@@ -286,12 +300,13 @@ class ShoeboxModel(_Room):
         )
         keep = early.delay_s < horizon
         early, order = _subset(early, keep), order[keep]
-        decay = self.decay(early, order, mixing_time, self.rt60_s, self.room.volume_m3)
+        complete = spec.max_order is None
+        decay = self.decay(early, order, mixing_time, self.rt60_s, self.room.volume_m3, complete=complete)
         return SourcePropagation(_flat_to_broadband(early), decay, order)
 
     def describe(self) -> str:
         size = " × ".join(f"{v:g}" for v in self.room.size_m)
-        rt = float(self.rt60_s[int(np.argmin(np.abs(OCTAVE_BANDS_HZ - RT60_BAND_HZ)))])
+        rt = float(self.rt60_s[_RT60_BAND])
         tail = "diffuse tail" if self.room_spec.late_reverb else "no tail"
         return f"shoebox {size} m, image sources + {tail}, Eyring RT60 {rt:.2f} s at 1 kHz"
 
@@ -311,11 +326,13 @@ class MeshModel(_Room):
 
         super().__init__(scene)
         path = scene.resolve_path(self.room_spec.mesh)
-        materials = self.room_spec.materials
         if self.room_spec.rt60 is not None:
-            probe = load_mesh_room(path, 0.0)
-            materials = self.uniform_absorption(probe.volume_m3, probe.surface_area_m2)
-        self.room = load_mesh_room(path, materials)
+            room = load_mesh_room(path, 0.0)
+            alpha = self.uniform_absorption(room.volume_m3, room.surface_area_m2)
+            room = dataclasses.replace(room, absorption=np.full_like(room.absorption, alpha))
+        else:
+            room = load_mesh_room(path, self.room_spec.materials)
+        self.room = room
         self.path = path
         self.rt60_s = self.room.eyring_rt60(
             air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
@@ -330,16 +347,19 @@ class MeshModel(_Room):
                 "positions are in the mesh's coordinates"
             )
 
-    def mixing_time(self) -> float:
+    def mixing_time(self, early: Arrivals, order: np.ndarray) -> float:
         """``room.mixing_time``, or when the mean reflection count passes the image-source order.
 
         A diffuse field meets ``c S / (4 V)`` surfaces per second, so reflections of order
-        ``max_order + 1`` start to matter after about ``(max_order + 1) · 4V / (S c)``.
+        ``max_order + 1`` start to matter after about ``(max_order + 1) · 4V / (S c)``; as in a
+        shoebox, never before the last first-order reflection (+5 ms) has arrived.
         """
         if self.room_spec.mixing_time is not None:
             return float(self.room_spec.mixing_time)
         mean_free_path = 4.0 * self.room.volume_m3 / self.room.surface_area_m2
-        return (self.max_order + 1) * mean_free_path / self.air.speed_of_sound
+        statistical = (self.max_order + 1) * mean_free_path / self.air.speed_of_sound
+        first = early.delay_s[order == 1]
+        return max(statistical, float(first.max()) + _FIRST_ORDER_MARGIN_S) if len(first) else statistical
 
     def propagate(self, source_position: np.ndarray, label: str) -> SourcePropagation:
         from soundstage.acoustics.room.mesh import mesh_image_arrivals
@@ -360,20 +380,21 @@ class MeshModel(_Room):
             air_absorption_db_per_m=self.air.attenuation_db_per_m,
             head_radius=self.head_radius,
         )
-        mixing_time = self.mixing_time()
-        decay = None
+        mixing_time = self.mixing_time(early, order)
         if self.room_spec.late_reverb:
-            rate = diffuse_energy_rate(self.room.volume_m3, mixing_time, self.rt60_s, self.air.speed_of_sound)
-            from soundstage.acoustics.room.late_reverb import DiffuseDecay
-
-            decay = DiffuseDecay(mixing_time, self.rt60_s, rate, OCTAVE_BANDS_HZ)
+            # The tail carries everything after the join; images past it would count twice.
+            keep = early.delay_s < mixing_time
+            early, order = _subset(early, keep), order[keep]
+        # Order-limited images thin out before the join: the level comes from diffuse-field theory.
+        decay = self.decay(early, order, mixing_time, self.rt60_s, self.room.volume_m3, complete=False)
         return SourcePropagation(_flat_to_broadband(early), decay, order)
 
     def describe(self) -> str:
-        rt = float(self.rt60_s[int(np.argmin(np.abs(OCTAVE_BANDS_HZ - RT60_BAND_HZ)))])
+        rt = float(self.rt60_s[_RT60_BAND])
+        tail = "diffuse tail" if self.room_spec.late_reverb else "no tail"
         return (
             f"mesh {self.path.name} ({len(self.room.plane_names)} planes, {self.room.volume_m3:.0f} m³), "
-            f"image sources to order {self.max_order} + diffuse tail, Eyring RT60 {rt:.2f} s at 1 kHz"
+            f"image sources to order {self.max_order} + {tail}, Eyring RT60 {rt:.2f} s at 1 kHz"
         )
 
 

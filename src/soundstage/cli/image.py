@@ -110,8 +110,11 @@ def run_image(args: argparse.Namespace) -> int:
     if args.mesh is not None:
         from soundstage.vision.depth_mesh import closed_room_mesh, export_mesh
 
-        # Decimated so that it also serves as a mesh room (image sources are per plane).
+        # Decimated so that it also serves as a mesh room (image sources are per plane), and moved into the
+        # scene file's coordinates: `room: {mesh: out.ply}` can replace the scene's room as it is.
         mesh = closed_room_mesh(result.depth.z_m, result.camera, max_triangles=MESH_TRIANGLES)
+        listener = result.scene.listener.position
+        mesh.apply_translation([listener.x, listener.y, listener.z])
         export_mesh(mesh, args.mesh, overwrite=args.overwrite)
     if args.explain:
         print(result.report.explain())

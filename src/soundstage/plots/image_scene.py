@@ -73,7 +73,7 @@ def plot_map(result, path: str | Path, *, overwrite: bool = False) -> Path:
         title = f"shoebox {lx:g} × {ly:g} × {scene.room.shoebox.size[2]:g} m"
     elif scene.room is not None:
         title = f"open scene over {scene.room.ground}"
-    half_fov = np.arctan(result.camera.width / (2.0 * result.camera.fx))
+    half_fov = np.radians(result.camera.horizontal_fov_deg / 2.0)
     reach = 1.0 + max([float(np.linalg.norm(p.position_m)) for p in result.placed] + [2.0])
     for sign in (-1.0, 1.0):
         end = listener[:2] + reach * np.array([np.cos(sign * half_fov), np.sin(sign * half_fov)])

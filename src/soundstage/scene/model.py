@@ -244,6 +244,14 @@ class Room(_Strict):
             raise ValueError("give materials or rt60, not both (rt60 solves one uniform absorption)")
         if self.ground is not None and (self.rt60 is not None or self.materials is not None):
             raise ValueError("an open scene (ground) has no walls: drop materials/rt60")
+        unused = {"max_order", "mixing_time", "late_reverb", "randomize"} & self.model_fields_set
+        if self.ground is not None and unused:
+            raise ValueError(
+                "an open scene (ground) has the direct sound and one ground reflection only: "
+                f"drop {', '.join(sorted(unused))}"
+            )
+        if self.mesh is not None and "randomize" in self.model_fields_set:
+            raise ValueError("randomize moves shoebox image sources only; drop it for a mesh room")
         return self
 
     @property

@@ -222,6 +222,7 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
 
     started = time.perf_counter()
     room_fit, room_spec, room_lines = _room(job, image, depth, camera, placed)
+    room_lines += _keep_inside(placed, room_spec)
     report.add("room", room_spec.get("kind", "none") if room_spec else "none", room_lines, started)
 
     scene = _build_scene(placed, room_fit, room_spec, output_format, sample_rate)
@@ -232,7 +233,7 @@ def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
     from soundstage.vision.depth import DEPTH_BACKENDS
 
     choice = job.depth
-    fov = _horizontal_fov_deg(camera)
+    fov = camera.horizontal_fov_deg
     if choice not in ("auto", "geometric", "transformers"):
         return DEPTH_BACKENDS.create("file", path=Path(choice)).estimate(image, horizontal_fov_deg=fov)
     if choice == "geometric":
@@ -407,6 +408,36 @@ def _room(job: ImageJob, image: LoadedImage, depth: DepthMap, camera, placed: li
     return fit, {"kind": "shoebox", "size": fit.size_m, "listener": fit.listener_position_m}, lines
 
 
+def _keep_inside(placed: list[PlacedSource], room_spec: dict | None, margin_m: float = 0.1) -> list[str]:
+    """Pull sources that fall outside the shoebox (or below the ground) back along their ray, and say so.
+
+    Moving a source along the ray from the listener keeps its direction — what the picture shows —
+    and changes only its distance.
+    """
+    if room_spec is None:
+        return []
+    listener = np.asarray(room_spec["listener"], dtype=float)
+    lines = []
+    for source in placed:
+        offset = source.position_m
+        if room_spec["kind"] == "shoebox":
+            size = np.asarray(room_spec["size"], dtype=float)
+            low, high = np.full(3, margin_m) - listener, size - margin_m - listener
+        else:  # open scene: only the ground bounds it
+            low, high = np.array([-np.inf, -np.inf, margin_m - listener[2]]), np.full(3, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            limits = np.where(offset > 0, high / offset, np.where(offset < 0, low / offset, np.inf))
+        scale = float(min(1.0, np.min(limits)))
+        if scale < 1.0:
+            before = float(np.linalg.norm(offset))
+            source.position_m = offset * max(scale, 0.0)
+            lines.append(
+                f"{source.label}: {before:.2f} m away is outside the room; moved along its direction to "
+                f"{np.linalg.norm(source.position_m):.2f} m"
+            )
+    return lines
+
+
 def sky_share(rgb: np.ndarray, z_m: np.ndarray | None = None) -> float:
     """Share of the image's upper half that looks like sky: bright, smooth, and blue or colourless.
 
@@ -473,10 +504,6 @@ def _build_scene(placed, room_fit, room_spec, output_format: str, sample_rate: i
     sources = []
     for p in placed:
         world = listener + p.position_m
-        if room is not None and "shoebox" in room:
-            world = np.clip(world, 0.05, np.asarray(room["shoebox"]["size"]) - 0.05)
-        if room is not None and "ground" in room:
-            world[2] = max(world[2], 0.05)
         sources.append({"name": p.label, "audio": str(p.audio), "position": [round(float(v), 3) for v in world]})
     data: dict[str, Any] = {
         "sources": sources,
@@ -491,10 +518,6 @@ def _build_scene(placed, room_fit, room_spec, output_format: str, sample_rate: i
 def _default_materials() -> dict[str, str]:
     """Materials of a fitted room: a furnished office-like room (RT60 ≈ 0.4–0.8 s), not an empty plaster box."""
     return {"walls": "gypsum_board", "floor": "carpet", "ceiling": "acoustic_tile"}
-
-
-def _horizontal_fov_deg(camera) -> float:
-    return float(np.degrees(2.0 * np.arctan(camera.width / (2.0 * camera.fx))))
 
 
 def _az_el(position: np.ndarray) -> tuple[float, float]:

@@ -4,7 +4,7 @@ A room gives each source hundreds to thousands of reflections, and interpolating
 HRTF for each one (triangle search, minimum-phase mix, fractional onset delays) costs about
 half a millisecond per direction. Reflections after the first few are not heard one by one, so
 they take the HRIR of the nearest *cell* of a near-uniform spherical grid (a Fibonacci lattice
-of :data:`N_CELLS` points, about 3.2° apart, so no direction is more than about 2° from its
+of :data:`N_CELLS` points, about 3.2° apart, so no direction is more than 2.5° from its
 cell's centre — finer than the measured grids themselves and than localisation blur). Each
 cell's HRIR pair is interpolated the first time an arrival falls into it and kept with the
 head, so later sources and renders reuse it.
@@ -65,6 +65,7 @@ class DirectionCells:
         self._tree = cKDTree(self.centres)
         self._hrirs = np.zeros((n_cells, 2, hrtf.n_taps))
         self._known = np.zeros(n_cells, dtype=bool)
+        self._lock = threading.Lock()  # renders in threads may share a head
 
     def cell_of(self, directions: np.ndarray) -> np.ndarray:
         """Index of the cell of each direction (K, 3), shape (K,)."""
@@ -78,11 +79,12 @@ class DirectionCells:
         Cells met for the first time are interpolated from the head in one batch.
         """
         cells = self.cell_of(directions)
-        missing = np.unique(cells[~self._known[cells]])
-        if len(missing):
-            self._hrirs[missing] = self.hrtf.hrirs(self.centres[missing], np.full(len(missing), np.inf))
-            self._known[missing] = True
-        return self._hrirs[cells]
+        with self._lock:
+            missing = np.unique(cells[~self._known[cells]])
+            if len(missing):
+                self._hrirs[missing] = self.hrtf.hrirs(self.centres[missing], np.full(len(missing), np.inf))
+                self._known[missing] = True
+            return self._hrirs[cells]
 
 
 def direction_cells(hrtf: HRTF) -> DirectionCells:

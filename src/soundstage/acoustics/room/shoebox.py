@@ -291,9 +291,8 @@ def shoebox_arrivals(
         images[late] += rng.uniform(-jitter_m, jitter_m, size=(int(late.sum()), 3))
     offset = images - np.asarray(listener_position, dtype=float)
     distance = np.linalg.norm(offset, axis=1)
-    # Reflection losses multiply per bounce: add them in the log domain.
-    with np.errstate(divide="ignore"):
-        log_reflection = 0.5 * np.log1p(-room.absorption)  # (6, B): log of the pressure reflection coefficient
+    # Reflection losses multiply per bounce: add them in the log domain (α < 1, so the log is finite).
+    log_reflection = 0.5 * np.log1p(-room.absorption)  # (6, B): log of the pressure reflection coefficient
     gain = np.exp(hits @ log_reflection) / distance[:, None]
     if air_absorption_db_per_m is not None:
         gain *= 10.0 ** (-np.outer(distance, air_absorption_db_per_m) / 20.0)
