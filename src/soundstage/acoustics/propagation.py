@@ -155,20 +155,18 @@ class Ground(FreeField):
 
     def propagate(self, source_position: np.ndarray, label: str) -> SourcePropagation:
         direct = super().propagate(source_position, label).early
+        from soundstage.acoustics.room.image_arrivals import image_source_arrivals
+
         mirrored = np.asarray(source_position, dtype=float) * np.array([1.0, 1.0, -1.0])
-        reflected = free_field_arrivals(
-            mirrored,
+        bounce = image_source_arrivals(
+            mirrored[None, :],
+            np.log(self.reflection)[None, :],
             self.listener,
             self.rotation,
-            head_radius=self.scene.listener.head_radius,
             speed_of_sound=self.air.speed_of_sound,
+            air_absorption_db_per_m=self.air.attenuation_db_per_m,
         )
-        banded_direct = _banded(direct)
-        gain = reflected.gain[:, None] * self.reflection[None, :]
-        if self.air.attenuation_db_per_m is not None:
-            gain = gain * 10.0 ** (-np.outer(reflected.distance_m, self.air.attenuation_db_per_m) / 20.0)
-        bounce = Arrivals(reflected.delay_s, gain, reflected.direction, reflected.distance_m, OCTAVE_BANDS_HZ)
-        return SourcePropagation(Arrivals.concatenate([banded_direct, bounce]), None, np.array([0, 1]))
+        return SourcePropagation(Arrivals.concatenate([_banded(direct), bounce]), None, np.array([0, 1]))
 
     def describe(self) -> str:
         return f"free field + ground reflection ({self.material})"

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ, Arrivals
+from soundstage.acoustics.room.image_arrivals import image_source_arrivals
 from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients
 from soundstage.acoustics.room.reverberation_time import eyring_rt60
 from soundstage.conventions import DEFAULT_HEAD_RADIUS, SPEED_OF_SOUND
@@ -649,8 +650,6 @@ def mesh_image_arrivals(
         found_planes.append(planes[visible])
 
     images = np.concatenate(found_images)
-    offset = images - listener
-    path_length = np.linalg.norm(offset, axis=1)
     log_reflection = 0.5 * np.log1p(-room.absorption)  # (P, B): log of the pressure reflection coefficient
     log_gain = np.zeros((len(images), len(OCTAVE_BANDS_HZ)))
     start = 0
@@ -658,16 +657,13 @@ def mesh_image_arrivals(
         for column in range(plane_list.shape[1]):
             log_gain[start : start + len(plane_list)] += log_reflection[plane_list[:, column]]
         start += len(plane_list)
-    gain = np.exp(log_gain) / path_length[:, None]
-    if air_absorption_db_per_m is not None:
-        gain *= 10.0 ** (-np.outer(path_length, np.asarray(air_absorption_db_per_m, dtype=float)) / 20.0)
-    direction = (offset / path_length[:, None]) @ rotation  # row-wise rotation.T @ v: room to head frame
-    arrivals = Arrivals(
-        delay_s=path_length / speed_of_sound,
-        gain=gain,
-        direction=direction.reshape(-1, 3),
-        distance_m=path_length,
-        band_centers_hz=OCTAVE_BANDS_HZ,
+    arrivals = image_source_arrivals(
+        images,
+        log_gain,
+        listener,
+        rotation,
+        speed_of_sound=speed_of_sound,
+        air_absorption_db_per_m=air_absorption_db_per_m,
     )
     return arrivals, np.concatenate(found_orders)
 

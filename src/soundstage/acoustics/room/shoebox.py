@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ, Arrivals
+from soundstage.acoustics.room.image_arrivals import image_source_arrivals
 from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients
 from soundstage.acoustics.room.reverberation_time import eyring_rt60
 from soundstage.conventions import SPEED_OF_SOUND
@@ -289,19 +290,14 @@ def shoebox_arrivals(
         late = order >= 2
         images = images.copy()
         images[late] += rng.uniform(-jitter_m, jitter_m, size=(int(late.sum()), 3))
-    offset = images - np.asarray(listener_position, dtype=float)
-    distance = np.linalg.norm(offset, axis=1)
     # Reflection losses multiply per bounce: add them in the log domain (α < 1, so the log is finite).
     log_reflection = 0.5 * np.log1p(-room.absorption)  # (6, B): log of the pressure reflection coefficient
-    gain = np.exp(hits @ log_reflection) / distance[:, None]
-    if air_absorption_db_per_m is not None:
-        gain *= 10.0 ** (-np.outer(distance, air_absorption_db_per_m) / 20.0)
-    direction = (offset / distance[:, None]) @ np.asarray(listener_rotation)
-    arrivals = Arrivals(
-        delay_s=distance / speed_of_sound,
-        gain=gain,
-        direction=direction,
-        distance_m=distance,
-        band_centers_hz=OCTAVE_BANDS_HZ,
+    arrivals = image_source_arrivals(
+        images,
+        hits @ log_reflection,
+        listener_position,
+        listener_rotation,
+        speed_of_sound=speed_of_sound,
+        air_absorption_db_per_m=air_absorption_db_per_m,
     )
     return arrivals, order
