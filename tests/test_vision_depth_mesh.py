@@ -8,17 +8,15 @@ the wall. Every vertex must lie on one of those planes; the closed mesh must be 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 from soundstage.acoustics.room.mesh import load_mesh_room
 from soundstage.errors import OutputError, ParameterError
+from soundstage.vision.camera import PinholeCamera
 from soundstage.vision.depth_mesh import (
     closed_room_mesh,
     export_mesh,
-    lift_pixels,
     mesh_from_depth,
     visible_surface,
 )
@@ -30,24 +28,11 @@ WALL_M, FLOOR_M, PANEL_M = 4.0, 1.5, 2.0
 PANEL_ROWS, PANEL_COLS = slice(10, 25), slice(20, 45)
 
 
-@dataclass(frozen=True)
-class Camera:
-    """The fields of a pinhole camera that the mesh code reads."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
+def make_camera(width: int = 80, height: int = 60, fov_deg: float = 65.0) -> PinholeCamera:
+    return PinholeCamera.from_fov(width, height, fov_deg)
 
 
-def make_camera(width: int = 80, height: int = 60, fov_deg: float = 65.0) -> Camera:
-    f = width / 2 / np.tan(np.radians(fov_deg) / 2)
-    return Camera(width, height, f, f, width / 2, height / 2)
-
-
-def wall_and_floor(camera: Camera, *, panel: bool = False) -> np.ndarray:
+def wall_and_floor(camera: PinholeCamera, *, panel: bool = False) -> np.ndarray:
     """Exact z-depth (H, W) of a wall at x = 4 m and a floor at z = -1.5 m (and a panel at x = 2 m)."""
     v = np.arange(camera.height) + 0.5
     down = (v - camera.cy) / camera.fy  # how far down per metre of depth
@@ -65,22 +50,8 @@ def on_planes(vertices: np.ndarray, planes: list[tuple[int, float]]) -> np.ndarr
     return np.any(hits, axis=0)
 
 
-def test_lift_inverts_the_pinhole_projection():
-    camera = make_camera()
-    rng = np.random.default_rng(0)
-    points = np.column_stack([rng.uniform(0.5, 10, 50), rng.uniform(-3, 3, 50), rng.uniform(-2, 2, 50)])
-    u = camera.cx - camera.fx * points[:, 1] / points[:, 0]
-    v = camera.cy - camera.fy * points[:, 2] / points[:, 0]
-    np.testing.assert_allclose(lift_pixels(u, v, points[:, 0], camera), points, rtol=1e-12)
-
-
-def test_lift_matches_the_pipelines_pinhole_camera():
-    camera_module = pytest.importorskip("soundstage.vision.camera")
-    pinhole = camera_module.PinholeCamera.from_fov(80, 60, 65.0)
-    rng = np.random.default_rng(1)
-    u, v, z = rng.uniform(0, 80, 40), rng.uniform(0, 60, 40), rng.uniform(0.5, 9.0, 40)
-    np.testing.assert_allclose(lift_pixels(u, v, z, pinhole), pinhole.lift(u, v, z), rtol=1e-12, atol=1e-15)
-    mesh = closed_room_mesh(np.full((60, 80), 3.0), pinhole, max_triangles=300)
+def test_the_closed_mesh_of_a_flat_view_is_watertight():
+    mesh = closed_room_mesh(np.full((60, 80), 3.0), make_camera(), max_triangles=300)
     assert mesh.is_watertight
 
 
@@ -125,7 +96,7 @@ def test_visible_surface_is_decimated_to_max_triangles():
     assert 250 < len(surface.faces) <= 500
     assert np.all(on_planes(np.asarray(surface.vertices), [(0, WALL_M), (2, -FLOOR_M)]))
     # The image corners are kept: the mesh spans the whole view.
-    corners = lift_pixels(np.array([0.5, 159.5]), np.array([0.5, 0.5]), np.array([WALL_M, WALL_M]), camera)
+    corners = camera.lift(np.array([0.5, 159.5]), np.array([0.5, 0.5]), np.array([WALL_M, WALL_M]))
     for corner in corners:
         assert np.min(np.linalg.norm(surface.vertices - corner, axis=1)) < 1e-9
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,53 +41,15 @@ from soundstage.errors import ParameterError
 if TYPE_CHECKING:
     import trimesh
 
+    from soundstage.vision.camera import PinholeCamera
+
 #: File types :func:`export_mesh` writes (those :func:`~soundstage.acoustics.room.mesh.load_mesh_room` reads).
 EXPORT_TYPES = ("ply", "obj", "stl", "off", "glb")
 
 
-class PinholeIntrinsics(Protocol):
-    """Anything with a pinhole camera's size and intrinsics, in pixels (e.g. ``PinholeCamera``)."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-
-def lift_pixels(u: np.ndarray, v: np.ndarray, z_m: np.ndarray, camera: PinholeIntrinsics) -> np.ndarray:
-    """3-D points in the listener frame of pixels at z-depths.
-
-    Parameters
-    ----------
-    u, v : np.ndarray, shape (N,)
-        Pixel coordinates (u right, v down; pixel centres at ``i + 0.5``).
-    z_m : np.ndarray, shape (N,)
-        Depth along the optical axis in metres.
-    camera : PinholeIntrinsics
-        Focal lengths ``fx``, ``fy`` and principal point ``cx``, ``cy`` in pixels.
-
-    Returns
-    -------
-    np.ndarray, shape (N, 3)
-        Points (x forward, y left, z up) in metres.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> camera = SimpleNamespace(width=4, height=2, fx=2.0, fy=2.0, cx=2.0, cy=1.0)
-    >>> lift_pixels(np.array([0.0, 4.0]), np.array([1.0, 2.0]), np.array([2.0, 2.0]), camera).tolist()
-    [[2.0, 2.0, 0.0], [2.0, -2.0, -1.0]]
-    """
-    u, v, z = (np.asarray(a, dtype=float) for a in (u, v, z_m))
-    # (cx - u) rather than -(u - cx): the same number without a -0.0 on the axis.
-    return np.stack([z, (camera.cx - u) * z / camera.fx, (camera.cy - v) * z / camera.fy], axis=-1)
-
-
 def visible_surface(
     z_m: np.ndarray,
-    camera: PinholeIntrinsics,
+    camera: PinholeCamera,
     *,
     max_triangles: int = 20000,
     depth_jump: float = 0.1,
@@ -98,7 +60,7 @@ def visible_surface(
     ----------
     z_m : np.ndarray, shape (H, W)
         Depth along the optical axis in metres; NaN (or ≤ 0) where unknown.
-    camera : PinholeIntrinsics
+    camera : PinholeCamera
         The camera that saw it (its ``width`` and ``height`` must be W and H).
     max_triangles : int, default 20000
         Most triangles before dropping any: the pixel grid is sampled with the smallest stride
@@ -142,7 +104,7 @@ def visible_surface(
 
 def closed_room_mesh(
     z_m: np.ndarray,
-    camera: PinholeIntrinsics,
+    camera: PinholeCamera,
     *,
     max_triangles: int = 20000,
     back_distance_m: float | None = None,
@@ -157,7 +119,7 @@ def closed_room_mesh(
     ----------
     z_m : np.ndarray, shape (H, W)
         Depth along the optical axis in metres; NaN (or ≤ 0) where unknown.
-    camera : PinholeIntrinsics
+    camera : PinholeCamera
         The camera that saw it (its ``width`` and ``height`` must be W and H).
     max_triangles : int, default 20000
         Most triangles in all (depth surface plus closing fan). Note that image-source
@@ -217,7 +179,7 @@ def closed_room_mesh(
 
 def mesh_from_depth(
     z_m: np.ndarray,
-    camera: PinholeIntrinsics,
+    camera: PinholeCamera,
     *,
     max_triangles: int = 20000,
     depth_jump: float = 0.1,
@@ -229,7 +191,7 @@ def mesh_from_depth(
     ----------
     z_m : np.ndarray, shape (H, W)
         Depth along the optical axis in metres; NaN where unknown.
-    camera : PinholeIntrinsics
+    camera : PinholeCamera
         The camera that saw it.
     max_triangles : int, default 20000
         Most triangles.
@@ -290,7 +252,7 @@ def export_mesh(mesh: trimesh.Trimesh, path: str | Path, *, overwrite: bool = Fa
     return path
 
 
-def _checked_depth(z_m: np.ndarray, camera: PinholeIntrinsics) -> np.ndarray:
+def _checked_depth(z_m: np.ndarray, camera: PinholeCamera) -> np.ndarray:
     """The depth map as float, with ≤ 0 and infinities as NaN; raises on bad shapes."""
     z = np.array(z_m, dtype=float)
     if z.ndim != 2 or min(z.shape) < 2:
@@ -330,12 +292,12 @@ def _grid(shape: tuple[int, int], max_triangles: int, *, closed: bool) -> tuple[
 
 
 def _sheet(
-    z: np.ndarray, camera: PinholeIntrinsics, rows: np.ndarray, cols: np.ndarray
+    z: np.ndarray, camera: PinholeCamera, rows: np.ndarray, cols: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices (V, 3), grid triangles (T, 3) and vertex depths (V,) of the sampled pixels."""
     v, u = np.meshgrid(rows + 0.5, cols + 0.5, indexing="ij")
     depth = z[np.ix_(rows, cols)]
-    vertices = lift_pixels(u.ravel(), v.ravel(), depth.ravel(), camera)
+    vertices = np.asarray(camera.lift(u.ravel(), v.ravel(), depth.ravel()), dtype=float)
     index = np.arange(len(rows) * len(cols)).reshape(len(rows), len(cols))
     top_left, top_right = index[:-1, :-1].ravel(), index[:-1, 1:].ravel()
     bottom_left, bottom_right = index[1:, :-1].ravel(), index[1:, 1:].ravel()
