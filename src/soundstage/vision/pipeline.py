@@ -3,7 +3,9 @@
 1. **image** — loaded, EXIF-oriented, converted to RGB, downscaled for analysis (coordinates kept);
 2. **camera** — pinhole intrinsics from ``fov_deg``, the EXIF 35 mm focal length, or the default;
 3. **depth** — a depth file from a 3-D camera (metric), a transformers model (metric, or
-   relative scaled by a stated rule), or the offline geometric prior (ground plane);
+   relative scaled by a stated rule: ``scene_depth_m``, else the typical sizes of labelled
+   regions (:mod:`soundstage.vision.size_priors`), else a 3 m median), or the offline geometric
+   prior (ground plane);
 4. **regions** — the user's boxes/points, then a backend: ``classical`` (offline saliency and
    segmentation), ``detect`` (open-vocabulary detection + SAM) or ``sam`` (automatic masks);
 5. **assignment** — sounds to regions by label, else by order of rank (or CLAP similarity);
@@ -203,6 +205,14 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     audio_paths, audio_lines = _audio_for(job, assignments)
     backend = "files" if not audio_lines else "text-to-audio"
     report.add("audio", backend, audio_lines or ["every region has a sound"], started)
+
+    if not depth.metric and depth.backend != "geometric" and job.scene_depth_m is None:
+        from soundstage.vision.size_priors import scale_by_size_priors
+
+        started = time.perf_counter()
+        depth, scale_lines = scale_by_size_priors(depth, [region for _, region in assignments], camera.fy)
+        if scale_lines:
+            report.add("scale", "typical sizes", scale_lines, started)
 
     started = time.perf_counter()
     placed = [
