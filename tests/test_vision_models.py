@@ -667,3 +667,44 @@ def test_mask_nms_merges_duplicates_and_keeps_distinct():
     kept = mask_nms(masks, np.array([0.6, 0.9, 0.5, 0.4]), 0.7)
     assert kept == [1, 2, 3]  # 0 is a duplicate of the better-scored 1; 3 overlaps only by 0.5
     assert mask_nms(masks, np.array([0.6, 0.9, 0.5, 0.4]), 0.95) == [1, 0, 2, 3]
+
+
+def test_the_pipeline_takes_the_field_of_view_depth_pro_estimates(depth_pro_folder, tmp_path):
+    """With no --fov and no EXIF focal length, the camera follows the depth model's own estimate."""
+    import soundfile
+    from PIL import Image
+    from transformers import DepthProForDepthEstimation
+
+    # An untrained FOV head says ~0°; make it say 50° (its last layer's weights 0, bias 50) for any picture.
+    model = DepthProForDepthEstimation.from_pretrained(depth_pro_folder)
+    with torch.no_grad():
+        model.fov_model.head.layers[4].weight.zero_()
+        model.fov_model.head.layers[4].bias.fill_(50.0)
+    model.save_pretrained(tmp_path / "model")
+    processor = (depth_pro_folder / "preprocessor_config.json").read_text()
+    (tmp_path / "model" / "preprocessor_config.json").write_text(processor)
+
+    from soundstage.vision.image import load_image
+    from soundstage.vision.pipeline import ImageJob, image_to_scene
+
+    rgb = synthetic_image().rgb
+    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(tmp_path / "picture.png")
+    soundfile.write(tmp_path / "a.wav", np.zeros(1600, dtype=np.float32), 16000)
+    job = ImageJob(
+        image=tmp_path / "picture.png",
+        sounds=[("thing", tmp_path / "a.wav")],
+        regions=[("thing", (20.0, 10.0, 40.0, 25.0))],
+        depth="transformers",
+        depth_model=str(tmp_path / "model"),
+        room="none",
+    )
+    result = image_to_scene(job, sample_rate=16000)
+    estimated = result.depth.estimated_horizontal_fov_deg
+    assert estimated == pytest.approx(50.0, rel=1e-5)
+    assert result.camera.horizontal_fov_deg == pytest.approx(estimated)
+    # The same depth as the backend gives when told that field of view (z scales with 1 / tan(fov / 2)).
+    direct = TransformersDepth(model=str(tmp_path / "model")).estimate(
+        load_image(tmp_path / "picture.png"), horizontal_fov_deg=estimated
+    )
+    finite = np.isfinite(direct.z_m)
+    np.testing.assert_allclose(result.depth.z_m[finite], direct.z_m[finite], rtol=1e-4)

@@ -192,6 +192,9 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     started = time.perf_counter()
     depth = _depth(job, image, camera)
     report.add("depth", depth.backend, list(depth.notes), started)
+    if depth.estimated_horizontal_fov_deg is not None and job.fov_deg is None and image.exif_focal_35mm is None:
+        camera, depth, line = _camera_from_depth_model(image, camera, depth)
+        report.stages[1].lines.append(line)
 
     started = time.perf_counter()
     regions, region_lines, region_backend = _regions(job, image)
@@ -270,6 +273,28 @@ def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
         "using the offline geometric prior"
     )
     return DepthMap(fallback.z_m, fallback.metric, fallback.backend, (note, *fallback.notes))
+
+
+def _camera_from_depth_model(image: LoadedImage, camera, depth: DepthMap):
+    """The camera of the field of view the depth model estimated, and the depth map rescaled to match.
+
+    Depth Pro's metric depth is its inverse depth times the focal length, so a depth map made with
+    the default field of view scales by ``tan(default / 2) / tan(estimated / 2)`` under the estimate.
+    """
+    from soundstage.vision.camera import PinholeCamera
+
+    estimated = float(depth.estimated_horizontal_fov_deg)
+    scale = np.tan(np.radians(camera.horizontal_fov_deg) / 2.0) / np.tan(np.radians(estimated) / 2.0)
+    better = PinholeCamera.from_fov(image.width, image.height, estimated)
+    rescaled = DepthMap(
+        depth.z_m * np.float32(scale),
+        depth.metric,
+        depth.backend,
+        (*depth.notes, f"depth rescaled ×{scale:.3f} to the model's own {estimated:.1f}° field of view"),
+        estimated,
+    )
+    line = f"horizontal field of view {estimated:.1f}° as the depth model ({depth.backend}) estimated it"
+    return better, rescaled, line
 
 
 def _regions(job: ImageJob, image: LoadedImage) -> tuple[list[Region], list[str], str]:

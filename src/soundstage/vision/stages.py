@@ -77,12 +77,16 @@ class DepthMap:
         Name of the backend that produced it.
     notes : tuple of str
         How it was obtained and scaled, and its limits, for ``--explain``.
+    estimated_horizontal_fov_deg : float or None
+        The camera's horizontal field of view in degrees when the backend estimated it (Depth Pro
+        does); the pipeline uses it when neither ``--fov`` nor EXIF gave one.
     """
 
     z_m: np.ndarray
     metric: bool
     backend: str
     notes: tuple[str, ...] = ()
+    estimated_horizontal_fov_deg: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

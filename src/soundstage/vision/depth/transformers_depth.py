@@ -174,6 +174,7 @@ class TransformersDepth(DepthBackend):
             The model cannot be found, downloaded or loaded.
         """
         horizontal_fov_deg = _field_of_view(horizontal_fov_deg)
+        estimated_fov: float | None = None
         import torch
 
         network, preprocess, _folder = self._load()
@@ -205,6 +206,8 @@ class TransformersDepth(DepthBackend):
                 own_fov = getattr(outputs, "field_of_view", None)
                 if own_fov is not None:
                     own_deg = float(own_fov.reshape(-1)[0])
+                    if 0.0 < own_deg < 180.0:
+                        estimated_fov = own_deg
                     notes.append(f"the model itself estimated a {own_deg:.1f}° horizontal field of view")
             if self.scene_depth_m is not None:
                 notes.append(f"--scene-depth {_metres(self.scene_depth_m)} m ignored: the model is metric")
@@ -212,7 +215,9 @@ class TransformersDepth(DepthBackend):
         unknown = float(np.mean(~np.isfinite(z_m)))
         if unknown > 0:
             notes.append(f"{100 * unknown:.1f} % of pixels infinitely far or unknown (NaN)")
-        return DepthMap(z_m=z_m, metric=metric, backend=self.name, notes=tuple(notes))
+        return DepthMap(
+            z_m=z_m, metric=metric, backend=self.name, notes=tuple(notes), estimated_horizontal_fov_deg=estimated_fov
+        )
 
 
 def _metres(value: float) -> str:
