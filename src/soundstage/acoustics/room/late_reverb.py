@@ -239,8 +239,9 @@ def diffuse_tail(
     :func:`~soundstage.acoustics.encoders.diffuse_field.band_weights`. So an omni channel receives exactly
     ``energy_rate_b`` per second at ``t_mix`` in band ``b``, continuing the early arrivals.
 
-    Bands whose centre is at or above 0.45 × ``sample_rate`` are dropped: the highest band
-    below that already extends flat up to Nyquist, and above Nyquist there is nothing to
+    Bands whose centre is at or above ``RESOLVABLE_FRACTION`` (0.45, in
+    :mod:`~soundstage.acoustics.encoders.diffuse_field`) × ``sample_rate`` are dropped: the
+    highest band below that already extends flat up to Nyquist, and above Nyquist there is nothing to
     render. The tail starts abruptly at the mixing time (where the early arrivals stop) and
     is faded out with a half cosine over its last 5 % so a truncated tail does not click.
 
@@ -267,7 +268,7 @@ def diffuse_tail(
     ------
     ParameterError
         For an ``rng`` that is not a numpy Generator, a bad ``n_taps``, or bands of which none
-        is below 0.45 × ``sample_rate``.
+        is below ``RESOLVABLE_FRACTION`` × ``sample_rate``.
 
     Examples
     --------
