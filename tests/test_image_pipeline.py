@@ -14,7 +14,8 @@ from soundstage.conventions import cartesian_to_spherical
 from soundstage.errors import InputFileError, ParameterError
 from soundstage.metrics.localize_binaural import localize_binaural
 from soundstage.scene import load_scene, scene_from_dict
-from soundstage.vision.pipeline import ImageJob, image_to_scene, sky_share
+from soundstage.vision.pipeline import ImageJob, image_to_scene
+from soundstage.vision.room_fit import sky_share
 from synthetic_scene import CARDS, FOV_DEG, save_scene_files
 
 RATE = 16000

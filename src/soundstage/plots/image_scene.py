@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from soundstage.conventions import cartesian_to_spherical
-
 #: Colours of successive regions (matplotlib's tab10).
 _COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:cyan", "tab:pink", "tab:olive")
 
@@ -37,7 +35,7 @@ def plot_regions(result, path: str | Path, *, overwrite: bool = False) -> Path:
         ax.imshow(overlay, extent=(0, image.width, image.height, 0))
         u0, v0, u1, v1 = placed.region.box
         ax.add_patch(plt.Rectangle((u0, v0), u1 - u0, v1 - v0, fill=False, edgecolor=colour, linewidth=2))
-        azimuth, elevation, distance = _direction(placed.position_m)
+        azimuth, elevation, distance = placed.direction()
         ax.text(
             u0,
             max(v0 - 4, 10),
@@ -93,11 +91,6 @@ def plot_map(result, path: str | Path, *, overwrite: bool = False) -> Path:
     xticks = ax.get_xticks()
     ax.set_xticks(xticks, [f"{-t:g}" for t in xticks])
     return save_figure(figure, path, overwrite=overwrite)
-
-
-def _direction(position: np.ndarray) -> tuple[float, float, float]:
-    azimuth, elevation, distance = cartesian_to_spherical(np.asarray(position, dtype=float)[None, :])
-    return float(np.ravel(azimuth)[0]), float(np.ravel(elevation)[0]), float(np.ravel(distance)[0])
 
 
 def _rgb(colour: str) -> tuple[float, float, float]:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import ParameterError
+from soundstage.vision.audio_generation import DEFAULT_MODEL as DEFAULT_AUDIO_MODEL
 from soundstage.vision.stages import DepthMap, LoadedImage, Region
 
 #: Distance in metres given to a region whose depth is unknown (no depth over its mask, above the horizon).
@@ -37,10 +38,6 @@ FALLBACK_DISTANCE_M = 3.0
 CAMERA_HEIGHT_M = 1.6
 #: Farthest ground point the geometric prior contributes to a fitted room, in metres.
 GEOMETRIC_REACH_M = 12.0
-#: Depth in metres nearer than which a measured pixel cannot be sky.
-SKY_MIN_DEPTH_M = 50.0
-#: Default text-to-audio model for regions without a sound.
-DEFAULT_AUDIO_MODEL = "cvssp/audioldm2"
 #: Length of generated sounds in seconds.
 GENERATED_DURATION_S = 10.0
 
@@ -131,6 +128,13 @@ class PlacedSource:
     region: Region
     position_m: np.ndarray  # (3,) listener frame
     distance_rule: str
+
+    def direction(self) -> tuple[float, float, float]:
+        """Azimuth and elevation in degrees and distance in metres from the listener."""
+        from soundstage.conventions import cartesian_to_spherical
+
+        azimuth, elevation, distance = cartesian_to_spherical(np.asarray(self.position_m, dtype=float)[None, :])
+        return tuple(float(np.ravel(value)[0]) for value in (azimuth, elevation, distance))
 
 
 @dataclass
@@ -226,19 +230,19 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
         "positions",
         "pinhole lift",
         [
-            f"{p.label}: az {az:+.1f}°, el {el:+.1f}°, {np.linalg.norm(p.position_m):.2f} m ({p.distance_rule})"
+            f"{p.label}: az {az:+.1f}°, el {el:+.1f}°, {distance:.2f} m ({p.distance_rule})"
             for p in placed
-            for az, el in [_az_el(p.position_m)]
+            for az, el, distance in [p.direction()]
         ],
         started,
     )
 
     started = time.perf_counter()
-    room_fit, room_spec, room_lines = _room(job, image, depth, camera, placed)
-    room_lines += _keep_inside(placed, room_spec)
-    report.add("room", room_spec.get("kind", "none") if room_spec else "none", room_lines, started)
+    room_fit, room_lines = _room(job, image, depth, camera, placed)
+    room_lines += _keep_inside(placed, room_fit)
+    report.add("room", room_fit.kind if room_fit is not None else "none", room_lines, started)
 
-    scene = _build_scene(placed, room_fit, room_spec, output_format, sample_rate)
+    scene = _build_scene(placed, room_fit, output_format, sample_rate)
     return ImageScene(scene, image, camera, depth, placed, room_fit, report)
 
 
@@ -335,12 +339,11 @@ def _regions(job: ImageJob, image: LoadedImage) -> tuple[list[Region], list[str]
 
 
 def _detect_if_available(job: ImageJob) -> tuple[str, str]:
-    """``detect`` when the detector's weights are at hand (or downloadable), else ``classical``, and why."""
-    try:
-        from soundstage.vision.models import cached_locally
-    except ImportError:
-        return "classical", "open-vocabulary detection is not installed; using the classical finder"
-    detector = job.detector or "google/owlv2-base-patch16-ensemble"
+    """``detect`` when the detector's weights are already on this machine, else ``classical``, and why."""
+    from soundstage.vision.models import cached_locally
+    from soundstage.vision.regions.detection import DEFAULT_DETECTOR
+
+    detector = job.detector or DEFAULT_DETECTOR
     if cached_locally(detector):
         return "detect", f"open-vocabulary detection with {detector}"
     return "classical", f"detector weights {detector!r} are not on this machine; using the classical finder"
@@ -419,17 +422,17 @@ def _place(label: str, audio: Path, region: Region, depth: DepthMap, camera) -> 
 
 
 def _room(job: ImageJob, image: LoadedImage, depth: DepthMap, camera, placed: list[PlacedSource]):
-    from soundstage.vision.room_fit import fit_room, parse_room_option
+    """The room the scene gets (None: free field) and what decided it."""
+    from soundstage.vision.room_fit import RoomFit, fit_room, parse_room_option, sky_share
 
     choice = parse_room_option(job.room)
     if choice == "none":
-        return None, None, ["free field (--room none)"]
+        return None, ["free field (--room none)"]
     if choice != "auto":
         size = np.asarray(choice, dtype=float)
         listener = np.array([min(1.0, size[0] / 4), size[1] / 2, min(CAMERA_HEIGHT_M, size[2] * 0.6)])
-        spec = {"kind": "shoebox", "size": size, "listener": listener}
         note = f"shoebox {size[0]:g} × {size[1]:g} × {size[2]:g} m as given; listener at {listener.round(2)}"
-        return None, spec, [note]
+        return RoomFit("shoebox", size, listener, (note,)), [note]
     points = _depth_points(depth, camera)
     if depth.backend == "geometric":
         # The prior knows only the ground, and near the horizon its depths are guesses.
@@ -437,26 +440,23 @@ def _room(job: ImageJob, image: LoadedImage, depth: DepthMap, camera, placed: li
     sky = sky_share(image.rgb, None if depth.backend == "geometric" else depth.z_m)
     source_points = np.stack([p.position_m for p in placed])
     fit = fit_room(np.concatenate([points, source_points]), sky_fraction=sky, camera_height_m=None)
-    lines = [f"sky covers {100 * sky:.0f} % of the upper half of the image", *fit.notes]
-    if fit.kind == "open":
-        return fit, {"kind": "ground", "listener": fit.listener_position_m}, lines
-    return fit, {"kind": "shoebox", "size": fit.size_m, "listener": fit.listener_position_m}, lines
+    return fit, [f"sky covers {100 * sky:.0f} % of the upper half of the image", *fit.notes]
 
 
-def _keep_inside(placed: list[PlacedSource], room_spec: dict | None, margin_m: float = 0.1) -> list[str]:
+def _keep_inside(placed: list[PlacedSource], room_fit, margin_m: float = 0.1) -> list[str]:
     """Pull sources that fall outside the shoebox (or below the ground) back along their ray, and say so.
 
     Moving a source along the ray from the listener keeps its direction — what the picture shows —
     and changes only its distance.
     """
-    if room_spec is None:
+    if room_fit is None:
         return []
-    listener = np.asarray(room_spec["listener"], dtype=float)
+    listener = np.asarray(room_fit.listener_position_m, dtype=float)
     lines = []
     for source in placed:
         offset = source.position_m
-        if room_spec["kind"] == "shoebox":
-            size = np.asarray(room_spec["size"], dtype=float)
+        if room_fit.kind == "shoebox":
+            size = np.asarray(room_fit.size_m, dtype=float)
             low, high = np.full(3, margin_m) - listener, size - margin_m - listener
         else:  # open scene: only the ground bounds it
             low, high = np.array([-np.inf, -np.inf, margin_m - listener[2]]), np.full(3, np.inf)
@@ -473,46 +473,6 @@ def _keep_inside(placed: list[PlacedSource], room_spec: dict | None, margin_m: f
     return lines
 
 
-def sky_share(rgb: np.ndarray, z_m: np.ndarray | None = None) -> float:
-    """Share of the image's upper half that looks like sky: bright, smooth, and blue or colourless.
-
-    A pixel is a sky candidate when its local gradient is small (sky is smooth) and it is either
-    blue-dominant and bright or nearly colourless and very bright (overcast); only candidates
-    connected to the top edge of the image count (a white van in the middle is not sky). With a
-    measured depth map, pixels with a depth nearer than :data:`SKY_MIN_DEPTH_M` are not sky (a
-    white wall is smooth and bright too).
-
-    Parameters
-    ----------
-    rgb : np.ndarray, shape (H, W, 3)
-        Colour in [0, 1].
-    z_m : np.ndarray or None, shape (H, W)
-        Measured or estimated z-depth in metres (NaN where unknown), or None.
-
-    Returns
-    -------
-    float
-        In [0, 1].
-    """
-    upper = np.asarray(rgb[: max(rgb.shape[0] // 2, 1)], dtype=float)
-    red, green, blue = upper[..., 0], upper[..., 1], upper[..., 2]
-    value = upper.max(axis=-1)
-    saturation = (value - upper.min(axis=-1)) / np.maximum(value, 1e-6)
-    gradient = np.hypot(*np.gradient(upper.mean(axis=-1)))
-    smooth = gradient < 0.02
-    blue_sky = (blue >= red) & (blue >= green - 0.02) & (value > 0.45)
-    overcast = (saturation < 0.12) & (value > 0.75)
-    from scipy import ndimage
-
-    candidate = smooth & (blue_sky | overcast)
-    if z_m is not None:
-        near = np.asarray(z_m[: upper.shape[0]], dtype=float)
-        candidate &= ~(np.isfinite(near) & (near < SKY_MIN_DEPTH_M))
-    labels, _ = ndimage.label(candidate)
-    touching = np.unique(labels[0][labels[0] > 0])
-    return float(np.mean(np.isin(labels, touching))) if len(touching) else 0.0
-
-
 def _depth_points(depth: DepthMap, camera, max_points: int = 20000) -> np.ndarray:
     """Points (N, 3) of the depth map in the listener frame, subsampled."""
     rows, cols = np.nonzero(np.isfinite(depth.z_m))
@@ -524,16 +484,16 @@ def _depth_points(depth: DepthMap, camera, max_points: int = 20000) -> np.ndarra
     return np.asarray(camera.lift(cols + 0.5, rows + 0.5, depth.z_m[rows, cols]), dtype=float)
 
 
-def _build_scene(placed, room_fit, room_spec, output_format: str, sample_rate: int):
+def _build_scene(placed, room_fit, output_format: str, sample_rate: int):
     from soundstage.scene import scene_from_dict
 
     listener = np.zeros(3)
     room = None
-    if room_spec is not None:
-        listener = np.asarray(room_spec["listener"], dtype=float)
-        if room_spec["kind"] == "shoebox":
-            size = np.asarray(room_spec["size"], dtype=float)
-            room = {"shoebox": {"size": [round(float(v), 3) for v in size]}, "materials": _default_materials()}
+    if room_fit is not None:
+        listener = np.asarray(room_fit.listener_position_m, dtype=float)
+        if room_fit.kind == "shoebox":
+            size = [round(float(v), 3) for v in room_fit.size_m]
+            room = {"shoebox": {"size": size}, "materials": _default_materials()}
         else:
             room = {"ground": "grass"}
     sources = []
@@ -553,10 +513,3 @@ def _build_scene(placed, room_fit, room_spec, output_format: str, sample_rate: i
 def _default_materials() -> dict[str, str]:
     """Materials of a fitted room: a furnished office-like room (RT60 ≈ 0.4–0.8 s), not an empty plaster box."""
     return {"walls": "gypsum_board", "floor": "carpet", "ceiling": "acoustic_tile"}
-
-
-def _az_el(position: np.ndarray) -> tuple[float, float]:
-    from soundstage.conventions import cartesian_to_spherical
-
-    az, el, _ = cartesian_to_spherical(np.asarray(position, dtype=float)[None, :])
-    return float(np.asarray(az).ravel()[0]), float(np.asarray(el).ravel()[0])

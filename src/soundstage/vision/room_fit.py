@@ -30,7 +30,9 @@ The scene is **open** (free field plus a ground reflection; the pipeline writes
 when any of: more than :data:`SKY_FRACTION_OPEN` of the image above the horizon is sky or has
 no depth; the 98th percentile of depth lies beyond :data:`OPEN_FAR_DEPTH_M`; or no ceiling is
 seen and the visible points reach farther than :data:`OPEN_NO_CEILING_DISTANCE_M` horizontally.
-:class:`RoomFit`'s ``notes`` say which rule decided and what was seen.
+:class:`RoomFit`'s ``notes`` say which rule decided and what was seen. :func:`sky_share` measures
+the sky in a picture (smooth, bright, blue or colourless, touching the top edge, and not near in
+a measured depth map) for the first rule.
 """
 
 from __future__ import annotations
@@ -356,3 +358,47 @@ def _plane_level(points: np.ndarray, *, axis: int, level: float, spread_axis: in
     if p95 - p5 < PLANE_MIN_SPREAD_M:
         return None
     return float(np.median(near[:, axis]))
+
+
+#: Depth in metres nearer than which a measured pixel cannot be sky.
+SKY_MIN_DEPTH_M = 50.0
+
+
+def sky_share(rgb: np.ndarray, z_m: np.ndarray | None = None) -> float:
+    """Share of the image's upper half that looks like sky: bright, smooth, and blue or colourless.
+
+    A pixel is a sky candidate when its local gradient is small (sky is smooth) and it is either
+    blue-dominant and bright or nearly colourless and very bright (overcast); only candidates
+    connected to the top edge of the image count (a white van in the middle is not sky). With a
+    measured depth map, pixels with a depth nearer than :data:`SKY_MIN_DEPTH_M` are not sky (a
+    white wall is smooth and bright too).
+
+    Parameters
+    ----------
+    rgb : np.ndarray, shape (H, W, 3)
+        Colour in [0, 1].
+    z_m : np.ndarray or None, shape (H, W)
+        Measured or estimated z-depth in metres (NaN where unknown), or None.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    upper = np.asarray(rgb[: max(rgb.shape[0] // 2, 1)], dtype=float)
+    red, green, blue = upper[..., 0], upper[..., 1], upper[..., 2]
+    value = upper.max(axis=-1)
+    saturation = (value - upper.min(axis=-1)) / np.maximum(value, 1e-6)
+    gradient = np.hypot(*np.gradient(upper.mean(axis=-1)))
+    smooth = gradient < 0.02
+    blue_sky = (blue >= red) & (blue >= green - 0.02) & (value > 0.45)
+    overcast = (saturation < 0.12) & (value > 0.75)
+    from scipy import ndimage
+
+    candidate = smooth & (blue_sky | overcast)
+    if z_m is not None:
+        near = np.asarray(z_m[: upper.shape[0]], dtype=float)
+        candidate &= ~(np.isfinite(near) & (near < SKY_MIN_DEPTH_M))
+    labels, _ = ndimage.label(candidate)
+    touching = np.unique(labels[0][labels[0] > 0])
+    return float(np.mean(np.isin(labels, touching))) if len(touching) else 0.0
