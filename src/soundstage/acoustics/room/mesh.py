@@ -1,10 +1,12 @@
 """Rooms from closed triangle meshes: early reflections by image sources with visibility.
 
 A room drawn in a modeller (Blender, SketchUp, a CAD export) arrives as a triangle mesh in
-OBJ, PLY, STL, OFF or glTF (GLB). :func:`load_mesh_room` reads it, checks that it is closed,
-turns every face's normal into the room, merges coplanar triangles of one material into
-reflecting *planes* and gives each plane an absorption per octave band. Its volume, areas and
-absorption feed Eyring's reverberation time for the late tail.
+OBJ, PLY, STL, OFF or glTF (GLB). :func:`load_mesh_room` reads it, repairs what exporters get
+wrong (nearly coincident vertices, T-junctions, zero-area and duplicated triangles, inconsistent
+winding; :mod:`soundstage.acoustics.room.mesh_repair`) and reports it in :attr:`MeshRoom.repairs`,
+checks that it is closed, turns every face's normal into the room, merges coplanar triangles of
+one material into reflecting *planes* and gives each plane an absorption per octave band. Its
+volume, areas and absorption feed Eyring's reverberation time for the late tail.
 
 :func:`mesh_image_arrivals` finds the early reflections with the image-source method for
 arbitrary polyhedra (Borish 1984): the source is mirrored across every plane it lies in front
@@ -38,6 +40,7 @@ import numpy as np
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ, Arrivals
 from soundstage.acoustics.room.image_arrivals import image_source_arrivals
 from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients
+from soundstage.acoustics.room.mesh_repair import repair_mesh
 from soundstage.acoustics.room.reverberation_time import eyring_rt60
 from soundstage.conventions import DEFAULT_HEAD_RADIUS, SPEED_OF_SOUND
 from soundstage.errors import InputFileError, ParameterError
@@ -54,8 +57,6 @@ MAX_CANDIDATES = 2_000_000
 PLANE_ANGLE_TOLERANCE_RAD = 1e-5
 #: ...when their plane offsets also differ by less than this fraction of the room's size.
 PLANE_OFFSET_TOLERANCE = 1e-6
-#: Vertices closer than this fraction of the room's size are one vertex (float32 exports, STL soups).
-_MERGE_TOLERANCE = 1e-7
 #: Relative tolerance of the geometric predicates (barycentric coordinates, segment parameters).
 _EPS = 1e-9
 #: Pairs of (segment, triangle) handled at once by the occlusion and containment tests.
@@ -88,6 +89,10 @@ class MeshRoom:
         Enclosed volume in m³.
     source_path : str
         Where the mesh came from, for messages.
+    repairs : tuple of str
+        What loading repaired, one phrase per kind of defect, e.g. ``("merged 12 nearly coincident
+        vertices (at most 1e-09 m apart)", "split 6 T-junctions", "dropped 4 zero-area triangles",
+        "re-wound 3 triangles wound against their neighbours")``; empty when nothing was.
     """
 
     vertices: np.ndarray
@@ -100,6 +105,7 @@ class MeshRoom:
     plane_names: tuple[str, ...]
     volume_m3: float
     source_path: str
+    repairs: tuple[str, ...] = ()
 
     @property
     def surface_area_m2(self) -> float:
@@ -172,11 +178,13 @@ def load_mesh_room(
     Returns
     -------
     MeshRoom
+        With what was repaired (see :func:`mesh_room_from_arrays`) in ``repairs``.
 
     Raises
     ------
     InputFileError
-        If the file is missing, unreadable, holds no triangles or is not a closed surface.
+        If the file is missing, unreadable, holds no triangles or is not a closed surface (the
+        message gives the coordinates of a few open edges).
     ParameterError
         For a non-positive ``scale`` or materials that are unknown or leave faces unmatched.
     """
@@ -256,11 +264,17 @@ def mesh_room_from_arrays(
     Returns
     -------
     MeshRoom
+        Its ``repairs`` say what was repaired before the surface was checked, in this order:
+        vertices closer than :data:`~soundstage.acoustics.room.mesh_repair.MERGE_TOLERANCE` times
+        the bounding-box diagonal merged; triangles on an edge with a vertex on its interior
+        (a T-junction) split; zero-area and duplicated triangles dropped; triangles wound against
+        their neighbours re-wound.
 
     Raises
     ------
     InputFileError
-        If the surface is not closed, not manifold or not orientable, or encloses no volume.
+        If the surface is not closed, not manifold or not orientable, or encloses no volume; the
+        message names where (coordinates in metres) and what to do.
     ParameterError
         For malformed arrays, unknown materials or unmatched groups.
 
@@ -286,17 +300,20 @@ def mesh_room_from_arrays(
         raise ParameterError(f"{name}: give one group per triangle ({len(triangles)}), got {len(groups)}")
     labels = np.array([""] * len(triangles) if groups is None else [str(g) for g in groups], dtype=object)
 
-    vertices, triangles = _merge_vertices(vertices, triangles.astype(np.int64))
+    # Repair before checking closure: dropping zero-area slivers first would open the T-junctions
+    # they close (the order matters, see mesh_repair).
+    repaired = repair_mesh(vertices, triangles.astype(np.int64))
+    vertices, triangles, labels = repaired.vertices, repaired.triangles, labels[repaired.source_triangle]
+    repairs = repaired.repairs
     size = float(np.linalg.norm(np.ptp(vertices, axis=0))) if len(vertices) else 0.0
-    keep = _triangle_areas(vertices, triangles) > (_EPS * size) ** 2
-    keep &= (triangles[:, 0] != triangles[:, 1]) & (triangles[:, 1] != triangles[:, 2])
-    keep &= triangles[:, 2] != triangles[:, 0]
-    triangles, labels = triangles[keep], labels[keep]
     if len(triangles) < 4:
         raise InputFileError(f"{name}: the room mesh has fewer than 4 non-degenerate triangles; it encloses nothing")
 
-    _check_closed_manifold(triangles, name)
-    triangles, volume = _orient_into_room(vertices, triangles, name)
+    _check_closed_manifold(vertices, triangles, name, repairs)
+    triangles, volume, rewound = _orient_into_room(vertices, triangles, name)
+    if rewound:
+        noun = "triangle" if rewound == 1 else "triangles"
+        repairs = (*repairs, f"re-wound {rewound} {noun} wound against their neighbours")
 
     corners = vertices[triangles]
     cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
@@ -328,34 +345,8 @@ def mesh_room_from_arrays(
         plane_names=tuple(str(face_names[i]) for i in first),
         volume_m3=volume,
         source_path=name,
+        repairs=repairs,
     )
-
-
-def _merge_vertices(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weld vertices that coincide (within a tolerance) and drop unused ones."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    if not len(vertices):
-        return vertices, triangles
-    size = float(np.linalg.norm(np.ptp(vertices, axis=0)))
-    pairs = cKDTree(vertices).query_pairs(_MERGE_TOLERANCE * max(size, 1e-300), output_type="ndarray")
-    n = len(vertices)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, cluster = connected_components(graph, directed=False)
-    used = np.unique(cluster[triangles])
-    renumber = np.full(cluster.max() + 1, -1)
-    renumber[used] = np.arange(len(used))
-    representative = np.zeros(len(used), dtype=np.int64)
-    in_use = renumber[cluster] >= 0
-    representative[renumber[cluster][in_use]] = np.arange(n)[in_use]  # any member stands for its cluster
-    return vertices[representative], renumber[cluster[triangles]]
-
-
-def _triangle_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    corners = vertices[triangles]
-    return 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
 
 
 def _undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -365,24 +356,64 @@ def _undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return directed, edge_id.reshape(-1), counts
 
 
-def _check_closed_manifold(triangles: np.ndarray, name: str) -> None:
-    """Raise InputFileError unless every edge is shared by exactly two triangles."""
-    _, _, counts = _undirected_edges(triangles)
-    open_edges = int(np.sum(counts == 1))
-    if open_edges:
+#: Open or overshared edges an error message locates (the rest are counted).
+_EDGES_SHOWN = 3
+
+
+def _check_closed_manifold(vertices: np.ndarray, triangles: np.ndarray, name: str, repairs: Sequence[str] = ()) -> None:
+    """Raise InputFileError unless every edge is shared by exactly two triangles.
+
+    The message locates a few offending edges by their ends' coordinates in metres (for open
+    edges, one in each hole first), so that the user can find them in the modeller.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    directed, edge_id, counts = _undirected_edges(triangles)
+    repaired = f" (after these repairs: {'; '.join(repairs)})" if repairs else ""
+    open_mask = counts[edge_id] == 1
+    if np.any(open_mask):
+        ends = directed[open_mask]  # each open edge appears once
+        # Holes: connected chains of open edges, each a separate thing to fix in the modeller.
+        n = len(vertices)
+        graph = coo_matrix((np.ones(len(ends)), (ends[:, 0], ends[:, 1])), shape=(n, n))
+        _, chain = connected_components(graph, directed=False)
+        holes, first = np.unique(chain[ends[:, 0]], return_index=True)
+        # One edge of each hole first, then more edges of the same holes.
+        rest = np.setdiff1d(np.arange(len(ends)), first)
+        shown = ends[np.concatenate([np.sort(first), rest])[:_EDGES_SHOWN]]
         raise InputFileError(
-            f"{name}: the room mesh is not closed ({open_edges} open edges); close the holes, "
+            f"{name}: the room mesh is not closed ({_plural(len(ends), 'open edge')} around "
+            f"{_plural(len(holes), 'hole')}, "
+            f"e.g. {_describe_edges(vertices, shown)}){repaired}; close the holes, "
             "e.g. in Blender: Select > All by Trait > Non Manifold, then Face > Fill"
         )
-    shared = int(np.sum(counts > 2))
-    if shared:
+    shared_mask = counts[edge_id] > 2
+    if np.any(shared_mask):
+        ends = np.unique(np.sort(directed[shared_mask], axis=1), axis=0)
         raise InputFileError(
-            f"{name}: the room mesh is not manifold ({shared} edges shared by more than two faces); "
+            f"{name}: the room mesh is not manifold ({_plural(len(ends), 'edge')} shared by more than two faces, "
+            f"e.g. {_describe_edges(vertices, ends[:_EDGES_SHOWN])}){repaired}; "
             "separate the touching parts or remove the inner faces"
         )
 
 
-def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) -> tuple[np.ndarray, float]:
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _point(position: np.ndarray) -> str:
+    """``(x, y, z)`` of a position in metres, for messages."""
+    # + 0.0 turns -0.0 into 0.0; six significant digits show millimetres in rooms up to 1 km.
+    return "(" + ", ".join(f"{float(x) + 0.0:.6g}" for x in position) + ")"
+
+
+def _describe_edges(vertices: np.ndarray, ends: np.ndarray) -> str:
+    """``from (x, y, z) to (x, y, z) m`` for each edge (E, 2) of vertex indices, joined by commas."""
+    return ", ".join(f"from {_point(vertices[a])} to {_point(vertices[b])} m" for a, b in ends)
+
+
+def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) -> tuple[np.ndarray, float, int]:
     """Wind every closed component consistently and with its normals facing the room.
 
     Each connected shell is first wound consistently (neighbours traverse their shared edge in
@@ -396,9 +427,13 @@ def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) ->
         Re-wound triangles.
     volume_m3 : float
         Volume of the room (shells minus obstacles).
+    rewound : int
+        How many triangles were wound against their neighbours: in each shell, the smaller of the
+        two sets of triangles that agree with one another (0 for a consistently wound mesh, even
+        one wound outward throughout).
     """
     from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import breadth_first_order, connected_components
+    from scipy.sparse.csgraph import connected_components
 
     n_tri = len(triangles)
     directed, edge_id, _ = _undirected_edges(triangles)
@@ -407,29 +442,40 @@ def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) ->
     by_edge = np.argsort(edge_id, kind="stable").reshape(-1, 2)
     f1, f2 = face[by_edge[:, 0]], face[by_edge[:, 1]]
     same_way = directed[by_edge[:, 0], 0] == directed[by_edge[:, 1], 0]
-    # Edge weight 2 marks neighbours that must be wound opposite ways, 1 those that agree.
-    weight = np.concatenate([same_way, same_way]).astype(float) + 1.0
-    rows, cols = np.concatenate([f1, f2]), np.concatenate([f2, f1])
-    adjacency = coo_matrix((weight, (rows, cols)), shape=(n_tri, n_tri)).tocsr()
-    n_components, component = connected_components(adjacency, directed=False)
-    flip = np.zeros(n_tri, dtype=bool)
-    for c in range(n_components):
-        root = int(np.argmax(component == c))
-        order, predecessor = breadth_first_order(adjacency, root, directed=False, return_predecessors=True)
-        for node in order[1:]:  # parents precede children in BFS order
-            parent = predecessor[node]
-            flip[node] = flip[parent] ^ (adjacency[parent, node] == 2.0)
+    ones = np.ones(2 * len(f1))
+    shell_graph = coo_matrix((ones[: len(f1)], (f1, f2)), shape=(n_tri, n_tri))
+    n_components, component = connected_components(shell_graph, directed=False)
+    # Orientation double cover: node i is triangle i as wound, node i + T the same triangle reversed.
+    # Neighbours that run their shared edge the same way need opposite windings (i linked to j + T),
+    # the others the same (i to j). A triangle is re-wound when its as-wound node is not on the same
+    # sheet as its shell's first triangle; both nodes on one sheet means no consistent winding exists.
+    shift = np.where(same_way, n_tri, 0)
+    rows = np.concatenate([f1, f1 + n_tri])
+    cols = np.concatenate([f2 + shift, f2 + n_tri - shift])
+    _, sheet = connected_components(coo_matrix((ones, (rows, cols)), shape=(2 * n_tri, 2 * n_tri)), directed=False)
+    twisted = np.flatnonzero(sheet[:n_tri] == sheet[n_tri:])
+    if len(twisted):
+        where = _point(vertices[triangles[component == component[twisted[0]]]].reshape(-1, 3).mean(axis=0))
+        raise InputFileError(
+            f"{name}: the room mesh is not orientable (a Möbius-like surface, the part around {where} m); "
+            "rebuild its faces"
+        )
+    _, root = np.unique(component, return_index=True)
+    flip = sheet[:n_tri] != sheet[root[component]]
+    flipped = np.bincount(component, weights=flip, minlength=n_components)
+    sizes = np.bincount(component, minlength=n_components)
+    rewound = int(np.sum(np.minimum(flipped, sizes - flipped)))
     triangles = np.where(flip[:, None], triangles[:, ::-1], triangles)
-    directed, edge_id, _ = _undirected_edges(triangles)
-    if len(np.unique(directed, axis=0)) != len(directed):
-        raise InputFileError(f"{name}: the room mesh is not orientable (a Möbius-like surface); rebuild its faces")
 
     corners = vertices[triangles]
     signed = np.einsum("ij,ij->i", corners[:, 0], np.cross(corners[:, 1], corners[:, 2])) / 6.0
     shell_volume = np.bincount(component, weights=signed, minlength=n_components)
-    if np.any(np.abs(shell_volume) <= (_EPS * float(np.linalg.norm(np.ptp(vertices, axis=0)))) ** 3):
+    flat = np.flatnonzero(np.abs(shell_volume) <= (_EPS * float(np.linalg.norm(np.ptp(vertices, axis=0)))) ** 3)
+    if len(flat):
+        where = _point(corners[component == flat[0]].reshape(-1, 3).mean(axis=0))
         raise InputFileError(
-            f"{name}: a closed part of the room mesh encloses no volume; remove flat or inside-out parts"
+            f"{name}: a closed part of the room mesh (around {where} m) encloses no volume; "
+            "remove flat or inside-out parts"
         )
     outward = np.where((shell_volume < 0)[component][:, None], triangles[:, ::-1], triangles)
     # How many other (outward) shells enclose each shell: the winding number at one of its vertices.
@@ -444,7 +490,7 @@ def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) ->
     volume = float(np.sum(np.where(boundary, 1.0, -1.0) * np.abs(shell_volume)))
     if volume <= 0:
         raise InputFileError(f"{name}: the room mesh encloses no volume; check that it is one closed room")
-    return oriented, volume
+    return oriented, volume, rewound
 
 
 def _assign_materials(
@@ -508,10 +554,16 @@ def _merge_planes(
     )
     offset_scale = PLANE_ANGLE_TOLERANCE_RAD / (PLANE_OFFSET_TOLERANCE * max(size, 1e-300))
     features = np.column_stack([normals, offsets * offset_scale, material_id * 10.0])
-    pairs = cKDTree(features).query_pairs(PLANE_ANGLE_TOLERANCE_RAD, output_type="ndarray")
-    n = len(normals)
+    # The triangles of one plane have (nearly) equal features, so linking every pair within range
+    # costs O(T²) for a finely meshed wall (0.6 s for 6000 triangles). Features in one cell of 1/100
+    # of the range are within range of one another anyway: collapse each cell to one point first.
+    cell = np.floor(features / (PLANE_ANGLE_TOLERANCE_RAD / 100.0)).astype(np.int64)
+    _, representative, cell_of = np.unique(cell, axis=0, return_index=True, return_inverse=True)
+    pairs = cKDTree(features[representative]).query_pairs(PLANE_ANGLE_TOLERANCE_RAD, output_type="ndarray")
+    n = len(representative)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, plane = connected_components(graph, directed=False)
+    _, plane_of_cell = connected_components(graph, directed=False)
+    plane = plane_of_cell[cell_of.reshape(-1)]
     # Number the planes in order of first appearance (stable, readable reports).
     _, first, inverse = np.unique(plane, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
