@@ -91,7 +91,7 @@ def test_bad_scene_files_name_the_field(tmp_path, text, match):
 
 
 def test_missing_scene_file(tmp_path):
-    with pytest.raises(InputFileError, match="scene file not found"):
+    with pytest.raises(InputFileError, match=r"nope\.yaml: file does not exist"):
         load_scene(tmp_path / "nope.yaml")
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from soundstage.errors import OutputError, SoundstageError
+from soundstage.io.inputs import InputFile, input_overwritten_by
 
 
-def check_writable(path: str | Path, *, overwrite: bool) -> Path:
+def check_writable(path: str | Path, *, overwrite: bool, inputs: Iterable[InputFile] = ()) -> Path:
     """Check, without writing anything, that ``path`` could be written.
 
     Parameters
@@ -25,7 +26,10 @@ def check_writable(path: str | Path, *, overwrite: bool) -> Path:
     path : str or Path
         The file to be written. Its folder must exist; it is not created.
     overwrite : bool
-        Whether an existing file may be replaced.
+        Whether an existing file (or a symlink, even a dangling or looping one) may be replaced.
+    inputs : iterable of InputFile, optional
+        Files the job reads, besides those recorded by :mod:`soundstage.io.inputs`: ``path``
+        may never be one of them, whatever ``overwrite`` says.
 
     Returns
     -------
@@ -35,15 +39,23 @@ def check_writable(path: str | Path, *, overwrite: bool) -> Path:
     Raises
     ------
     OutputError
-        If the file exists (without ``overwrite``), is a folder, or its folder is
-        missing, is not a folder, or cannot be written to.
+        If the file is one of the job's inputs, exists (without ``overwrite``), is a folder,
+        or its folder is missing, is not a folder, or cannot be written to.
     """
     path = Path(path)
     folder = path.parent
+    source = input_overwritten_by(path, inputs)
+    if source is not None:
+        raise OutputError(
+            f"{path} is one of this job's inputs ({source.path}); writing there would destroy it, "
+            "even with --overwrite; choose another output name"
+        )
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name for the output")
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+    if os.path.lexists(path) and not overwrite:
+        # A symlink counts even when it dangles or loops: replacing it loses where it pointed.
+        what = f" (a symlink to {os.readlink(path)})" if path.is_symlink() else ""
+        raise OutputError(f"{path} exists{what}; pass --overwrite (overwrite=True) to replace it")
     # Walk up to the first ancestor that exists: a regular file there means the folder
     # can never exist, which deserves a different message from "create the folder".
     ancestor = folder
@@ -59,7 +71,7 @@ def check_writable(path: str | Path, *, overwrite: bool) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
+def atomic_write(path: str | Path, *, overwrite: bool, inputs: Iterable[InputFile] = ()) -> Iterator[Path]:
     """Context manager giving a temporary path that becomes ``path`` on success.
 
     Write the output to the yielded path (open it, or hand it to a library that takes a
@@ -76,6 +88,8 @@ def atomic_write(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
     overwrite : bool
         Replace ``path`` if it exists; otherwise an existing file raises before anything
         is written.
+    inputs : iterable of InputFile, optional
+        Files the job read (see :func:`check_writable`); ``path`` may never be one of them.
 
     Yields
     ------
@@ -85,8 +99,8 @@ def atomic_write(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
     Raises
     ------
     OutputError
-        If the file exists (without ``overwrite``), or the folder is missing, not a
-        folder, or not writable.
+        If the file is one of the job's inputs, exists (without ``overwrite``), or the
+        folder is missing, not a folder, or not writable.
 
     Examples
     --------
@@ -97,7 +111,8 @@ def atomic_write(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
     >>> sorted(p.name for p in folder.iterdir())
     ['hello.txt']
     """
-    path = check_writable(path, overwrite=overwrite)
+    inputs = tuple(inputs)
+    path = check_writable(path, overwrite=overwrite, inputs=inputs)
     try:
         # mkstemp in the target's folder so that the final rename never crosses file systems.
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -110,9 +125,8 @@ def atomic_write(path: str | Path, *, overwrite: bool) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
-        if path.exists() and not overwrite:
-            # Someone else created the file while we were writing: keep theirs.
-            raise OutputError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        # Checked again: someone else may have created the file while we were writing (keep theirs).
+        check_writable(path, overwrite=overwrite, inputs=inputs)
         # mkstemp makes the file private (0o600); give it the mode an ordinary new file gets.
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)

@@ -9,6 +9,7 @@ filtered out instead of aliasing).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ def load_audio(
     sample_rate: int | None = None,
     downmix: bool = False,
     field: str | None = None,
+    downmix_hint: str | None = None,
 ) -> tuple[np.ndarray, int]:
     """Load a mono sound from an audio file.
 
@@ -35,6 +37,9 @@ def load_audio(
         Average the channels of a multichannel file; without it such a file is an error.
     field : str, optional
         Where the path came from, e.g. ``"sources[1].audio"``, quoted in error messages.
+    downmix_hint : str, optional
+        How the caller's user asks for a downmix, for the message about a multichannel file
+        (default: the scene file's ``downmix: true``).
 
     Returns
     -------
@@ -60,42 +65,108 @@ def load_audio(
     >>> audio.shape, rate
     ((4800,), 48000)
     """
-    import soundfile
-
     if sample_rate is not None:
         sample_rate = _check_rate(sample_rate, "sample_rate")
+    where = f"{field} ({path})" if field else str(path)
+    clip = read_audio_file(path, field=field)
+    n_channels = clip.audio.shape[0]
+    if n_channels > 1 and not downmix:
+        raise InputFileError(
+            f"{where}: has {n_channels} channels; sources must be mono — {downmix_hint or DOWNMIX_HINT} "
+            "or pass a mono file"
+        )
+    # The mean, not the sum, so that a source identical in all channels keeps its level.
+    audio = clip.audio[0].copy() if n_channels == 1 else clip.audio.mean(axis=0, dtype=np.float64).astype(np.float32)
+    if sample_rate is not None and sample_rate != clip.sample_rate:
+        return resample(audio, clip.sample_rate, sample_rate), sample_rate
+    return audio, clip.sample_rate
+
+
+#: What a scene file's user does about a multichannel source (the image command says its own fix).
+DOWNMIX_HINT = "set `downmix: true` for this source"
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """The samples of an audio file as read, before any mixing or resampling.
+
+    Attributes
+    ----------
+    audio : np.ndarray, shape (n_channels, n_frames), float32
+        Samples, full scale ±1, every one finite; at least one frame.
+    sample_rate : int
+        In Hz.
+    channel_mask : int or None
+        dwChannelMask of a WAVE_FORMAT_EXTENSIBLE file, else None.
+    """
+
+    audio: np.ndarray
+    sample_rate: int
+    channel_mask: int | None
+
+
+def read_audio_file(path: str | Path, *, field: str | None = None, min_frames: int = 1) -> AudioFile:
+    """Read every channel of an audio file, refusing files that would give a wrong result.
+
+    The one reader of user audio (sources, ambisonic files to decode, files to analyse or
+    score): the file is recorded as the job's input (so no output replaces it), a WAV header
+    promising more frames than the file holds is an error (libsndfile would quietly read
+    what is there), and empty files or NaN/Inf samples are refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3, AIFF...).
+    field : str, optional
+        Where the path came from, e.g. ``"sources[1].audio"``, quoted in error messages.
+    min_frames : int, default 1
+        Fewest sample frames the caller can use.
+
+    Returns
+    -------
+    AudioFile
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, a folder, a symlink loop, unreadable, truncated, shorter than
+        ``min_frames`` or holds NaN/Inf samples; the message names the file.
+    """
+    import soundfile
+
+    from soundstage.io.inputs import check_input_file, record_input
+    from soundstage.io.wav import check_wav_length, read_wav_header
+
     path = Path(path)
     where = f"{field} ({path})" if field else str(path)
-    if not path.exists():
-        raise InputFileError(f"{where}: file does not exist (resolved to {path.resolve()}); check the path")
-    if path.is_dir():
-        raise InputFileError(f"{where}: is a folder, not an audio file; give the path of a sound file")
+    record_input(path)
+    check_input_file(path, where=where, kind="audio file")
+    check_wav_length(path)
     try:
-        data, file_rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (RuntimeError, TypeError) as error:
+        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, TypeError, ValueError, OSError) as error:
         # LibsndfileError is a RuntimeError; its error_string is the reason without the path.
         reason = getattr(error, "error_string", None) or str(error)
         raise InputFileError(f"{where}: cannot be read as audio ({reason}); convert it to WAV/FLAC") from None
-    n_frames, n_channels = data.shape
-    if n_frames == 0:
-        raise InputFileError(f"{where}: contains no samples; give a file with sound in it")
+    n_frames = data.shape[0]
+    if n_frames < max(min_frames, 1):
+        held = "contains no samples" if n_frames == 0 else f"holds {n_frames} sample frame{'s' * (n_frames > 1)}"
+        need = "" if min_frames <= 1 else f" (at least {min_frames} are needed)"
+        raise InputFileError(f"{where}: {held}{need}; give a file with sound in it")
     bad_frames = ~np.isfinite(data).all(axis=1)
     if bad_frames.any():
         first = int(np.argmax(bad_frames))
         raise InputFileError(
-            f"{where}: contains NaN or infinite samples at sample {first} ({first / file_rate:.3f} s); "
+            f"{where}: contains NaN or infinite samples at sample {first} ({first / rate:.3f} s); "
             "repair or re-export the file"
         )
-    if n_channels > 1 and not downmix:
-        raise InputFileError(
-            f"{where}: has {n_channels} channels; sources must be mono — set `downmix: true` for this source "
-            "or pass a mono file"
-        )
-    # The mean, not the sum, so that a source identical in all channels keeps its level.
-    audio = data[:, 0].copy() if n_channels == 1 else data.mean(axis=1, dtype=np.float64).astype(np.float32)
-    if sample_rate is not None and sample_rate != file_rate:
-        return resample(audio, file_rate, sample_rate), sample_rate
-    return audio, int(file_rate)
+    mask = None
+    if path.suffix.lower() == ".wav":
+        try:
+            mask = read_wav_header(path).channel_mask
+        except InputFileError:
+            mask = None  # a WAV libsndfile reads but our header parser does not (e.g. ADPCM): no mask
+    return AudioFile(np.ascontiguousarray(data.T), int(rate), mask)
 
 
 def resample(audio: np.ndarray, orig_sample_rate: int, target_sample_rate: int) -> np.ndarray:

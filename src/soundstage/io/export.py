@@ -38,7 +38,8 @@ def write_render(
     result : RenderResult
         The render.
     path : str or Path
-        Output file. Written atomically; an existing file is kept unless ``overwrite``.
+        Output file. Written atomically; an existing file is kept unless ``overwrite``, and
+        a file the render was made from (``result.inputs``) is never replaced.
     bit_depth : {16, 24, 32, "float"}, default 24
         Integer PCM bits, or ``"float"`` for 32-bit IEEE float.
     normalize : bool, default False
@@ -53,8 +54,8 @@ def write_render(
     Raises
     ------
     OutputError
-        If the file exists (without ``overwrite``), cannot be written, or an integer
-        format would clip (the message gives the peak and the fixes).
+        If the file is one of the render's inputs, exists (without ``overwrite``), cannot be
+        written, or an integer format would clip (the message gives the peak and the fixes).
     """
     from soundstage.io.wav import write_wav
 
@@ -76,6 +77,7 @@ def write_render(
         # file would read as front left/right stereo). A mono file keeps the default (front centre).
         channel_mask=result.channel_mask if result.channel_mask or audio.shape[0] > 1 else None,
         overwrite=overwrite,
+        inputs=getattr(result, "inputs", ()),
     )
     peak_dbfs = 20.0 * np.log10(peak) if peak > 0 else -np.inf
     return WriteReport(Path(path), float(peak_dbfs), float(gain_db), bit_depth)

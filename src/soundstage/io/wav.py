@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import numpy as np
 
 from soundstage.errors import InputFileError, OutputError, ParameterError
 from soundstage.io.atomic import atomic_write
+from soundstage.io.inputs import InputFile
 
 #: wFormatTag values.
 WAVE_FORMAT_PCM = 0x0001
@@ -110,6 +112,7 @@ def write_wav(
     bit_depth: int | str = 24,
     channel_mask: int | None = None,
     overwrite: bool = False,
+    inputs: Iterable[InputFile] = (),
 ) -> Path:
     """Write multichannel audio as a WAV file, atomically.
 
@@ -132,6 +135,8 @@ def write_wav(
         0x3 for stereo and 0 otherwise.
     overwrite : bool, default False
         Replace an existing file.
+    inputs : iterable of InputFile, optional
+        Files the audio was made from (:mod:`soundstage.io.inputs`); ``path`` may never be one.
 
     Returns
     -------
@@ -182,7 +187,7 @@ def write_wav(
     if subformat == "pcm":
         _check_no_clipping(audio, path, bits)
 
-    with atomic_write(path, overwrite=overwrite) as temporary, open(temporary, "wb") as file:
+    with atomic_write(path, overwrite=overwrite, inputs=inputs) as temporary, open(temporary, "wb") as file:
         file.write(header)
         file.write(b"data" + struct.pack("<I", data_size))
         for start in range(0, n_frames, _BLOCK_FRAMES):
@@ -214,6 +219,64 @@ def read_wav_header(path: str | Path) -> WavInfo:
         chunk, or stores samples other than integer PCM or IEEE float.
     """
     path = Path(path)
+    chunks = _riff_chunks(path)
+    if chunks.data_offset + chunks.data_size > chunks.file_size:
+        raise InputFileError(f"{path}: truncated ({_length_mismatch(chunks)}); re-export or repair the file")
+    return _parse_fmt(chunks.fmt, path, data_offset=chunks.data_offset, data_size=chunks.data_size)
+
+
+def check_wav_length(path: str | Path) -> None:
+    """Refuse a WAV file whose header promises more sample frames than the file holds.
+
+    libsndfile quietly reads what is there, so without this check a damaged "1 s" file
+    plays for 10 ms. Files that are not RIFF/WAVE, RF64 files and streamed WAVs (a data
+    size of 0 or 0xFFFFFFFF, written before the length was known) are left to the decoder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+
+    Raises
+    ------
+    InputFileError
+        If the ``data`` chunk claims more frames than the file holds; the message names both counts.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            riff = file.read(12)
+    except OSError:
+        return  # the decoder reports unreadable files
+    if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+        return
+    try:
+        chunks = _riff_chunks(path)
+    except InputFileError:
+        return  # a damaged header: libsndfile's own message says what it cannot read
+    if chunks.data_size in (0, _UINT32_MAX):
+        return
+    if chunks.data_offset + chunks.data_size > chunks.file_size:
+        raise InputFileError(f"{path}: {_length_mismatch(chunks)}; the file is truncated — re-export or repair it")
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """Where a WAV file's ``fmt`` and ``data`` chunks are: the fmt body, data offset and size, file size."""
+
+    fmt: bytes
+    data_offset: int
+    data_size: int
+    file_size: int
+
+    @property
+    def block_align(self) -> int:
+        """Bytes per sample frame, from the fmt chunk (at least 1)."""
+        return max(struct.unpack("<H", self.fmt[12:14])[0], 1) if len(self.fmt) >= 14 else 1
+
+
+def _riff_chunks(path: Path) -> _Chunks:
+    """Walk the RIFF chunks up to ``data``, skipping unknown ones (with the pad byte after odd sizes)."""
     try:
         file = open(path, "rb")
     except FileNotFoundError:
@@ -241,14 +304,17 @@ def read_wav_header(path: str | Path) -> WavInfo:
             elif chunk_id == b"data":
                 if fmt is None:
                     raise InputFileError(f"{path}: the data chunk comes before the fmt chunk; re-export the file")
-                if body + chunk_size > file_size:
-                    raise InputFileError(
-                        f"{path}: truncated (the data chunk says {chunk_size} bytes, {file_size - body} are present)"
-                    )
-                return _parse_fmt(fmt, path, data_offset=body, data_size=chunk_size)
+                return _Chunks(fmt, body, chunk_size, file_size)
             position = body + chunk_size + (chunk_size & 1)
         what = "fmt" if fmt is None else "data"
         raise InputFileError(f"{path}: truncated or damaged WAV (no complete {what} chunk)")
+
+
+def _length_mismatch(chunks: _Chunks) -> str:
+    """``the header claims N frames but the file holds M`` for a short data chunk."""
+    claimed = chunks.data_size // chunks.block_align
+    held = max(chunks.file_size - chunks.data_offset, 0) // chunks.block_align
+    return f"the header claims {claimed} sample frames but the file holds {held}"
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int, WavInfo]:

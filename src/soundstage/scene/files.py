@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from soundstage.errors import InputFileError, ParameterError
 from soundstage.scene.model import Scene
@@ -32,17 +34,25 @@ def load_scene(path: str | Path) -> Scene:
         When the file is missing, is not valid YAML/JSON, or a field is wrong; the
         message names the file, the field and what is expected.
     """
+    from soundstage.io.inputs import check_input_file, record_input, record_inputs
+
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: scene file not found; check the path")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    record_input(path)
+    check_input_file(path, where=f"{path}", kind="scene file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
     data = _parse(text, path)
     if not isinstance(data, dict):
         raise InputFileError(
             f"{path}: a scene file must be a mapping with 'sources' (and optional "
             "'listener', 'output', 'hrtf'); see the README"
         )
-    return scene_from_dict(data, base_dir=path.resolve().parent, origin=str(path))
+    scene = scene_from_dict(data, base_dir=path.resolve().parent, origin=str(path))
+    # Recorded now, before any work: an output may not replace a file the scene plays or needs.
+    record_inputs(scene.input_files())
+    return scene
 
 
 def scene_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, origin: str = "scene") -> Scene:
@@ -108,17 +118,62 @@ def save_scene(scene: Scene, path: str | Path, *, overwrite: bool = False) -> Pa
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """One line for the first problem pydantic found: ``field.path: what is wrong``."""
-    first = error.errors()[0]
+    """One line for the first problem pydantic found: ``field.path: what is wrong``.
+
+    An unknown field comes first: a misspelt ``sorces:`` also leaves ``sources`` missing, and
+    the misspelling is what to fix. Unknown fields get the closest known names as a suggestion.
+    """
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     location = _format_location(first["loc"])
     message = first["msg"]
     if first["type"] == "extra_forbidden":
-        message = "unknown field (check its spelling; see the README for the fields)"
+        known = _fields_at(first["loc"])
+        close = difflib.get_close_matches(str(first["loc"][-1]), sorted(known), n=2, cutoff=0.6)
+        if close:
+            message = f"unknown field; did you mean {' or '.join(repr(name) for name in close)}?"
+        elif known:
+            message = f"unknown field; the fields here are {', '.join(sorted(known))}"
+        else:
+            message = "unknown field; check its spelling (see the README for the fields)"
     elif first["type"] == "missing":
         message = "required field is missing"
-    more = len(error.errors()) - 1
+    elif first["type"] in ("finite_number", "float_parsing") and "inf" in str(first.get("input", "")).lower():
+        message = "must be a finite number (got infinity)"
+    more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{location}: {message}{suffix}"
+
+
+def _fields_at(loc: tuple[Any, ...]) -> set[str]:
+    """The field names allowed where ``loc`` (a pydantic error location) points, for suggestions."""
+    from soundstage.scene import model
+
+    tags = {"cartesian": model.CartesianPosition, "spherical": model.SphericalPosition}
+    current: type[BaseModel] = model.Scene
+    for item in loc[:-1]:
+        if isinstance(item, int):
+            continue
+        if item in tags:
+            current = tags[item]
+            continue
+        field = current.model_fields.get(str(item))
+        nested = _model_in(field.annotation) if field is not None else None
+        if nested is None:
+            return set()
+        current = nested
+    return set(current.model_fields) - {"base_dir"}
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The first pydantic model inside a type annotation (``list[Source]``, ``Room | None``...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:

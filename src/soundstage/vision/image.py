@@ -76,7 +76,10 @@ def load_image(path: str | Path, *, max_side: int = 1024) -> LoadedImage:
 
     if isinstance(max_side, bool) or not isinstance(max_side, (int, np.integer)) or max_side < 1:
         raise ParameterError(f"max_side must be a positive whole number of pixels, got {max_side!r}")
+    from soundstage.io.inputs import record_input
+
     path = Path(path)
+    record_input(path)
     _check_file(path)
     name = str(path)
     notes: list[str] = []
@@ -197,10 +200,9 @@ def _like(values: np.ndarray, given: np.ndarray | float) -> np.ndarray | float:
 
 def _check_file(path: Path) -> None:
     """Missing, directory and empty files get their own message before Pillow sees them."""
-    if not path.exists():
-        raise InputFileError(f"image {str(path)!r} not found; check the path")
-    if not path.is_file():
-        raise InputFileError(f"image {str(path)!r} is not a file; give the path of an image file")
+    from soundstage.io.inputs import check_input_file
+
+    check_input_file(path, where=f"image {str(path)!r}", kind="image file")
     if path.stat().st_size == 0:
         raise InputFileError(f"image {str(path)!r} is empty (0 bytes); re-export or re-download it")
 

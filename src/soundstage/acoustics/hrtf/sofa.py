@@ -96,7 +96,10 @@ def read_sofa(path: str | os.PathLike) -> SofaData:
     """
     import h5py
 
+    from soundstage.io.inputs import record_input
+
     path = Path(path)
+    record_input(path)
     if not path.is_file():
         raise InputFileError(f"HRTF file {path} does not exist; give the path of a .sofa file or use --hrtf sphere")
     if not h5py.is_hdf5(path):

@@ -123,10 +123,18 @@ def read_depth_file(path: str | Path, *, units: float | None = None) -> tuple[np
         z-depth in metres, NaN where the file has no data (0, negative, non-finite).
     notes : list of str
         What was read and how it was converted.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, empty, of an unsupported type or layout, holds integers with no
+        stated unit, or has no valid depth at all.
     """
+    from soundstage.io.inputs import check_input_file, record_input
+
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"depth file {str(path)!r} not found; check the path given with --depth")
+    record_input(path)
+    check_input_file(path, where=f"depth file {str(path)!r} (--depth)", kind="depth file")
     if path.stat().st_size == 0:
         raise InputFileError(f"depth file {str(path)!r} is empty (0 bytes); export the depth map again")
     suffix = path.suffix.lower()
@@ -152,6 +160,11 @@ def read_depth_file(path: str | Path, *, units: float | None = None) -> tuple[np
     z_m = values.astype(np.float64) * scale
     # 0 is the RGB-D convention for "no return"; negative or infinite depth is not a point in front of the camera.
     invalid = ~np.isfinite(z_m) | (z_m <= 0.0)
+    if invalid.all():
+        raise InputFileError(
+            f"depth file {str(path)!r} has no valid pixel (every depth is 0, negative or not finite); "
+            "export the depth map again, or drop --depth to use the offline prior"
+        )
     z_m[invalid] = np.nan
     notes = [f"depth file {path.name}: {what}, {_unit_words(scale)}, z-depth along the optical axis"]
     if invalid.any():
