@@ -159,7 +159,8 @@ sources:
     assert main(["render", str(tmp_path / "scene.yaml"), "-o", str(tmp_path / "mix.wav"), "--quiet"]) == 0
 
 
-def test_one_source_writes_the_named_file(tmp_path) -> None:
+def test_one_source_writes_the_file_named_after_it(tmp_path) -> None:
+    # As for several sources (and as the README's `analyze ir_a.wav` example expects): OUTPUT_NAME.wav.
     soundfile.write(tmp_path / "a.wav", _noise(), RATE)
     (tmp_path / "scene.yaml").write_text(
         "output: {format: foa, sample_rate: 16000}\nroom: {shoebox: {size: [8, 6, 3]}, rt60: 0.3}\n"
@@ -168,7 +169,8 @@ def test_one_source_writes_the_named_file(tmp_path) -> None:
     )
     out = tmp_path / "ir.wav"
     assert main(["render", str(tmp_path / "scene.yaml"), "--ir-only", "-o", str(out), "--quiet"]) == 0
-    assert soundfile.info(str(out)).channels == 4
+    assert soundfile.info(str(tmp_path / "ir_a.wav")).channels == 4
+    assert not out.exists()
 
 
 def test_band_centres_of_rooms_match_the_arrivals() -> None:

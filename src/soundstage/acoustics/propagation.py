@@ -198,6 +198,18 @@ class _Room(PropagationModel):
             )
         )
 
+    def check_decay(self, rt60_s: np.ndarray) -> np.ndarray:
+        """``rt60_s``, or an error naming the materials when a band never decays (nothing absorbs in it)."""
+        endless = ~np.isfinite(rt60_s)
+        if endless.any():
+            band = OCTAVE_BANDS_HZ[int(np.argmax(endless))]
+            field = "room.rt60" if self.room_spec.rt60 is not None else "room.materials"
+            raise ParameterError(
+                f"{field}: nothing absorbs sound in the {band:g} Hz band, so it would never die away; give "
+                "absorption above 0 (a material name, e.g. plaster) or set propagation.air_absorption: true"
+            )
+        return rt60_s
+
     def check_head(self, source_position: np.ndarray, label: str) -> None:
         distance = float(np.linalg.norm(np.asarray(source_position) - self.listener))
         if distance < self.head_radius:
@@ -252,8 +264,10 @@ class ShoeboxModel(_Room):
         else:
             absorption = surface_absorption(self.room_spec.materials)
         self.room = ShoeboxRoom(size, absorption)
-        self.rt60_s = self.room.eyring_rt60(
-            air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
+        self.rt60_s = self.check_decay(
+            self.room.eyring_rt60(
+                air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
+            )
         )
 
     def mixing_time(self, source_position: np.ndarray) -> float:
@@ -321,9 +335,11 @@ class MeshModel(_Room):
 
     def __init__(self, scene: Scene) -> None:
         from soundstage.acoustics.room.mesh import load_mesh_room
+        from soundstage.io.inputs import record_input
 
         super().__init__(scene)
         path = scene.resolve_path(self.room_spec.mesh)
+        record_input(path)
         if self.room_spec.rt60 is not None:
             room = load_mesh_room(path, 0.0)
             alpha = self.uniform_absorption(room.volume_m3, room.surface_area_m2)
@@ -332,8 +348,10 @@ class MeshModel(_Room):
             room = load_mesh_room(path, self.room_spec.materials)
         self.room = room
         self.path = path
-        self.rt60_s = self.room.eyring_rt60(
-            air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
+        self.rt60_s = self.check_decay(
+            self.room.eyring_rt60(
+                air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
+            )
         )
         many = len(self.room.plane_names) > self.MANY_PLANES
         default_order = 1 if many else self.DEFAULT_ORDER
@@ -390,9 +408,10 @@ class MeshModel(_Room):
     def describe(self) -> str:
         rt = float(self.rt60_s[_RT60_BAND])
         tail = "diffuse tail" if self.room_spec.late_reverb else "no tail"
+        repaired = f", repaired on load: {', '.join(self.room.repairs)}" if self.room.repairs else ""
         return (
             f"mesh {self.path.name} ({len(self.room.plane_names)} planes, {self.room.volume_m3:.0f} m³), "
-            f"image sources to order {self.max_order} + {tail}, Eyring RT60 {rt:.2f} s at 1 kHz"
+            f"image sources to order {self.max_order} + {tail}, Eyring RT60 {rt:.2f} s at 1 kHz{repaired}"
         )
 
 

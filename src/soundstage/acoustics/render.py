@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from soundstage.acoustics.convolution import convolve_channels
-from soundstage.acoustics.propagation import PropagationModel, propagation_model
+from soundstage.acoustics.propagation import PropagationModel, SourcePropagation, propagation_model
 from soundstage.errors import ParameterError
+from soundstage.io.inputs import InputFile, recording_inputs
 from soundstage.scene.model import Scene, source_world_position
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ class RenderResult:
         WAVE_FORMAT_EXTENSIBLE dwChannelMask (0 when not loudspeaker feeds).
     details : dict
         What was used (HRTF, propagation model...) for reports.
+    inputs : frozenset of InputFile
+        The files it was made from (sound files, SOFA, mesh...): writing the result over one
+        of them is refused (:func:`soundstage.io.export.write_render`).
     """
 
     audio: np.ndarray
@@ -48,6 +52,7 @@ class RenderResult:
     channel_labels: tuple[str, ...]
     channel_mask: int = 0
     details: dict[str, str] = field(default_factory=dict)
+    inputs: frozenset[InputFile] = frozenset()
 
     @property
     def duration(self) -> float:
@@ -74,6 +79,7 @@ def render(
     hrtf: str | Path | HRTF | None = None,
     lfe: bool | None = None,
     progress: bool = True,
+    memory_limit: str | int | None = None,
 ) -> RenderResult:
     """Render a scene to the channels of an output format.
 
@@ -93,24 +99,43 @@ def render(
         Feed the LFE channel of 5.1/7.1 (the mono sum low-passed at 120 Hz).
     progress : bool, default True
         Show a progress bar when rendering takes more than a second.
+    memory_limit : str, int or None
+        Memory budget (``"4G"``, bytes); None: ``$SOUNDSTAGE_MEMORY_LIMIT`` or the default of
+        :func:`soundstage.acoustics.budget.memory_limit_bytes`. A render estimated to need
+        more is refused before the work, naming the field to change.
 
     Returns
     -------
     RenderResult
-    """
-    scene, format_name, rate, encoder, model, details = _prepare(scene, format, sample_rate, hrtf, lfe)
-    pieces: list[tuple[int, np.ndarray]] = []
-    for index in _progress(range(len(scene.sources)), progress, f"render {format_name}"):
-        source = scene.sources[index]
-        signal = _source_signal(scene, index, rate)
-        response = source_impulse_response(scene, index, encoder, model)
-        pieces.append((round(source.start * rate), convolve_channels(signal, response)))
 
-    length = max(start + piece.shape[1] for start, piece in pieces)
-    mix = np.zeros((encoder.n_channels, length), dtype=np.float32)
-    for start, piece in pieces:
-        mix[:, start : start + piece.shape[1]] += piece
-    return RenderResult(mix, rate, format_name, tuple(encoder.channel_labels), encoder.channel_mask, details)
+    Raises
+    ------
+    ParameterError
+        For an impossible request, or a render that would exceed the memory budget.
+    InputFileError
+        For a sound, SOFA or mesh file that cannot be used.
+    """
+    with recording_inputs() as inputs:
+        job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
+        scene, rate, encoder = job.scene, job.sample_rate, job.encoder
+        signals = [_source_signal(scene, index, rate) for index in range(len(scene.sources))]
+        paths = [
+            job.model.propagate(source_world_position(s, scene.listener), scene.source_label(i))
+            for i, s in enumerate(scene.sources)
+        ]
+        starts = [round(source.start * rate) for source in scene.sources]
+        job.check_costs(paths, [len(signal) for signal in signals], starts)
+        pieces: list[tuple[int, np.ndarray]] = []
+        for index in _progress(range(len(scene.sources)), progress, f"render {job.format_name}"):
+            response = _response(scene, index, encoder, paths[index])
+            pieces.append((starts[index], convolve_channels(signals[index], response)))
+            signals[index] = None  # each signal's memory goes once it is convolved
+
+        length = max(start + piece.shape[1] for start, piece in pieces)
+        mix = np.zeros((encoder.n_channels, length), dtype=np.float32)
+        for start, piece in pieces:
+            mix[:, start : start + piece.shape[1]] += piece
+    return job.result(mix, inputs)
 
 
 def impulse_responses(
@@ -121,6 +146,7 @@ def impulse_responses(
     hrtf: str | Path | HRTF | None = None,
     lfe: bool | None = None,
     progress: bool = True,
+    memory_limit: str | int | None = None,
 ) -> list[tuple[str, RenderResult]]:
     """The impulse response from every source to the output channels, for a DAW or for analysis.
 
@@ -132,48 +158,201 @@ def impulse_responses(
         One per source, in scene order: the source's name (``source1``, ``source2``... when it
         has none) and its response, tap 0 being the moment the source emits.
     """
-    scene, format_name, rate, encoder, model, details = _prepare(scene, format, sample_rate, hrtf, lfe)
+    with recording_inputs() as inputs:
+        job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
+        scene, encoder = job.scene, job.encoder
+        paths = [
+            job.model.propagate(source_world_position(s, scene.listener), scene.source_label(i))
+            for i, s in enumerate(scene.sources)
+        ]
+        job.check_costs(paths, [0] * len(paths), [0] * len(paths))
+        responses = []
+        for index in _progress(range(len(scene.sources)), progress, f"impulse responses {job.format_name}"):
+            responses.append(_response(scene, index, encoder, paths[index]).astype(np.float32))
     results = []
-    for index in _progress(range(len(scene.sources)), progress, f"impulse responses {format_name}"):
-        response = source_impulse_response(scene, index, encoder, model).astype(np.float32)
+    for index, response in enumerate(responses):
         name = scene.sources[index].name or f"source{index + 1}"
-        labels = tuple(encoder.channel_labels)
-        results.append((name, RenderResult(response, rate, format_name, labels, encoder.channel_mask, details)))
+        results.append((name, job.result(response, inputs)))
     return results
 
 
 def source_impulse_response(scene: Scene, index: int, encoder: Encoder, model: PropagationModel) -> np.ndarray:
     """Response (n_channels, n_taps) from source ``index`` to the encoder's channels: early arrivals + late tail."""
     source = scene.sources[index]
-    label = scene.source_label(index)
-    response = model.propagate(source_world_position(source, scene.listener), label)
-    early = encoder.impulse_response(response.early)
-    if response.decay is None:
+    propagation = model.propagate(source_world_position(source, scene.listener), scene.source_label(index))
+    return _response(scene, index, encoder, propagation)
+
+
+def _response(scene: Scene, index: int, encoder: Encoder, propagation: SourcePropagation) -> np.ndarray:
+    """The response of source ``index`` from its propagation: encoded early arrivals + the late tail."""
+    early = encoder.impulse_response(propagation.early)
+    if propagation.decay is None:
         return early
     from soundstage.acoustics.room.late_reverb import diffuse_tail
 
     seed = scene.room.seed if scene.room is not None else 0
-    tail = diffuse_tail(encoder, response.decay, rng=np.random.default_rng([seed, index]))
+    tail = diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index]))
     combined = np.zeros((early.shape[0], max(early.shape[1], tail.shape[1])))
     combined[:, : early.shape[1]] += early
     combined[:, : tail.shape[1]] += tail
     return combined
 
 
-def _prepare(scene: Scene | str | Path, format: str | None, sample_rate: int | None, hrtf, lfe: bool | None):
-    """The scene, format name, rate, encoder, propagation model and report details of a render."""
+@dataclass
+class _Job:
+    """A render being prepared: the scene, format, rate, encoder, propagation model, details and budget."""
+
+    scene: Scene
+    format_name: str
+    sample_rate: int
+    encoder: Encoder
+    model: PropagationModel
+    details: dict[str, str]
+    memory_limit_bytes: int
+
+    def result(self, audio: np.ndarray, inputs: set[InputFile]) -> RenderResult:
+        encoder = self.encoder
+        return RenderResult(
+            audio,
+            self.sample_rate,
+            self.format_name,
+            tuple(encoder.channel_labels),
+            encoder.channel_mask,
+            dict(self.details),
+            frozenset(inputs),
+        )
+
+    def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> None:
+        """Refuse, before encoding, a render whose memory would exceed the budget (see :mod:`.budget`)."""
+        from soundstage.acoustics.budget import Cost, check_cost, encoder_cost, mix_cost, response_cost
+
+        scene, rate, n_channels = self.scene, self.sample_rate, self.encoder.n_channels
+        kernel = _kernel_taps(self.encoder, rate)
+        response_taps = []
+        for index, path in enumerate(paths):
+            label = scene.source_label(index)
+            taps, field, fix = _response_extent(scene, index, path, rate, kernel)
+            response_taps.append(taps)
+            check_cost(
+                Cost(response_cost(n_channels, taps), field, f"a response of {taps / rate:.3g} s ({label})", fix),
+                self.memory_limit_bytes,
+            )
+            check_cost(
+                Cost(
+                    encoder_cost(len(path.early), n_channels, kernel),
+                    *_arrivals_field(scene, label),
+                ),
+                self.memory_limit_bytes,
+            )
+        ends = [
+            start + length + taps for start, length, taps in zip(starts, signal_lengths, response_taps, strict=True)
+        ]
+        total = mix_cost(n_channels, max(ends)) + sum(
+            mix_cost(n_channels, end - start) for end, start in zip(ends, starts, strict=True)
+        )
+        longest = int(np.argmax(ends))
+        field, what, fix = _length_field(
+            scene, longest, starts[longest], signal_lengths[longest], response_taps[longest], rate
+        )
+        check_cost(Cost(total, field, what, fix), self.memory_limit_bytes)
+
+
+def _kernel_taps(encoder: Encoder, rate: int) -> int:
+    """Longest kernel an encoder builds per arrival: band filter, fractional delay and any HRIR."""
+    from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
+    from soundstage.acoustics.delay import HALF_WIDTH
+    from soundstage.acoustics.encoders.band_filter import band_filter_length
+
+    hrtf = getattr(encoder, "hrtf", None)
+    hrir_taps = int(getattr(hrtf, "n_taps", 0) or 0)
+    return band_filter_length(rate, OCTAVE_BANDS_HZ) + 2 * HALF_WIDTH + hrir_taps
+
+
+def _response_extent(scene: Scene, index: int, path: SourcePropagation, rate: int, kernel: int) -> tuple[int, str, str]:
+    """Taps of a source's response, and the field that sets its length with what to do about it."""
+    from soundstage.acoustics.room.late_reverb import tail_length
+
+    early = int(float(np.max(path.early.delay_s, initial=0.0)) * rate) + kernel
+    tail = tail_length(path.decay, rate) if path.decay is not None else 0
+    label = scene.source_label(index)
+    if tail > early:
+        field = "room.rt60" if scene.room is not None and scene.room.rt60 is not None else "room.materials"
+        return tail, field, "shorten the reverberation (a lower rt60, or more absorbing materials)"
+    if len(path.early) > 1 and scene.room is not None:
+        return early, "room.max_order", "lower room.max_order or keep room.late_reverb on"
+    distance = float(np.max(path.early.distance_m, initial=0.0))
+    return early, f"{label}.position", f"bring it closer than {distance:.3g} m"
+
+
+def _arrivals_field(scene: Scene, label: str) -> tuple[str, str, str]:
+    """(field, what, fix) for a source whose early arrivals are too many to encode."""
+    room = scene.room
+    if room is not None and room.max_order is not None:
+        return "room.max_order", f"image sources up to order {room.max_order} ({label})", "lower room.max_order"
+    if room is not None and not room.late_reverb:
+        return (
+            "room.late_reverb",
+            f"image sources until the full decay ({label}, late_reverb: false)",
+            "keep room.late_reverb on, or set a low room.max_order",
+        )
+    return "room.mixing_time", f"image sources before the mixing time ({label})", "lower room.mixing_time"
+
+
+def _length_field(scene: Scene, index: int, start: int, signal: int, response: int, rate: int) -> tuple[str, str, str]:
+    """(field, what, fix) for the source that makes the output longest, blaming its largest part."""
+    label = scene.source_label(index)
+    source = scene.sources[index]
+    part = int(np.argmax([start, signal, response]))
+    if part == 0:
+        return f"{label}.start", f"a start at {source.start:.6g} s", "start it earlier"
+    if part == 1:
+        return f"{label}.audio", f"a sound of {signal / rate:.6g} s", "give a shorter sound"
+    return (
+        f"{label}.position",
+        f"a response of {response / rate:.6g} s",
+        "bring it closer (or shorten the room's decay)",
+    )
+
+
+def _prepare(
+    scene: Scene | str | Path, format: str | None, sample_rate: int | None, hrtf, lfe: bool | None, memory_limit
+) -> _Job:
+    """The scene, format name, rate, encoder, propagation model, report details and budget of a render."""
+    from soundstage.acoustics.budget import memory_limit_bytes
     from soundstage.scene.files import load_scene
 
     if not isinstance(scene, Scene):
+        if not isinstance(scene, str | Path):
+            raise ParameterError(f"scene: give a Scene or the path of a scene file, got {type(scene).__name__}")
         scene = load_scene(scene)
+    else:
+        from soundstage.io.inputs import record_inputs
+
+        record_inputs(scene.input_files())
+    limit = memory_limit_bytes(memory_limit)
+    if format is not None and not isinstance(format, str):
+        raise ParameterError(f"format: give a format name such as 'binaural', got {format!r}")
     format_name = (format or scene.output.format).lower()
-    rate = int(sample_rate or scene.output.sample_rate)
-    if rate < 8000 or rate > 384000:
-        raise ParameterError(f"sample rate {rate} Hz is outside 8000–384000 Hz; choose e.g. 48000")
+    rate = check_output_rate(scene.output.sample_rate if sample_rate is None else sample_rate)
     encoder, details = _build_encoder(scene, format_name, rate, hrtf, scene.output.lfe if lfe is None else lfe)
     model = propagation_model(scene)
     details["propagation"] = model.describe()
-    return scene, format_name, rate, encoder, model, details
+    return _Job(scene, format_name, rate, encoder, model, details, limit)
+
+
+def check_output_rate(sample_rate: object) -> int:
+    """An output sample rate in Hz, whole and within 8–384 kHz (0 is refused, never taken as "default").
+
+    Examples
+    --------
+    >>> check_output_rate(44100.0)
+    44100
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | float | np.integer | np.floating):
+        raise ParameterError(f"sample rate {sample_rate!r} is not a number of Hz; choose e.g. 48000")
+    if not (np.isfinite(sample_rate) and float(sample_rate).is_integer() and 8000 <= sample_rate <= 384000):
+        raise ParameterError(f"sample rate {sample_rate!r} Hz is outside 8000–384000 Hz; choose e.g. 48000")
+    return int(sample_rate)
 
 
 def _build_encoder(scene: Scene, format_name: str, rate: int, hrtf: str | Path | HRTF | None, lfe: bool):
@@ -240,51 +419,69 @@ def decode_to_binaural(
     *,
     hrtf: str | Path | HRTF = "sphere",
     convention: str = "ambix",
+    sample_rate: int | None = None,
 ) -> RenderResult:
     """Decode an ambisonic render or file to binaural for listening on headphones.
 
     Parameters
     ----------
     ambisonics : RenderResult, str or Path
-        An ambisonic render (``foa``/``hoaN``) or a WAV file with (N + 1)² channels.
+        An ambisonic render (``foa``/``hoaN``) or a WAV file with (N + 1)² channels, N from 1
+        to :data:`~soundstage.acoustics.encoders.MAX_AMBISONIC_ORDER` (as ``render`` writes them).
     hrtf : str, Path or HRTF, default "sphere"
         Head used by the virtual loudspeakers: ``sphere``, a registered name, a SOFA path or
-        a head already loaded at the signal's rate.
+        a head already loaded at the output rate.
     convention : {"ambix", "fuma"}, default "ambix"
         Channel order and normalisation of a file (a render carries its own).
+    sample_rate : int or None
+        Output rate in Hz (8–384 kHz); None keeps the input's. The input is resampled first.
 
     Returns
     -------
     RenderResult
         Two channels, L and R.
+
+    Raises
+    ------
+    InputFileError
+        For a file that cannot be read, is empty, or has a channel count no ambisonic order gives.
+    ParameterError
+        For an unknown convention or an output rate outside 8–384 kHz.
     """
+    from soundstage.acoustics.encoders import MAX_AMBISONIC_ORDER
     from soundstage.acoustics.encoders.ambisonic_decoder import ambisonics_to_binaural
     from soundstage.acoustics.hrtf import load_hrtf
     from soundstage.errors import InputFileError
+    from soundstage.io.audio import read_audio_file, resample
 
-    if isinstance(ambisonics, RenderResult):
-        signals, rate = ambisonics.audio, ambisonics.sample_rate
-        origin = f"{ambisonics.format} render"
-        if ambisonics.channel_labels[:2] == ("W", "X"):
-            convention = "fuma"
-    else:
-        import soundfile
-
-        origin = str(ambisonics)
-        try:
-            data, rate = soundfile.read(str(ambisonics), dtype="float32", always_2d=True)
-        except (RuntimeError, OSError) as error:
-            raise InputFileError(f"{ambisonics}: cannot be read as audio ({error})") from None
-        signals = data.T
-    n_channels = signals.shape[0]
-    order = round(np.sqrt(n_channels)) - 1
-    if order < 1 or (order + 1) ** 2 != n_channels:
-        raise InputFileError(
-            f"{origin}: has {n_channels} channels, which is not an ambisonic signal; "
-            "expected (N+1)² channels (4 for first order, 16 for third)"
-        )
-    head = load_hrtf(hrtf, int(rate))
-    binaural = ambisonics_to_binaural(signals, int(rate), head, order=order, convention=convention)
+    if convention not in ("ambix", "fuma"):
+        raise ParameterError(f"convention: {convention!r} is not one of ambix, fuma")
+    with recording_inputs() as inputs:
+        if isinstance(ambisonics, RenderResult):
+            signals, rate = ambisonics.audio, ambisonics.sample_rate
+            origin = f"{ambisonics.format} render"
+            inputs.update(ambisonics.inputs)
+            if ambisonics.channel_labels[:2] == ("W", "X"):
+                convention = "fuma"
+        elif isinstance(ambisonics, str | Path):
+            origin = str(ambisonics)
+            clip = read_audio_file(ambisonics)
+            signals, rate = clip.audio, clip.sample_rate
+        else:
+            raise ParameterError(
+                f"ambisonics: give a RenderResult or the path of a WAV file, got {type(ambisonics).__name__}"
+            )
+        n_channels = signals.shape[0]
+        order = round(np.sqrt(n_channels)) - 1
+        if order < 1 or (order + 1) ** 2 != n_channels or order > MAX_AMBISONIC_ORDER:
+            raise InputFileError(
+                f"{origin}: has {n_channels} channels, which is not an ambisonic signal Soundstage decodes; "
+                f"expected (N+1)² channels with N from 1 to {MAX_AMBISONIC_ORDER} (4 for first order, 16 for third)"
+            )
+        if sample_rate is not None and check_output_rate(sample_rate) != rate:
+            signals, rate = resample(signals, int(rate), int(sample_rate)), int(sample_rate)
+        head = load_hrtf(hrtf, int(rate))
+        binaural = ambisonics_to_binaural(signals, int(rate), head, order=order, convention=convention)
     return RenderResult(
         np.asarray(binaural, dtype=np.float32),
         int(rate),
@@ -292,4 +489,5 @@ def decode_to_binaural(
         ("L", "R"),
         0,
         {"hrtf": head.name, "decoded from": f"order-{order} {convention}"},
+        frozenset(inputs),
     )

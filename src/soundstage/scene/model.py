@@ -21,19 +21,30 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from soundstage.conventions import DEFAULT_HEAD_RADIUS, spherical_to_cartesian
 
+#: Farthest a position may be from the origin or the listener, in metres: sound takes about 5 minutes
+#: to cross it. Beyond, a value is a typo (or a unit mix-up), not a scene.
+MAX_DISTANCE_M = 100_000.0
+#: Latest start of a source, in seconds (a day).
+MAX_START_S = 86_400.0
+#: Gains a source may have, in dB: below, it is silent in any format; above, it is a typo.
+MIN_GAIN_DB, MAX_GAIN_DB = -150.0, 60.0
+
 
 class _Strict(BaseModel):
-    """Base for scene models: unknown fields are errors, so typos never pass silently."""
+    """Base for scene models: unknown fields are errors, so typos never pass silently.
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    Infinite and NaN numbers are refused everywhere (``x: .inf`` is a typo, not a place).
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False)
 
 
 class CartesianPosition(_Strict):
     """A point in the world frame, in metres (x forward, y left, z up)."""
 
-    x: float
-    y: float
-    z: float = 0.0
+    x: float = Field(ge=-MAX_DISTANCE_M, le=MAX_DISTANCE_M)
+    y: float = Field(ge=-MAX_DISTANCE_M, le=MAX_DISTANCE_M)
+    z: float = Field(0.0, ge=-MAX_DISTANCE_M, le=MAX_DISTANCE_M)
 
 
 class SphericalPosition(_Strict):
@@ -41,7 +52,7 @@ class SphericalPosition(_Strict):
 
     az: float = Field(description="azimuth in degrees, positive to the left")
     el: float = Field(0.0, ge=-90.0, le=90.0, description="elevation in degrees, positive up")
-    dist: float = Field(gt=0.0, description="distance in metres")
+    dist: float = Field(gt=0.0, le=MAX_DISTANCE_M, description="distance in metres")
 
 
 def _position_kind(value: Any) -> str:
@@ -91,9 +102,9 @@ class Source(_Strict):
     audio: str | Path | np.ndarray
     position: Position
     name: str | None = None
-    sample_rate: int | None = Field(None, gt=0)
-    gain_db: float = 0.0
-    start: float = Field(0.0, ge=0.0)
+    sample_rate: int | None = Field(None, gt=0, le=10_000_000)
+    gain_db: float = Field(0.0, ge=MIN_GAIN_DB, le=MAX_GAIN_DB)
+    start: float = Field(0.0, ge=0.0, le=MAX_START_S)
     downmix: bool = False
 
     _parse_position = field_validator("position", mode="before")(_parse_position)
@@ -307,6 +318,15 @@ class Scene(_Strict):
     def resolve_audio_path(self, index: int) -> Path:
         """Path of source ``index``'s audio file, relative paths taken from the scene's folder."""
         return self.resolve_path(self.sources[index].audio)
+
+    def input_files(self) -> list[Path]:
+        """Every file the scene refers to: source audio files, the room mesh, a SOFA head."""
+        files = [self.resolve_audio_path(i) for i, s in enumerate(self.sources) if not isinstance(s.audio, np.ndarray)]
+        if self.room is not None and self.room.mesh is not None:
+            files.append(self.resolve_path(self.room.mesh))
+        if self.hrtf.name.lower().endswith(".sofa"):
+            files.append(self.resolve_path(self.hrtf.name))
+        return files
 
     def resolve_path(self, value: str | Path) -> Path:
         """A path from the scene file, relative paths taken from the scene's folder."""

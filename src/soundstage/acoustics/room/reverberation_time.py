@@ -78,6 +78,7 @@ def eyring_rt60(
     Returns
     -------
     np.ndarray, shape (B,)
+        Infinite in a band where nothing absorbs (no surface absorption, no air absorption).
 
     Examples
     --------
@@ -89,7 +90,8 @@ def eyring_rt60(
     surface = float(np.sum(areas_m2))
     m = air_energy_attenuation(air_attenuation_db_per_m)
     loss = -surface * np.log1p(-alpha) + 4.0 * m * volume_m3
-    return 24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * loss)
+    with np.errstate(divide="ignore"):  # no loss at all: the sound never decays, RT60 = inf
+        return 24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * loss)
 
 
 def sabine_rt60(
