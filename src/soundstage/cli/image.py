@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from soundstage.cli.main import FORMAT_HELP
+from soundstage.cli.main import FORMAT_HELP, add_memory_option
 
 #: Triangles of the ``--mesh`` export: detailed enough to see the scene, few enough for image sources.
 MESH_TRIANGLES = 4000
@@ -53,6 +54,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     image.add_argument("--room", default="auto", help="auto (fit to the depth) | none | WxDxH in metres")
     image.add_argument("--mesh", type=Path, help="also write a triangle mesh of the depth map (PLY)")
     image.add_argument("--prompt", help="text-to-audio prompt for regions given without a sound")
+    image.add_argument(
+        "--downmix", action="store_true", help="average multichannel sound files to mono (otherwise they are refused)"
+    )
     image.add_argument("--format", default="binaural", help=f"output format: {FORMAT_HELP}")
     image.add_argument("--sample-rate", type=int, default=48000, help="Hz (default 48000)")
     image.add_argument("--hrtf", help="head for binaural: sphere (built in), a registered name, or PATH.sofa")
@@ -65,6 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     image.add_argument("--bit-depth", choices=["16", "24", "32", "float"], default="24", help="default 24")
     image.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+    add_memory_option(image)
     image.add_argument("--quiet", action="store_true", help="print only errors")
     image.set_defaults(handler=run_image)
 
@@ -74,19 +79,30 @@ def run_image(args: argparse.Namespace) -> int:
     from soundstage.acoustics.render import render
     from soundstage.cli.outputs import check_outputs
     from soundstage.io.export import write_render
+    from soundstage.io.inputs import record_inputs
     from soundstage.plots.image_scene import plot_map, plot_regions
     from soundstage.scene.files import save_scene
     from soundstage.vision.pipeline import ImageJob, image_to_scene
 
     outputs = image_outputs(args.output)
+    sounds = parse_sounds(args.source, args.audio)
+    depth_file = None if args.depth in ("auto", "geometric", "transformers") else args.depth
+    record_inputs([args.image, depth_file, args.hrtf if str(args.hrtf).endswith(".sofa") else None])
+    record_inputs(file for _, file in sounds)
     check_outputs(
-        [(outputs["audio"], ".wav"), (outputs["scene"], ".yaml"), (outputs["regions"], ".png"),
-         (outputs["map"], ".png"), (args.mesh, ".ply")],
+        [
+            (outputs["audio"], ".wav"),
+            (outputs["scene"], ".yaml"),
+            (outputs["regions"], ".png"),
+            (outputs["map"], ".png"),
+            (args.mesh, ".ply"),
+        ],
         overwrite=args.overwrite,
     )
     job = ImageJob(
         image=args.image,
-        sounds=parse_sounds(args.source, args.audio),
+        sounds=sounds,
+        downmix=args.downmix,
         regions=[_parse_region(text) for text in args.region],
         depth=args.depth,
         depth_model=args.depth_model,
@@ -99,7 +115,7 @@ def run_image(args: argparse.Namespace) -> int:
         prompt=args.prompt,
     )
     result = image_to_scene(job, output_format=args.format, sample_rate=args.sample_rate)
-    rendered = render(result.scene, hrtf=args.hrtf, progress=not args.quiet)
+    rendered = render(result.scene, hrtf=args.hrtf, progress=not args.quiet, memory_limit=args.memory_limit)
     bit_depth = args.bit_depth if args.bit_depth == "float" else int(args.bit_depth)
     report = write_render(
         rendered, outputs["audio"], bit_depth=bit_depth, normalize=not args.keep_level, overwrite=args.overwrite
@@ -118,6 +134,9 @@ def run_image(args: argparse.Namespace) -> int:
         export_mesh(mesh, args.mesh, overwrite=args.overwrite)
     if args.explain:
         print(result.report.explain())
+    for line in result.report.warnings:
+        # What changed the user's picture of the scene is said even without --explain.
+        print(f"soundstage: note: {line}", file=sys.stderr)
     if not args.quiet:
         print(
             f"wrote {report.path} ({rendered.format}, {rendered.duration:.2f} s, peak {report.peak_dbfs:+.1f} dBFS"
@@ -155,13 +174,33 @@ def parse_sounds(sources: list[str], audio: list[str]) -> list[tuple[str | None,
 
     pairs: list[tuple[str | None, Path | None]] = []
     for text in sources:
-        label, _, file = text.partition("=")
-        label = label.strip()
+        label, equals, file = text.partition("=")
+        label, file = label.strip(), file.strip()
         if not label:
             raise ParameterError(f"--source {text!r}: give LABEL=FILE (e.g. --source car=engine.wav) or LABEL")
-        pairs.append((label, Path(file.strip()) if file.strip() else None))
+        if equals and not file:
+            raise ParameterError(
+                f"--source {text!r}: no file after '='; give --source {label}=FILE, or --source {label} alone "
+                "to generate the sound from the label with a text-to-audio model"
+            )
+        if not equals and _looks_like_a_file(label):
+            # A file without a label would otherwise be taken as a text-to-audio prompt and wait on a download.
+            raise ParameterError(
+                f"--source {text!r} names a file but no label; give --source LABEL={label} (e.g. car={label}), "
+                f"or --audio {label} for an unlabelled sound"
+            )
+        pairs.append((label, Path(file) if file else None))
     pairs.extend((None, Path(file)) for file in audio)
     return pairs
+
+
+#: Endings of sound files, to tell ``--source engine.wav`` (a forgotten label) from ``--source engine``.
+SOUND_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".opus", ".m4a")
+
+
+def _looks_like_a_file(label: str) -> bool:
+    """Whether ``--source LABEL`` is more likely a sound file than a label to generate a sound from."""
+    return label.lower().endswith(SOUND_SUFFIXES) or "/" in label or Path(label).is_file()
 
 
 def _parse_region(text: str):

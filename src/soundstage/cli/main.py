@@ -8,6 +8,7 @@ keep their traceback. Heavy libraries are imported inside the commands so that
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -15,8 +16,15 @@ FORMAT_HELP = "omni | binaural | stereo | ortf | ab | 5.1 | 7.1 | foa | hoaN (an
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 a problem the user can fix, 2 bad usage)."""
+    """Run the CLI; returns the exit code (0 ok, 1 a problem the user can fix, 2 bad usage).
+
+    Every command runs inside :func:`~soundstage.io.inputs.recording_inputs`, so no output
+    replaces a file the command read, and with SIGTERM/SIGHUP turned into an exception, so
+    that ``timeout``, service managers and closed terminals leave no temporary file behind
+    (the atomic writers remove theirs while the exception passes), as Ctrl-C does.
+    """
     from soundstage.errors import SoundstageError
+    from soundstage.io.inputs import recording_inputs
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -24,13 +32,59 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with recording_inputs(), _signals_as_exceptions():
+            return int(args.handler(args) or 0)
     except SoundstageError as error:
-        print(f"soundstage: error: {error}", file=sys.stderr)
+        print(f"soundstage: error: {_one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("soundstage: interrupted; nothing was written", file=sys.stderr)
+        print("soundstage: interrupted; no partial file was left", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        print(f"soundstage: stopped by {stop.signal_name}; no partial file was left", file=sys.stderr)
+        return 128 + stop.signal_number
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM or SIGHUP.
+
+    A BaseException, like KeyboardInterrupt, so that ``except Exception`` blocks do not swallow
+    it and ``finally``/context managers (the atomic writers' clean-up) run on the way out.
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        import signal
+
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+        self.signal_name = signal.Signals(signal_number).name
+
+
+@contextlib.contextmanager
+def _signals_as_exceptions():
+    """SIGTERM and SIGHUP raise :class:`Terminated` inside the block (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signal_number: int, _frame) -> None:
+        raise Terminated(signal_number)
+
+    caught = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {number: signal.signal(number, stop) for number in caught}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (a message that spans lines is joined with "; ")."""
+    return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,11 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--ir-only",
         action="store_true",
-        help="write the impulse response of each source instead of the mix (32-bit float unless --bit-depth); "
-        "with several sources one file each, OUTPUT's name suffixed with the source name",
+        help="write the impulse response of each source instead of the mix (32-bit float unless --bit-depth): "
+        "one file per source, OUTPUT's name suffixed with the source's name (-o ir.wav → ir_NAME.wav)",
     )
     _add_hrtf_option(render)
     _add_write_options(render, bit_depth_default=None)
+    add_memory_option(render)
     render.set_defaults(handler=_render)
 
     demo = commands.add_parser("demo", help="synthesize a scene and render it to every format, with a plot")
@@ -82,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="ambix",
         help="channel order and normalisation of the input (default ambix)",
     )
+    binauralize.add_argument("--sample-rate", type=int, help="output sample rate in Hz (default: the input's)")
     _add_hrtf_option(binauralize)
     _add_write_options(binauralize, bit_depth_default=24)
     binauralize.set_defaults(handler=_binauralize)
@@ -101,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name", help="registered name (see `soundstage info`)")
     fetch.set_defaults(handler=_hrtf_fetch)
     return parser
+
+
+def add_memory_option(parser: argparse.ArgumentParser) -> None:
+    """``--memory-limit``: the budget a render is held to before any heavy work."""
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="refuse renders estimated to need more memory than this (e.g. 4G, 512M; "
+        "default $SOUNDSTAGE_MEMORY_LIMIT, else half the machine's memory up to 8G)",
+    )
 
 
 def _add_hrtf_option(parser: argparse.ArgumentParser) -> None:
@@ -132,11 +198,18 @@ def _render(args: argparse.Namespace) -> int:
     from soundstage.scene.files import load_scene
 
     check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
-    scene = load_scene(args.scene)
+    scene = load_scene(args.scene)  # records the scene's own files as inputs: checked again below
     if args.ir_only:
         return _render_impulse_responses(args, scene)
+    check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
     result = render(
-        scene, format=args.format, sample_rate=args.sample_rate, hrtf=args.hrtf, lfe=args.lfe, progress=not args.quiet
+        scene,
+        format=args.format,
+        sample_rate=args.sample_rate,
+        hrtf=args.hrtf,
+        lfe=args.lfe,
+        progress=not args.quiet,
+        memory_limit=args.memory_limit,
     )
     report = write_render(
         result,
@@ -158,7 +231,13 @@ def _render_impulse_responses(args: argparse.Namespace, scene) -> int:
     outputs = impulse_response_paths(args.output, [s.name or f"source{i + 1}" for i, s in enumerate(scene.sources)])
     check_outputs([(path, ".wav") for path in outputs], overwrite=args.overwrite)
     results = impulse_responses(
-        scene, format=args.format, sample_rate=args.sample_rate, hrtf=args.hrtf, lfe=args.lfe, progress=not args.quiet
+        scene,
+        format=args.format,
+        sample_rate=args.sample_rate,
+        hrtf=args.hrtf,
+        lfe=args.lfe,
+        progress=not args.quiet,
+        memory_limit=args.memory_limit,
     )
     for path, (_, result) in zip(outputs, results, strict=True):
         report = write_render(
@@ -174,17 +253,17 @@ def _render_impulse_responses(args: argparse.Namespace, scene) -> int:
 
 
 def impulse_response_paths(output: Path, names: list[str]) -> list[Path]:
-    """``output`` for one source; ``output`` suffixed with each source's name for several.
+    """``output`` suffixed with each source's name, one source or many (so scripts can rely on the name).
 
     >>> [p.name for p in impulse_response_paths(Path("ir.wav"), ["a", "b c"])]
     ['ir_a.wav', 'ir_b-c.wav']
+    >>> [p.name for p in impulse_response_paths(Path("ir.wav"), ["a"])]
+    ['ir_a.wav']
     """
     import re
 
     from soundstage.errors import ParameterError
 
-    if len(names) == 1:
-        return [output]
     safe = [re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "source" for name in names]
     if len(set(safe)) != len(safe):
         raise ParameterError("sources: give every source a distinct name to write one impulse response each")
@@ -223,9 +302,13 @@ def _binauralize(args: argparse.Namespace) -> int:
     from soundstage.acoustics.render import decode_to_binaural
     from soundstage.cli.outputs import check_outputs
     from soundstage.io.export import write_render
+    from soundstage.io.inputs import record_input
 
+    record_input(args.input)
     check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
-    result = decode_to_binaural(args.input, hrtf=args.hrtf or "sphere", convention=args.convention)
+    result = decode_to_binaural(
+        args.input, hrtf=args.hrtf or "sphere", convention=args.convention, sample_rate=args.sample_rate
+    )
     report = write_render(
         result,
         args.output,

@@ -301,7 +301,7 @@ def _resolve_pipeline(model: str) -> tuple[str, str]:
     (:func:`soundstage.vision.models.resolve_model` serves the transformers models, whose
     ``config.json`` and weights sit at the top of the folder; a pipeline keeps them in subfolders.)
     """
-    from soundstage.vision.models import is_offline
+    from soundstage.offline import is_offline
 
     if not isinstance(model, str) or not model.strip():
         raise ParameterError(f"model: give a hub id such as {DEFAULT_MODEL!r} or the folder of a downloaded pipeline")

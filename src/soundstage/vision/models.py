@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import DownloadError, InputFileError, ParameterError
-
-#: Environment variables that switch the model loaders to the local cache only.
-OFFLINE_VARIABLES = ("SOUNDSTAGE_OFFLINE", "HF_HUB_OFFLINE")
+from soundstage.offline import OFFLINE_VARIABLES, is_offline
 
 # Only what from_pretrained needs: configs, tokenizer/processor files, safetensors weights.
 # Hub repos often also carry .bin/.h5/.onnx copies of the same weights that we never read.
@@ -34,15 +32,6 @@ _LEGACY_WEIGHTS = ["*.json", "*.txt", "*.model", "pytorch_model*.bin"]
 
 # owner/name with the characters the hub allows (a bare name is a legacy top-level id).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-def is_offline() -> bool:
-    """True when ``SOUNDSTAGE_OFFLINE`` or ``HF_HUB_OFFLINE`` asks for no network access.
-
-    Read at call time (not at import, as huggingface_hub does), so a test or a CLI flag
-    can switch it with an environment variable.
-    """
-    return any(os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"} for name in OFFLINE_VARIABLES)
 
 
 def _first_line(error: BaseException) -> str:

@@ -73,6 +73,8 @@ class ImageJob:
         Text-to-audio prompt for regions without a sound (default: the region's label).
     audio_model : str
         Text-to-audio model id or folder.
+    downmix : bool
+        Average multichannel sound files to mono (otherwise they are refused before any work).
     """
 
     image: Path
@@ -89,6 +91,7 @@ class ImageJob:
     prompt: str | None = None
     audio_model: str = DEFAULT_AUDIO_MODEL
     max_side: int = 1024
+    downmix: bool = False
 
 
 @dataclass
@@ -106,6 +109,8 @@ class PipelineReport:
     """The stages in order, for ``--explain`` and the benchmark."""
 
     stages: list[StageReport] = field(default_factory=list)
+    #: What the user should hear about even without ``--explain``: sources moved, guessed distances.
+    warnings: list[str] = field(default_factory=list)
 
     def add(self, stage: str, backend: str, lines: list[str] | tuple[str, ...], started: float) -> None:
         self.stages.append(StageReport(stage, backend, list(lines), time.perf_counter() - started))
@@ -176,6 +181,7 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     report = PipelineReport()
     if not job.sounds:
         raise ParameterError("give at least one sound: --source LABEL=FILE or --audio FILE")
+    _check_sound_files(job)
 
     started = time.perf_counter()
     image = load_image(job.image, max_side=job.max_side)
@@ -196,6 +202,11 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     started = time.perf_counter()
     depth = _depth(job, image, camera)
     report.add("depth", depth.backend, list(depth.notes), started)
+    if depth.backend == "geometric":
+        report.warnings.append(
+            "distances come from the offline geometric prior (a level camera 1.6 m over flat ground), not from a "
+            "depth measurement: give --depth FILE (RGB-D) or a depth model (--depth transformers) for real distances"
+        )
     if depth.estimated_horizontal_fov_deg is not None and job.fov_deg is None and image.exif_focal_35mm is None:
         camera, depth, line = _camera_from_depth_model(image, camera, depth)
         report.stages[1].lines.append(line)
@@ -239,11 +250,24 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
 
     started = time.perf_counter()
     room_fit, room_lines = _room(job, image, depth, camera, placed)
-    room_lines += _keep_inside(placed, room_fit)
+    moved = _keep_inside(placed, room_fit)
+    room_lines += moved
+    report.warnings.extend(moved)
     report.add("room", room_fit.kind if room_fit is not None else "none", room_lines, started)
 
-    scene = _build_scene(placed, room_fit, output_format, sample_rate)
+    scene = _build_scene(placed, room_fit, output_format, sample_rate, downmix=job.downmix)
     return ImageScene(scene, image, camera, depth, placed, room_fit, report)
+
+
+def _check_sound_files(job: ImageJob) -> None:
+    """Read every given sound once before the image work, so a bad file fails fast and names its option."""
+    from soundstage.io.audio import load_audio
+
+    for label, audio in job.sounds:
+        if audio is None:
+            continue
+        option = f"--source {label}={audio}" if label else f"--audio {audio}"
+        load_audio(audio, downmix=job.downmix, field=option, downmix_hint="pass --downmix (ImageJob(downmix=True))")
 
 
 def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
@@ -484,7 +508,7 @@ def _depth_points(depth: DepthMap, camera, max_points: int = 20000) -> np.ndarra
     return np.asarray(camera.lift(cols + 0.5, rows + 0.5, depth.z_m[rows, cols]), dtype=float)
 
 
-def _build_scene(placed, room_fit, output_format: str, sample_rate: int):
+def _build_scene(placed, room_fit, output_format: str, sample_rate: int, *, downmix: bool = False):
     from soundstage.scene import scene_from_dict
 
     listener = np.zeros(3)
@@ -499,7 +523,8 @@ def _build_scene(placed, room_fit, output_format: str, sample_rate: int):
     sources = []
     for p in placed:
         world = listener + p.position_m
-        sources.append({"name": p.label, "audio": str(p.audio), "position": [round(float(v), 3) for v in world]})
+        source = {"name": p.label, "audio": str(p.audio), "position": [round(float(v), 3) for v in world]}
+        sources.append({**source, "downmix": True} if downmix else source)
     data: dict[str, Any] = {
         "sources": sources,
         "listener": {"position": [round(float(v), 3) for v in listener]},

@@ -155,12 +155,20 @@ def fetch_hrtf(name: str, *, cache_dir: str | os.PathLike | None = None, progres
     ParameterError
         When ``name`` is not registered.
     DownloadError
-        When the server cannot be reached or the download fails its checksum.
+        When the server cannot be reached, the download fails its checksum, or the set is not
+        cached and offline mode is on (see :mod:`soundstage.offline`).
     """
     entry = get_entry(name)
     target = entry.cache_path(cache_dir)
     if target.is_file() and sha256_of(target) == entry.sha256:
         return target
+    from soundstage.offline import is_offline, offline_reason
+
+    if is_offline():
+        raise DownloadError(
+            f"HRTF set {entry.name!r} is not in the cache at {target} and downloads are off ({offline_reason()}); "
+            f"put {entry.filename} there (from {entry.url}), or pass --hrtf PATH.sofa, or use --hrtf sphere"
+        )
     url = entry.download_url()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
