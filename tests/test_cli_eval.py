@@ -85,8 +85,9 @@ def test_mono_mono_baseline_from_the_input_folder(tmp_path):
     assert report.mono_mono["ild_error_db"] == pytest.approx(-20 * np.log10(0.6), abs=0.1)
     assert report.mean["itd_error_us"] == 0.0
     assert report.mean["phase"] == 0.0
-    # The binaural truth itself as input is averaged to the same mono mix.
-    assert evaluate_folders(pred, ref, input_dir=ref).mono_mono == pytest.approx(report.mono_mono, rel=1e-6)
+    # A two-channel file given as the mono input would score a baseline that is not Mono-Mono: refused.
+    with pytest.raises(InputFileError, match=r"ref/0\.wav has 2 channels; --input clips are the mono mixes"):
+        evaluate_folders(pred, ref, input_dir=ref)
     assert "mono_mono" in report.to_dict()
 
 

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` sub-command to the ``soundstage`` parser."""
@@ -41,10 +43,15 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.max_sources < 1:
         raise ParameterError(f"--max-sources must be at least 1, got {args.max_sources}")
     audio, sample_rate, mask = read_any(args.input)
-    if args.ir:
-        report = _impulse_responses(audio, sample_rate, args)
-    else:
-        report = _directions(audio, sample_rate, mask, args)
+    try:
+        if args.ir:
+            report = _impulse_responses(audio, sample_rate, args)
+        else:
+            report = _directions(audio, sample_rate, mask, args)
+    except ParameterError as error:
+        # What the file cannot give (no direction in a mono file, too short a clip) names the file.
+        message = str(error)
+        raise ParameterError(message if message.startswith(str(args.input)) else f"{args.input}: {message}") from None
     if args.json is not None:
         write_json(report, args.json, overwrite=args.overwrite)
         print(f"wrote {args.json}")
@@ -53,22 +60,10 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 def read_any(path: Path):
     """Audio (n_channels, n_samples) float64, its sample rate, and the WAV channel mask (None if not extensible)."""
-    from soundstage.errors import InputFileError
+    from soundstage.io.audio import read_audio_file
 
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
-    if path.suffix.lower() == ".wav":
-        from soundstage.io.wav import read_wav
-
-        audio, sample_rate, info = read_wav(path)
-        return audio, sample_rate, info.channel_mask
-    import soundfile
-
-    try:
-        data, sample_rate = soundfile.read(path, always_2d=True, dtype="float64")
-    except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise InputFileError(f"{path}: cannot be read as audio ({error}); give a WAV, FLAC or OGG file") from None
-    return data.T, int(sample_rate), None
+    clip = read_audio_file(path)
+    return clip.audio.astype(np.float64), clip.sample_rate, clip.channel_mask
 
 
 def _directions(audio, sample_rate: int, mask: int | None, args: argparse.Namespace) -> dict[str, Any]:

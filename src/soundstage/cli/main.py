@@ -87,11 +87,18 @@ def _one_line(error: BaseException) -> str:
     return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit code 2), like every other error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     from soundstage import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="soundstage",
         description="Spatial audio from mono sounds and a scene: binaural, stereo, 5.1/7.1, ambisonics.",
     )

@@ -137,24 +137,10 @@ def evaluate_folders(
 
 
 def _read_clip(path: Path) -> tuple[np.ndarray, int]:
-    if path.suffix.lower() == ".wav":
-        from soundstage.io.wav import read_wav
+    from soundstage.io.audio import read_audio_file
 
-        audio, sample_rate, _ = read_wav(path)
-    else:
-        import soundfile
-
-        try:
-            data, sample_rate = soundfile.read(path, always_2d=True, dtype="float64")
-        except (RuntimeError, TypeError) as error:
-            reason = getattr(error, "error_string", None) or str(error)
-            raise InputFileError(f"{path}: cannot be read as audio ({reason}); convert it to WAV") from None
-        audio = data.T
-    if audio.shape[1] == 0:
-        raise InputFileError(f"{path}: holds no samples; remove it or write the clip again")
-    if not np.isfinite(audio).all():
-        raise InputFileError(f"{path}: contains NaN or infinite samples; write the clip again")
-    return audio, int(sample_rate)
+    clip = read_audio_file(path)
+    return clip.audio.astype(np.float64), clip.sample_rate
 
 
 def _check_folder(folder: str | Path, role: str) -> Path:
@@ -239,9 +225,14 @@ def _mono_input(path: Path, ref: np.ndarray, ref_rate: int, ref_path: Path) -> n
         raise InputFileError(
             f"{path} has {audio.shape[1]} samples but {ref_path} has {ref.shape[1]}; make them the same length"
         )
+    if audio.shape[0] != 1:
+        # A binaural file given as the input would score a baseline that is not Mono-Mono at all.
+        raise InputFileError(
+            f"{path} has {audio.shape[0]} channels; --input clips are the mono mixes the model heard — "
+            "give mono files (e.g. the mean of both ears)"
+        )
     _check_not_silent(audio, path)
-    # The protocol's loader averages the channels of a multichannel file.
-    return audio.mean(axis=0)
+    return audio[0]
 
 
 def _scores(pred: np.ndarray, ref: np.ndarray, sample_rate: int, framing: dict[str, Any]) -> dict[str, float]:

@@ -335,7 +335,7 @@ def frame_cues(
     if n_samples < frame:
         raise ParameterError(
             f"the signal has {n_samples} samples, fewer than one {frame_s * 1000:g} ms frame ({frame}); "
-            "pass a longer signal or a shorter frame_s"
+            "give a clip of at least one frame (from Python, frame_s sets the frame)"
         )
     starts = np.arange(0, n_samples - frame + 1, hop)
     window = np.hanning(frame + 2)[1:-1]  # no zero end points: every sample counts

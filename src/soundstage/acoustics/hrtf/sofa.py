@@ -132,6 +132,14 @@ def _read_open_file(f, path: Path) -> SofaData:
     n_meas = irs.shape[0]
     if not np.all(np.isfinite(irs)):
         raise InputFileError(f"{path}: Data.IR contains NaN or infinite values")
+    silent = ~np.any(irs != 0.0, axis=(1, 2))
+    if silent.any():
+        # A silent measurement makes its direction inaudible without a word; an all-zero set, every direction.
+        which = "every measurement" if silent.all() else f"{int(silent.sum())} of {len(silent)} measurements"
+        raise InputFileError(
+            f"{path}: Data.IR is all zero for {which} (first: measurement {int(np.argmax(silent))}); "
+            "the file is damaged — re-download or re-export it"
+        )
 
     rates = np.unique(np.asarray(f["Data.SamplingRate"][()], dtype=float).ravel())
     if len(rates) != 1 or not (np.isfinite(rates[0]) and rates[0] > 0):

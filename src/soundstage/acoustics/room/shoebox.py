@@ -198,8 +198,8 @@ def image_sources(
         estimate = min(estimate, 1 + sum(4 * n * n + 2 for n in range(1, max_order + 1)))
     if estimate > MAX_IMAGES:
         raise ParameterError(
-            f"about {estimate:.2g} image sources would be needed (more than {MAX_IMAGES:.0e}); "
-            "keep the late reverberation on, or lower room.max_order or room.mixing_time"
+            f"room: about {estimate:.2g} image sources would be needed (more than {MAX_IMAGES:.0e}); "
+            "keep room.late_reverb on, or lower room.max_order or room.mixing_time"
         )
     positions, hits = [], []
     yz_distance2 = (y[:, None] - listener[1]) ** 2 + (z[None, :] - listener[2]) ** 2
