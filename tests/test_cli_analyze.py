@@ -80,7 +80,7 @@ def test_errors_are_one_line_and_nothing_is_overwritten(tmp_path, capsys):
     code, _, err = run(["analyze", mono], capsys)
     assert code == 1 and "--ir" in err and err.count("\n") == 1
     code, _, err = run(["analyze", tmp_path / "missing.wav"], capsys)
-    assert code == 1 and "no such file" in err
+    assert code == 1 and "missing.wav: file does not exist" in err
     path = rendered(tmp_path, "binaural", 10.0)
     existing = tmp_path / "kept.json"
     existing.write_text("keep")

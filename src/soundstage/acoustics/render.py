@@ -332,7 +332,7 @@ def _prepare(
     limit = memory_limit_bytes(memory_limit)
     if format is not None and not isinstance(format, str):
         raise ParameterError(f"format: give a format name such as 'binaural', got {format!r}")
-    format_name = (format or scene.output.format).lower()
+    format_name = (scene.output.format if format is None else format).lower()
     rate = check_output_rate(scene.output.sample_rate if sample_rate is None else sample_rate)
     encoder, details = _build_encoder(scene, format_name, rate, hrtf, scene.output.lfe if lfe is None else lfe)
     model = propagation_model(scene)

@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
-        parser.print_help()
+        print("soundstage: error: give a command, e.g. soundstage render scene.yaml -o out.wav (see soundstage --help)",
+              file=sys.stderr)
         return 2
     try:
         with recording_inputs(), _signals_as_exceptions():
@@ -91,7 +92,9 @@ class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (and exit code 2), like every other error."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        command = self.prog.partition(" ")[2]
+        where = f"{command}: " if command else ""
+        self.exit(2, f"soundstage: error: {where}{message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -107,11 +107,12 @@ def run_demo(
     dict of str to Path
         Each output's name and path.
     """
-    from soundstage.acoustics.render import decode_to_binaural, load_scene_hrtf, render
+    from soundstage.acoustics.render import check_output_rate, decode_to_binaural, load_scene_hrtf, render
     from soundstage.io.atomic import check_writable, ensure_dir
     from soundstage.io.export import write_render
     from soundstage.plots.scene import plot_scene
 
+    sample_rate = check_output_rate(sample_rate)  # before any file is written
     folder = Path(folder)
     ensure_dir(folder)
     # Check every output before writing any, so a refused overwrite leaves the folder untouched.
