@@ -737,7 +737,7 @@ def _render_option_cases() -> list[Case]:
         Case("render-hrtf-loop", render("--hrtf", "loop.sofa"), err, r"loop\.sofa", loop("loop.sofa")),
         Case("render-hrtf-offline-registered", render("--hrtf", "mit_kemar"), err, "mit_kemar", max_seconds=5),
         Case("render-ir-only-two-sources", render("--ir-only"), ok, outputs=("out_a.wav", "out_b.wav")),
-        Case("render-ir-only-room", ("render", "room.yaml", "-o", "irs.wav", "--ir-only"), ok, outputs=("irs.wav", "irs_a.wav")),
+        Case("render-ir-only-room", ("render", "room.yaml", "-o", "irs.wav", "--ir-only"), ok, outputs=("irs_a.wav",)),
         Case(
             "render-ir-only-same-names",
             ("render", "dup.yaml", "-o", "out.wav", "--ir-only"),
