@@ -13,8 +13,11 @@ this process (which has already imported soundstage, numpy, scipy, matplotlib...
   time (``SIGALRM`` in the child, ``SIGKILL`` from the parent as a backstop);
 * prints any uncaught exception's traceback to stderr and exits with :data:`UNCAUGHT_EXIT`.
 
-The parent collects everything into a :class:`RunResult`. :func:`run_subprocess` runs the real
-entry point in a fresh interpreter for the few end-to-end checks that need one.
+The parent collects everything into a :class:`RunResult`. :func:`start_cli` returns at once with a
+:class:`PendingRun`, and :func:`run_many` keeps several children going at a time (one per CPU by
+default), which is how the catalogue fits its few hundred cases into the test budget.
+:func:`run_subprocess` runs the real entry point in a fresh interpreter for the few end-to-end
+checks that need one.
 
 Assertions: :func:`assert_clean_error` (non-zero exit and exactly one stderr line starting with
 ``soundstage: error:``), :func:`assert_ok`, :func:`assert_one_of` (either, for inputs whose
@@ -31,11 +34,13 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import atexit  # noqa: E402
 import fnmatch  # noqa: E402
 import hashlib  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import stat  # noqa: E402
 import subprocess  # noqa: E402
@@ -153,9 +158,9 @@ class RunResult:
 
     @property
     def stderr_lines(self) -> list[str]:
-        """Non-empty stderr lines, progress-bar carriage returns removed."""
+        """Non-empty stderr lines (split at newlines only), progress-bar carriage returns removed."""
         lines = []
-        for line in self.stderr.splitlines():
+        for line in self.stderr.split("\n"):
             line = line.rsplit("\r", 1)[-1]
             if line.strip():
                 lines.append(line)
@@ -367,7 +372,12 @@ def run_cli(
     return start_cli(argv, cwd, env=env, timeout_s=timeout_s, memory_bytes=memory_bytes).wait()
 
 
-def run_many(jobs: Sequence[Callable[[], PendingRun]], *, workers: int | None = None) -> list[RunResult]:
+def run_many(
+    jobs: Sequence[Callable[[], PendingRun]],
+    *,
+    workers: int | None = None,
+    on_done: Callable[[int, RunResult], None] | None = None,
+) -> list[RunResult]:
     """Run several CLI jobs, ``workers`` at a time (default :func:`default_workers`), results in job order.
 
     Parameters
@@ -376,6 +386,9 @@ def run_many(jobs: Sequence[Callable[[], PendingRun]], *, workers: int | None = 
         Each starts one run (typically ``lambda: start_cli(argv, folder)``), called when a slot is free.
     workers : int, optional
         Children running at once.
+    on_done : callable, optional
+        Called as ``on_done(index, result)`` as soon as job ``index`` has ended (to snapshot and
+        clean up its folder while the others run).
     """
     workers = max(1, workers or default_workers())
     results: list[RunResult | None] = [None] * len(jobs)
@@ -388,7 +401,10 @@ def run_many(jobs: Sequence[Callable[[], PendingRun]], *, workers: int | None = 
             running[index] = jobs[index]()
         finished = [index for index, run in running.items() if run.poll() is not None]
         for index in finished:
-            results[index] = running.pop(index).result
+            result = running.pop(index).result
+            results[index] = result
+            if on_done is not None and result is not None:
+                on_done(index, result)
         if finished:
             delay = 0.002
         else:
@@ -413,7 +429,13 @@ def _private_cache() -> Path:
     global _CACHE
     if _CACHE is None:
         _CACHE = Path(tempfile.mkdtemp(prefix="soundstage-fuzz-cache-"))
+        atexit.register(_remove_cache, os.getpid(), _CACHE)
     return _CACHE
+
+
+def _remove_cache(owner: int, folder: Path) -> None:
+    if os.getpid() == owner:  # never from a forked child
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_subprocess(
@@ -439,7 +461,8 @@ def run_subprocess(
     Returns
     -------
     RunResult
-        ``max_rss_bytes`` of the interpreter; ``rss_growth_bytes`` is the same value.
+        ``max_rss_bytes`` (and ``rss_growth_bytes``) is the peak of this interpreter when it is the
+        largest child this process has waited for so far, else 0 (``RUSAGE_CHILDREN`` keeps a maximum).
     """
     args = [os.fspath(a) for a in argv]
     full_env = {**os.environ, **BASE_ENV}
@@ -634,35 +657,36 @@ def assert_only_outputs_changed(
     assert not unexpected, f"files changed that were not outputs: {unexpected}{context}"
 
 
-def assert_no_temporaries(folder: str | os.PathLike, *, result: RunResult | None = None) -> None:
-    """Assert no hidden temporary file (``.NAME.*.tmp`` / ``.part``) was left anywhere under ``folder``."""
-    left = [
-        str(Path(dirpath, name).relative_to(folder))
-        for dirpath, _, filenames in os.walk(folder)
-        for name in filenames
-        if TEMPORARY_PATTERN.match(name)
-    ]
+def temporaries(entries: Mapping[str, Entry]) -> list[str]:
+    """Hidden temporary files (``.NAME.*.tmp`` / ``.part``) in a :func:`snapshot`."""
+    return sorted(path for path in entries if TEMPORARY_PATTERN.match(os.path.basename(path)))
+
+
+def assert_no_temporaries(folder: str | os.PathLike | Mapping[str, Entry], *, result: RunResult | None = None) -> None:
+    """Assert no hidden temporary file was left anywhere under ``folder`` (a path or its snapshot)."""
+    left = temporaries(folder if isinstance(folder, Mapping) else snapshot(folder))
     context = f"\n{result.describe()}" if result is not None else ""
     assert not left, f"temporary files left behind: {left}{context}"
 
 
 def check_run(
     result: RunResult,
-    folder: str | os.PathLike,
+    folder: str | os.PathLike | None,
     before: Mapping[str, Entry],
     outputs: Iterable[str],
     *,
     expect: str = "either",
     match: str | None = None,
     max_seconds: float | None = None,
+    after: Mapping[str, Entry] | None = None,
 ) -> bool:
     """Every property at once: clean outcome, only outputs touched (none on failure), no temporaries.
 
     Parameters
     ----------
     result : RunResult
-    folder : str or PathLike
-        The folder snapshotted as ``before``.
+    folder : str or PathLike or None
+        The folder snapshotted as ``before`` (may be None when ``after`` is given).
     before : mapping
         :func:`snapshot` of ``folder`` taken before the run.
     outputs : iterable of str
@@ -673,6 +697,8 @@ def check_run(
         Regex the error line must contain (``expect="error"`` only).
     max_seconds : float, optional
         Wall-clock bound to assert.
+    after : mapping, optional
+        :func:`snapshot` of ``folder`` taken after the run (default: taken now).
 
     Returns
     -------
@@ -687,7 +713,7 @@ def check_run(
         ok = False
     else:
         ok = assert_one_of(result, max_seconds=max_seconds)
-    after = snapshot(folder)
+    after = snapshot(folder) if after is None else after
     assert_only_outputs_changed(before, after, outputs if ok else (), result=result)
-    assert_no_temporaries(folder, result=result)
+    assert_no_temporaries(after, result=result)
     return ok

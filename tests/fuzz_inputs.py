@@ -10,6 +10,7 @@ Hypothesis strategies share one vocabulary of broken inputs.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -197,22 +198,52 @@ def make_workspace(folder: Path) -> Path:
     return folder
 
 
-_TEMPLATE: Path | None = None
+_TEMPLATES: dict[bool, Path] = {}
 
 
-def template() -> Path:
-    """The workspace, written once per test session under the system temporary folder."""
-    global _TEMPLATE
-    if _TEMPLATE is None:
-        _TEMPLATE = make_workspace(Path(tempfile.mkdtemp(prefix="soundstage-fuzz-template-")) / "w")
-    return _TEMPLATE
+def add_traps(folder: Path) -> Path:
+    """Add the awkward paths the random command lines aim at to a workspace.
+
+    ``loop.wav``/``loop.yaml``/``loop.sofa`` (symlink loops), ``dangling.wav`` and ``dangling``
+    (links to nothing), ``alias.wav`` (a link to ``a.wav``), ``in.wav`` (a sound), ``img.wav`` (a
+    PNG named like a WAV), ``x.regions.png`` (an image named like a side file of ``x.wav``),
+    ``x.map.png`` (a depth map named like one) and ``zero.sofa`` (all-zero responses).
+    """
+    for name in ("loop.wav", "loop.yaml", "loop.sofa", "loop.png"):
+        os.symlink(f"{name}.loop", folder / name)
+        os.symlink(name, folder / f"{name}.loop")
+    os.symlink("nowhere.wav", folder / "dangling.wav")
+    os.symlink("nowhere", folder / "dangling")
+    os.symlink("a.wav", folder / "alias.wav")
+    shutil.copyfile(folder / "a.wav", folder / "in.wav")
+    shutil.copyfile(folder / "img.png", folder / "img.wav")
+    shutil.copyfile(folder / "img.png", folder / "x.regions.png")
+    shutil.copyfile(folder / "depth.png", folder / "x.map.png")
+    write_sofa_variant(folder / "zero.sofa", "all_zero_ir")
+    return folder
 
 
-def copy_workspace(parent: Path | None = None) -> Path:
+def template(traps: bool = False) -> Path:
+    """The workspace (with :func:`add_traps` if ``traps``), written once per test session under /tmp."""
+    if traps not in _TEMPLATES:
+        if not _TEMPLATES:
+            atexit.register(_remove_templates, os.getpid())
+        folder = make_workspace(Path(tempfile.mkdtemp(prefix="soundstage-fuzz-template-")) / "w")
+        _TEMPLATES[traps] = add_traps(folder) if traps else folder
+    return _TEMPLATES[traps]
+
+
+def _remove_templates(owner: int) -> None:
+    if os.getpid() == owner:  # never from a forked child
+        for folder in _TEMPLATES.values():
+            shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def copy_workspace(parent: Path | None = None, *, traps: bool = False) -> Path:
     """A fresh copy of the workspace (in ``parent``, or a new temporary folder); the caller removes it."""
     parent = Path(tempfile.mkdtemp(prefix="soundstage-fuzz-")) if parent is None else parent
     target = parent / "w"
-    shutil.copytree(template(), target, symlinks=True)
+    shutil.copytree(template(traps), target, symlinks=True)
     return target
 
 
