@@ -13,9 +13,12 @@ The expected outcome is one of
 ``either``
     An edge case where both are acceptable, but whichever happens must be clean.
 
-Every run is also bounded in time and memory, and must leave no hidden temporary file. Runs go
-through :func:`fuzz_harness.run_cli` (a forked child of the test process), so ~300 cases take
-well under a minute on two cores.
+Every run is also bounded in time and memory, and must leave no hidden temporary file. Runs are
+forked children of the test process (:func:`fuzz_harness.start_cli`), one per CPU at a time
+(``$SOUNDSTAGE_FUZZ_JOBS`` overrides), all started by the module fixture before the first check:
+the ~640 cases take about 50 s on two cores. ``-k`` selects cases as usual; only those run.
+Cases named ``found-*`` are inputs the random suite (``test_fuzz_cli.py``) found, kept as fixed
+regressions.
 """
 
 from __future__ import annotations
@@ -23,8 +26,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1433,7 +1435,7 @@ def _other_cases() -> list[Case]:
             "overwrite",
             text_file("d/binaural.wav", "old"),
         ),
-        Case("demo-empty-output", ("demo", "-o", "", "--sample-rate", "8000"), err, None),
+        Case("demo-empty-output", ("demo", "-o", "", "--sample-rate", "8000", "--overwrite"), err, None),
         Case("info", ("info",), ok),
         Case("version", ("--version",), ok),
         Case("hrtf-fetch-unknown", ("hrtf", "fetch", "nonexistent"), err, "nonexistent"),
@@ -1447,7 +1449,90 @@ def _other_cases() -> list[Case]:
     ]
 
 
+def corrupted(name: str, write: Setup, positions: list[int], values: list[int]) -> Setup:
+    """``write`` the file ``name``, then overwrite the bytes at ``positions`` with ``values``."""
+
+    def run(work: Path) -> None:
+        write(work)
+        path = work / name
+        path.write_bytes(fi.corrupt_bytes(path.read_bytes(), positions, values))
+
+    return run
+
+
+def _found_by_fuzzing() -> list[Case]:
+    """Inputs the random suite found, kept here as fixed regression cases."""
+    err, either = "error", "either"
+    huge_fmt = corrupted("fmt.wav", wav("fmt.wav", "valid"), [19], [0xE9])  # fmt chunk claims 3.9 GB
+    return [
+        Case(
+            "found-source-fmt-chunk-3.9gb",
+            ("render", "src.yaml", "-o", "out.wav"),
+            err,
+            r"fmt\.wav",
+            steps(huge_fmt, yaml_file("src.yaml", fi.scene(**{"sources.0.audio": "fmt.wav"}))),
+        ),
+        Case("found-analyze-fmt-chunk-3.9gb", ("analyze", "fmt.wav"), err, r"fmt\.wav", huge_fmt),
+        Case(
+            "found-binauralize-fmt-chunk-3.9gb",
+            ("binauralize", "fmt.wav", "-o", "out.wav"),
+            err,
+            r"fmt\.wav",
+            corrupted("fmt.wav", copy("hoa1.wav", "fmt.wav"), [19], [0xEC]),
+        ),
+        Case(
+            "found-analyze-ir-1hz-log-of-negative",
+            ("analyze", "x.wav", "--ir"),
+            either,
+            None,
+            corrupted("x.wav", wav("x.wav", "rate_1hz"), [47], [0x34]),
+        ),
+        Case("found-image-output-empty", ("image", "img.png", "--audio", "a.wav", "-o", "", *QUICK), err, None),
+        Case("found-demo-output-empty", ("demo", "-o", "", "--sample-rate", "8000", "--overwrite"), err, None),
+        Case(
+            "found-demo-sample-rate-huge-int",
+            ("demo", "-o", "d", "--sample-rate", "99999999999999999999999"),
+            err,
+            "sample.rate",
+        ),
+        Case(
+            "found-render-sample-rate-huge-int", render("--sample-rate", "99999999999999999999999"), err, "sample.rate"
+        ),
+        Case(
+            "found-sofa-superblock-flip",
+            render("--hrtf", "c.sofa"),
+            err,
+            r"c\.sofa",
+            corrupted("c.sofa", sofa("c.sofa", "ir_two_dims"), [17], [228]),
+        ),
+        Case(
+            "found-sofa-metadata-checksum",
+            ("binauralize", "hoa1.wav", "-o", "out.wav", "--hrtf", "c.sofa"),
+            err,
+            r"c\.sofa",
+            corrupted("c.sofa", sofa("c.sofa", "valid_48k"), [23225, 253], [189, 73]),
+        ),
+        Case(
+            "found-depth-huge-finite-values",
+            im("--depth", "big.npy", "--room", "none"),
+            either,
+            None,
+            lambda w: np.save(w / "big.npy", np.where(np.eye(48, 64) > 0, 3.4e38, 1.25).astype(np.float32)),
+            SIDE,
+        ),
+        Case(
+            "found-depth-float64-1e206",
+            im("--depth", "big.npy", "--room", "none"),
+            either,
+            None,
+            lambda w: np.save(w / "big.npy", np.where(np.eye(48, 64) > 0, 3.5e206, 1.25)),
+            SIDE,
+        ),
+    ]
+
+
 CASES: list[Case] = [
+    *_found_by_fuzzing(),
     *_scene_cases(),
     *_wav_source_cases(),
     *_render_option_cases(),
@@ -1467,56 +1552,65 @@ def test_the_catalogue_is_big_enough_and_ids_are_unique() -> None:
 
 
 @dataclass
-class Prepared:
-    """A case's workspace, its snapshot before the run, and the run's result."""
+class Outcome:
+    """A case's run and the snapshots of its workspace before and after it."""
 
-    work: Path
     before: dict
     result: RunResult | None = None
+    after: dict | None = None
 
 
 @pytest.fixture(scope="module")
-def catalogue_runs(request: pytest.FixtureRequest) -> Iterator[dict[str, Prepared]]:
+def catalogue_runs(request: pytest.FixtureRequest) -> dict[str, Outcome]:
     """Run every selected case once, several at a time (``$SOUNDSTAGE_FUZZ_JOBS``, default: the CPUs).
 
-    The cases are independent (one workspace each), so running them side by side keeps the
-    catalogue inside the test budget on two cores; each test then checks its own result.
+    The cases are independent (one workspace each, made just before its run and removed as soon
+    as it has been snapshotted), so running them side by side keeps the catalogue inside the test
+    budget on two cores; each test then checks its own outcome.
     """
     selected = [
         item.callspec.params["case"]
         for item in request.session.items
-        if getattr(item, "callspec", None) is not None and item.module is sys.modules[__name__]
+        if getattr(item, "callspec", None) is not None and Path(item.path) == Path(__file__)
     ]
-    prepared: dict[str, Prepared] = {}
-    try:
-        for case in selected:
-            work = fi.copy_workspace()
+    outcomes: dict[str, Outcome] = {}
+    folders: dict[str, Path] = {}
+
+    def job(case: Case) -> Callable[[], PendingRun]:
+        def start() -> PendingRun:
+            work = folders[case.id] = fi.copy_workspace()
             if case.setup is not None:
                 case.setup(work)
-            prepared[case.id] = Prepared(work, snapshot(work))
+            outcomes[case.id] = Outcome(snapshot(work))
+            return start_cli(case.argv, work, env=dict(case.env), timeout_s=CASE_TIMEOUT_S)
 
-        def job(case: Case) -> Callable[[], PendingRun]:
-            return lambda: start_cli(case.argv, prepared[case.id].work, env=dict(case.env), timeout_s=CASE_TIMEOUT_S)
+        return start
 
-        results = run_many([job(case) for case in selected])
-        for case, result in zip(selected, results, strict=True):
-            prepared[case.id].result = result
-        yield prepared
+    def done(index: int, result: RunResult) -> None:
+        case = selected[index]
+        outcome = outcomes[case.id]
+        outcome.result, outcome.after = result, snapshot(folders[case.id])
+        fi.remove_workspace(folders.pop(case.id))
+
+    try:
+        run_many([job(case) for case in selected], on_done=done)
     finally:
-        for entry in prepared.values():
-            fi.remove_workspace(entry.work)
+        for work in folders.values():
+            fi.remove_workspace(work)
+    return outcomes
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_catalogue(case: Case, catalogue_runs: dict[str, Prepared]) -> None:
-    entry = catalogue_runs[case.id]
-    assert entry.result is not None
+def test_catalogue(case: Case, catalogue_runs: dict[str, Outcome]) -> None:
+    outcome = catalogue_runs[case.id]
+    assert outcome.result is not None and outcome.after is not None
     check_run(
-        entry.result,
-        entry.work,
-        entry.before,
+        outcome.result,
+        None,
+        outcome.before,
         case.outputs,
         expect=case.expect,
         match=case.match,
         max_seconds=case.max_seconds,
+        after=outcome.after,
     )
