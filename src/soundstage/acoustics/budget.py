@@ -23,8 +23,8 @@ MEMORY_LIMIT_VARIABLE = "SOUNDSTAGE_MEMORY_LIMIT"
 #: Largest default budget, in bytes.
 MAX_DEFAULT_LIMIT_BYTES = 8 * 2**30
 #: Peak bytes per (arrival × channel × kernel tap) while an encoder builds a source's response:
-#: float64 kernels, their complex spectra and the weighted copies exist at once (measured:
-#: ``benchmarks/bench_budget.py`` prints the measured peak beside this estimate).
+#: float64 kernels, their complex spectra and the weighted copies exist at once (``tests/test_budget.py``
+#: measures a render's peak in a fresh process and checks the estimate stays above it).
 ENCODER_BYTES_PER_TAP = 48
 #: Peak bytes per (channel × output sample) of the mix: the float32 mix, each source's float32
 #: convolved piece, kept until the mix, and the overlap-add blocks.

@@ -119,10 +119,7 @@ def render(
         job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
         scene, rate, encoder = job.scene, job.sample_rate, job.encoder
         signals = [_source_signal(scene, index, rate) for index in range(len(scene.sources))]
-        paths = [
-            job.model.propagate(source_world_position(s, scene.listener), scene.source_label(i))
-            for i, s in enumerate(scene.sources)
-        ]
+        paths = job.propagate_all()
         starts = [round(source.start * rate) for source in scene.sources]
         job.check_costs(paths, [len(signal) for signal in signals], starts)
         pieces: list[tuple[int, np.ndarray]] = []
@@ -161,10 +158,7 @@ def impulse_responses(
     with recording_inputs() as inputs:
         job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
         scene, encoder = job.scene, job.encoder
-        paths = [
-            job.model.propagate(source_world_position(s, scene.listener), scene.source_label(i))
-            for i, s in enumerate(scene.sources)
-        ]
+        paths = job.propagate_all()
         job.check_costs(paths, [0] * len(paths), [0] * len(paths))
         responses = []
         for index in _progress(range(len(scene.sources)), progress, f"impulse responses {job.format_name}"):
@@ -221,6 +215,14 @@ class _Job:
             dict(self.details),
             frozenset(inputs),
         )
+
+    def propagate_all(self) -> list[SourcePropagation]:
+        """Every source's arrivals and late-field statistics (cheap next to encoding them)."""
+        scene = self.scene
+        return [
+            self.model.propagate(source_world_position(source, scene.listener), scene.source_label(index))
+            for index, source in enumerate(scene.sources)
+        ]
 
     def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> None:
         """Refuse, before encoding, a render whose memory would exceed the budget (see :mod:`.budget`)."""

@@ -29,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
-        print("soundstage: error: give a command, e.g. soundstage render scene.yaml -o out.wav (see soundstage --help)",
-              file=sys.stderr)
+        print(
+            "soundstage: error: give a command, e.g. soundstage render scene.yaml -o out.wav (see soundstage --help)",
+            file=sys.stderr,
+        )
         return 2
     try:
         with recording_inputs(), _signals_as_exceptions():
@@ -212,15 +214,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.ir_only:
         return _render_impulse_responses(args, scene)
     check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
-    result = render(
-        scene,
-        format=args.format,
-        sample_rate=args.sample_rate,
-        hrtf=args.hrtf,
-        lfe=args.lfe,
-        progress=not args.quiet,
-        memory_limit=args.memory_limit,
-    )
+    result = render(scene, **_render_options(args))
     report = write_render(
         result,
         args.output,
@@ -233,6 +227,18 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render_options(args: argparse.Namespace) -> dict:
+    """The options ``render`` and ``impulse_responses`` take from ``soundstage render``'s arguments."""
+    return {
+        "format": args.format,
+        "sample_rate": args.sample_rate,
+        "hrtf": args.hrtf,
+        "lfe": args.lfe,
+        "progress": not args.quiet,
+        "memory_limit": args.memory_limit,
+    }
+
+
 def _render_impulse_responses(args: argparse.Namespace, scene) -> int:
     from soundstage.acoustics.render import impulse_responses
     from soundstage.cli.outputs import check_outputs
@@ -240,15 +246,7 @@ def _render_impulse_responses(args: argparse.Namespace, scene) -> int:
 
     outputs = impulse_response_paths(args.output, [s.name or f"source{i + 1}" for i, s in enumerate(scene.sources)])
     check_outputs([(path, ".wav") for path in outputs], overwrite=args.overwrite)
-    results = impulse_responses(
-        scene,
-        format=args.format,
-        sample_rate=args.sample_rate,
-        hrtf=args.hrtf,
-        lfe=args.lfe,
-        progress=not args.quiet,
-        memory_limit=args.memory_limit,
-    )
+    results = impulse_responses(scene, **_render_options(args))
     for path, (_, result) in zip(outputs, results, strict=True):
         report = write_render(
             result,
