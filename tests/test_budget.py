@@ -123,7 +123,7 @@ def test_the_estimate_bounds_the_measured_peak(tmp_path):
         ({"gain_db": 1000}, r"sources\[0\]\.gain_db: Input should be less than or equal to 60"),
         ({"position": {"az": 0, "dist": 1e8}}, r"sources\[0\]\.position\.dist: Input should be less than or equal"),
         ({"position": {"x": float("inf"), "y": 0}}, r"sources\[0\]\.position\.x: must be a finite number"),
-        ({"position": [float("nan"), 0, 0]}, r"sources\[0\]\.position\.x: Input should be a finite number"),
+        ({"position": [float("nan"), 0, 0]}, r"sources\[0\]\.position\.x: must be a finite number \(got nan\)"),
     ],
 )
 def test_values_no_scene_can_mean_are_refused_naming_the_field(tmp_path, fields, match):

@@ -408,7 +408,9 @@ def _scene_cases() -> list[Case]:
     cases += [
         # rooms
         scene_case("room-ok", {}, ok, base=room),
-        scene_case("room-max-order-50-big-room", None, err, "max_order", data=fi.scene(BIG_ROOM, room__max_order=50)),
+        # With the tail on, order 50 is a cap the images before the ~50 ms mixing time never reach: cheap and
+        # right (0.3 s). The expensive form, images until 2 s, is refused below.
+        scene_case("room-max-order-50-big-room", None, ok, data=fi.scene(BIG_ROOM, room__max_order=50)),
         scene_case("room-max-order-100", {"room.max_order": 100}, either, base=room),
         scene_case(
             "room-max-order-50-long-mixing-time",
@@ -436,13 +438,9 @@ def _scene_cases() -> list[Case]:
             "room-materials-nan", {"room.materials.walls": float("nan")}, err, F("room.materials.walls"), base=room
         ),
         scene_case("room-materials-unknown-surface", {"room.materials.windows": "glass"}, err, "windows", base=room),
-        scene_case(
-            "room-materials-all-zero-bands",
-            {"room.materials.walls": [0, 0, 0, 0, 0, 0]},
-            err,
-            F("room.materials.walls"),
-            base=room,
-        ),
+        # Rigid walls are a valid room while the floor and ceiling absorb: it decays at a finite rate.
+        # (Nothing absorbing anywhere, room-materials-zero above, is refused.)
+        scene_case("room-materials-all-zero-bands", {"room.materials.walls": [0, 0, 0, 0, 0, 0]}, ok, base=room),
         scene_case("room-rt60-zero", {"room.rt60": 0, "room.materials": D}, err, F("room.rt60"), base=room),
         scene_case("room-rt60-25", {"room.rt60": 25, "room.materials": D}, err, F("room.rt60"), base=room),
         scene_case("room-rt60-and-materials", {"room.rt60": 0.5}, err, "rt60", base=room),

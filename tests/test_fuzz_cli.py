@@ -20,10 +20,9 @@ By default every test uses a fixed seed (``derandomize=True``) and a small numbe
 without shrinking, so the whole fuzz suite (with ``test_fuzz_catalogue.py``) stays within about
 90 s on two cores. Set ``SOUNDSTAGE_FUZZ_EXAMPLES`` for a longer, randomised run with shrinking::
 
-    SOUNDSTAGE_FUZZ=1 SOUNDSTAGE_FUZZ_EXAMPLES=2000 python -m pytest -q tests/test_fuzz_cli.py
+    SOUNDSTAGE_FUZZ_EXAMPLES=2000 python -m pytest -q tests/test_fuzz_cli.py
 
-(``SOUNDSTAGE_FUZZ=1`` is what ``tests/conftest.py`` asks for to collect the fuzz suite at all;
-``SOUNDSTAGE_FUZZ_SEED=N`` fixes the seed of such a run so that it can be repeated.)
+(``SOUNDSTAGE_FUZZ_SEED=N`` fixes the seed of such a run so that it can be repeated.)
 """
 
 from __future__ import annotations

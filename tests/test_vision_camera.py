@@ -115,7 +115,7 @@ def test_camera_for_prefers_the_given_fov_then_exif_then_the_default():
     assert (camera.width, camera.height) == (800, 600)
 
 
-@pytest.mark.parametrize("fov", [0.0, 180.0, -10.0, float("nan")])
+@pytest.mark.parametrize("fov", [0.0, 1e-9, 0.5, 179.5, 180.0, -10.0, float("nan")])
 def test_from_fov_refuses_impossible_fields_of_view(fov):
     with pytest.raises(ParameterError, match="field of view"):
         PinholeCamera.from_fov(640, 480, fov)

@@ -352,7 +352,7 @@ def check_output_rate(sample_rate: object) -> int:
     """
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | float | np.integer | np.floating):
         raise ParameterError(f"sample rate {sample_rate!r} is not a number of Hz; choose e.g. 48000")
-    if not (np.isfinite(sample_rate) and float(sample_rate).is_integer() and 8000 <= sample_rate <= 384000):
+    if not (8000 <= sample_rate <= 384000 and float(sample_rate).is_integer()):  # NaN fails the comparison
         raise ParameterError(f"sample rate {sample_rate!r} Hz is outside 8000–384000 Hz; choose e.g. 48000")
     return int(sample_rate)
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from soundstage.cli.main import path_argument
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Localize the sources in a binaural, stereo, 5.1/7.1 or ambisonic file (strongest first), "
         "or with --ir measure T30/T20/EDT/C50/C80/DRR of impulse responses, one per channel.",
     )
-    analyze.add_argument("input", type=Path, help="audio file (WAV; other formats soundfile reads)")
+    analyze.add_argument("input", type=path_argument, help="audio file (WAV; other formats soundfile reads)")
     analyze.add_argument(
         "--format",
         help="binaural | stereo | 5.1 | 7.1 | foa | hoaN (default: from the channel count and the WAV channel mask)",
@@ -27,8 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     analyze.add_argument("--hrtf", help="binaural: the head whose cues map ITD/ILD to angles (default sphere)")
     analyze.add_argument("--convention", choices=["ambix", "fuma"], default="ambix", help="ambisonics convention")
     analyze.add_argument("--max-sources", type=int, default=4, help="report at most this many sources (default 4)")
-    analyze.add_argument("--json", type=Path, help="write the results as JSON")
-    analyze.add_argument("--plot", type=Path, help="write a figure (PNG)")
+    analyze.add_argument("--json", type=path_argument, help="write the results as JSON")
+    analyze.add_argument("--plot", type=path_argument, help="write a figure (PNG)")
     analyze.add_argument("--overwrite", action="store_true", help="replace the --json/--plot files if they exist")
     analyze.set_defaults(handler=run_analyze)
 
@@ -62,8 +62,8 @@ def read_any(path: Path):
     """Audio (n_channels, n_samples) float64, its sample rate, and the WAV channel mask (None if not extensible)."""
     from soundstage.io.audio import read_audio_file
 
-    clip = read_audio_file(path)
-    return clip.audio.astype(np.float64), clip.sample_rate, clip.channel_mask
+    clip = read_audio_file(path, min_frames=2)  # one sample has no direction and no decay
+    return clip.audio.astype("float64"), clip.sample_rate, clip.channel_mask
 
 
 def _directions(audio, sample_rate: int, mask: int | None, args: argparse.Namespace) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from soundstage.cli.main import path_argument
 
 #: Column headings of the printed table (ASCII, so any terminal shows them).
 _HEADINGS = {
@@ -28,11 +29,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "FAIR-Play / Mono2Binaural protocol: 16 kHz, each clip peak-normalised, STFT n_fft 512, hop 160, "
         "Hann window 400, centred. Prints the means; --json/--csv write per-file results too.",
     )
-    evaluate.add_argument("--pred", type=Path, required=True, help="folder of predicted binaural clips")
-    evaluate.add_argument("--ref", type=Path, required=True, help="folder of true binaural clips (same file names)")
+    evaluate.add_argument("--pred", type=path_argument, required=True, help="folder of predicted binaural clips")
+    evaluate.add_argument(
+        "--ref", type=path_argument, required=True, help="folder of true binaural clips (same file names)"
+    )
     evaluate.add_argument(
         "--input",
-        type=Path,
+        type=path_argument,
         help="folder of the mono inputs (same names): also evaluate the Mono-Mono baseline (mono on both ears)",
     )
     evaluate.add_argument(
@@ -43,8 +46,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "constant as librosa >= 0.9",
     )
     evaluate.add_argument("--per-file", action="store_true", help="print a row for every file, not only the means")
-    evaluate.add_argument("--json", type=Path, help="write the means, per-file results and settings as JSON")
-    evaluate.add_argument("--csv", type=Path, help="write one row of metrics per file as CSV")
+    evaluate.add_argument("--json", type=path_argument, help="write the means, per-file results and settings as JSON")
+    evaluate.add_argument("--csv", type=path_argument, help="write one row of metrics per file as CSV")
     evaluate.add_argument("--overwrite", action="store_true", help="replace the --json/--csv files if they exist")
     evaluate.set_defaults(handler=run_eval)
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from soundstage.cli.main import FORMAT_HELP, add_memory_option
+from soundstage.cli.main import FORMAT_HELP, add_memory_option, path_argument
 
 #: Triangles of the ``--mesh`` export: detailed enough to see the scene, few enough for image sources.
 MESH_TRIANGLES = 4000
@@ -21,8 +21,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         "sounds from there. Writes OUTPUT, OUTPUT.scene.yaml (editable; re-render with `soundstage render`), "
         "OUTPUT.regions.png and OUTPUT.map.png.",
     )
-    image.add_argument("image", type=Path, help="the photo (JPEG, PNG, ...) or the colour image of an RGB-D capture")
-    image.add_argument("-o", "--output", type=Path, required=True, help="output WAV file")
+    image.add_argument(
+        "image", type=path_argument, help="the photo (JPEG, PNG, ...) or the colour image of an RGB-D capture"
+    )
+    image.add_argument("-o", "--output", type=path_argument, required=True, help="output WAV file")
     image.add_argument(
         "--source",
         action="append",
@@ -52,7 +54,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     image.add_argument("--segmenter", help="SAM model id or folder")
     image.add_argument("--fov", type=float, help="horizontal field of view of the camera in degrees")
     image.add_argument("--room", default="auto", help="auto (fit to the depth) | none | WxDxH in metres")
-    image.add_argument("--mesh", type=Path, help="also write a triangle mesh of the depth map (PLY)")
+    image.add_argument("--mesh", type=path_argument, help="also write a triangle mesh of the depth map (PLY)")
     image.add_argument("--prompt", help="text-to-audio prompt for regions given without a sound")
     image.add_argument(
         "--downmix", action="store_true", help="average multichannel sound files to mono (otherwise they are refused)"

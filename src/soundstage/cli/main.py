@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        with recording_inputs(), _signals_as_exceptions():
+        with recording_inputs(), _signals_as_exceptions(), _warnings_as_notes():
             return int(args.handler(args) or 0)
     except SoundstageError as error:
         print(f"soundstage: error: {_one_line(error)}", file=sys.stderr)
@@ -85,9 +85,40 @@ def _signals_as_exceptions():
             signal.signal(number, handler)
 
 
+@contextlib.contextmanager
+def _warnings_as_notes():
+    """Python warnings inside the block print as one ``soundstage: note:`` line, without source lines.
+
+    A library's advice (a SOFA set that cannot be triangulated falls back to the nearest HRIR) is
+    worth a line; numpy's RuntimeWarnings mean a check is missing, so they say to report them.
+    """
+    import warnings
+
+    def note(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        if not issubclass(category, UserWarning):
+            text += f" ({category.__name__} in {Path(filename).name}:{lineno}; please report this)"
+        print(f"soundstage: note: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = note
+        yield
+
+
 def _one_line(error: BaseException) -> str:
     """The error's message on one line (a message that spans lines is joined with "; ")."""
     return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
+
+
+def path_argument(text: str) -> Path:
+    """A file or folder given on the command line; an empty one is refused (``Path("")`` would mean ".").
+
+    >>> path_argument("out.wav")
+    PosixPath('out.wav')
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    return Path(text)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -111,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     render = commands.add_parser("render", help="render a scene file to a WAV file")
-    render.add_argument("scene", type=Path, help="scene file (YAML or JSON)")
-    render.add_argument("-o", "--output", type=Path, required=True, help="output WAV file")
+    render.add_argument("scene", type=path_argument, help="scene file (YAML or JSON)")
+    render.add_argument("-o", "--output", type=path_argument, required=True, help="output WAV file")
     render.add_argument("--format", help=f"output format, overrides the scene: {FORMAT_HELP}")
     render.add_argument("--sample-rate", type=int, help="output sample rate in Hz, overrides the scene")
     render.add_argument(
@@ -133,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(handler=_render)
 
     demo = commands.add_parser("demo", help="synthesize a scene and render it to every format, with a plot")
-    demo.add_argument("-o", "--output", type=Path, default=Path("demo"), help="output folder (default: demo)")
+    demo.add_argument("-o", "--output", type=path_argument, default=Path("demo"), help="output folder (default: demo)")
     demo.add_argument("--sample-rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     demo.add_argument("--overwrite", action="store_true", help="replace files from an earlier demo")
     demo.add_argument("--quiet", action="store_true", help="print only errors")
@@ -141,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     binauralize = commands.add_parser("binauralize", help="decode an ambisonic (AmbiX/FuMa) WAV to binaural")
-    binauralize.add_argument("input", type=Path, help="ambisonic WAV: (N+1)² channels, ACN order")
-    binauralize.add_argument("-o", "--output", type=Path, required=True, help="output WAV file (2 channels)")
+    binauralize.add_argument("input", type=path_argument, help="ambisonic WAV: (N+1)² channels, ACN order")
+    binauralize.add_argument("-o", "--output", type=path_argument, required=True, help="output WAV file (2 channels)")
     binauralize.add_argument(
         "--convention",
         choices=["ambix", "fuma"],
@@ -168,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = hrtf_commands.add_parser("fetch", help="download a registered HRTF set (checksum-verified)")
     fetch.add_argument("name", help="registered name (see `soundstage info`)")
     fetch.set_defaults(handler=_hrtf_fetch)
+    hrtf.set_defaults(handler=_hrtf_usage)
     return parser
 
 
@@ -353,6 +385,12 @@ def _info(args: argparse.Namespace) -> int:
         coefficients = " ".join(f"{value:.3f}" for value in material.absorption)
         print(f"  {material.name:<17} {coefficients}  {material.description}")
     return 0
+
+
+def _hrtf_usage(args: argparse.Namespace) -> int:
+    from soundstage.errors import ParameterError
+
+    raise ParameterError("hrtf: give an action: soundstage hrtf fetch NAME (registered names: soundstage info)")
 
 
 def _hrtf_fetch(args: argparse.Namespace) -> int:

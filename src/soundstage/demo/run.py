@@ -107,12 +107,15 @@ def run_demo(
     dict of str to Path
         Each output's name and path.
     """
-    from soundstage.acoustics.render import check_output_rate, decode_to_binaural, load_scene_hrtf, render
+    from soundstage.acoustics.hrtf import load_hrtf
+    from soundstage.acoustics.render import check_output_rate, decode_to_binaural, render
     from soundstage.io.atomic import check_writable, ensure_dir
     from soundstage.io.export import write_render
     from soundstage.plots.scene import plot_scene
 
-    sample_rate = check_output_rate(sample_rate)  # before any file is written
+    # Everything that can be refused is checked before any file is written: the rate and the head.
+    sample_rate = check_output_rate(sample_rate)
+    head = load_hrtf(hrtf, sample_rate)  # once, for the binaural renders and both decodes
     folder = Path(folder)
     ensure_dir(folder)
     # Check every output before writing any, so a refused overwrite leaves the folder untouched.
@@ -124,7 +127,6 @@ def run_demo(
             check_writable(path, overwrite=overwrite)
     scene = build_demo_scene(folder, sample_rate=sample_rate, hrtf=hrtf, overwrite=overwrite)
 
-    head = load_scene_hrtf(scene, sample_rate)  # once, for the binaural render and both decodes
     results = {}
     for format_name in DEMO_FORMATS:
         results[format_name] = render(scene, format=format_name, hrtf=head, progress=verbose)

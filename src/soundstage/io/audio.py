@@ -82,6 +82,9 @@ def load_audio(
     return audio, clip.sample_rate
 
 
+#: Lowest sampling rate of an audio file, in Hz: below, the header is damaged (a "1 Hz" WAV plays for hours).
+MIN_AUDIO_RATE_HZ = 1000
+
 #: What a scene file's user does about a multichannel source (the image command says its own fix).
 DOWNMIX_HINT = "set `downmix: true` for this source"
 
@@ -129,8 +132,9 @@ def read_audio_file(path: str | Path, *, field: str | None = None, min_frames: i
     Raises
     ------
     InputFileError
-        If the file is missing, a folder, a symlink loop, unreadable, truncated, shorter than
-        ``min_frames`` or holds NaN/Inf samples; the message names the file.
+        If the file is missing, a folder, a symlink loop, unreadable, truncated, sampled below
+        :data:`MIN_AUDIO_RATE_HZ`, shorter than ``min_frames`` or holds NaN/Inf samples; the message
+        names the file.
     """
     import soundfile
 
@@ -148,6 +152,11 @@ def read_audio_file(path: str | Path, *, field: str | None = None, min_frames: i
         # LibsndfileError is a RuntimeError; its error_string is the reason without the path.
         reason = getattr(error, "error_string", None) or str(error)
         raise InputFileError(f"{where}: cannot be read as audio ({reason}); convert it to WAV/FLAC") from None
+    if rate < MIN_AUDIO_RATE_HZ:
+        raise InputFileError(
+            f"{where}: says it is sampled at {rate} Hz, below any audio rate ({MIN_AUDIO_RATE_HZ} Hz); "
+            "its header is damaged — re-export the file"
+        )
     n_frames = data.shape[0]
     if n_frames < max(min_frames, 1):
         held = "contains no samples" if n_frames == 0 else f"holds {n_frames} sample frame{'s' * (n_frames > 1)}"

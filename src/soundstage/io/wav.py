@@ -298,6 +298,8 @@ def _riff_chunks(path: Path) -> _Chunks:
             chunk_id, chunk_size = struct.unpack("<4sI", file.read(8))
             body = position + 8
             if chunk_id == b"fmt ":
+                if chunk_size > min(file_size - body, 1024):  # a fmt chunk is 16–40 bytes; never read a claim
+                    break
                 fmt = file.read(chunk_size)
                 if len(fmt) < chunk_size:
                     break

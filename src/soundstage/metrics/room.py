@@ -426,18 +426,22 @@ def _measure(ir: np.ndarray, sample_rate: int) -> RoomAcoustics:
     else:
         for key, limit_s in (("c50_db", 0.05), ("c80_db", 0.08)):
             split = round(limit_s * sample_rate)
-            late = float(np.sum(energy[split:]))
+            early, late = float(np.sum(energy[:split])), float(np.sum(energy[split:]))
             if len(full_energy) <= split:
                 warnings.append(f"{key} is NaN: the response lasts less than {limit_s * 1000:g} ms after its onset")
             elif late <= 0.0:
                 warnings.append(f"{key} is NaN: no energy after {limit_s * 1000:g} ms (unbounded clarity)")
+            elif early <= 0.0:
+                warnings.append(f"{key} is NaN: no energy before {limit_s * 1000:g} ms (the sample rate is too low)")
             else:
-                values[key] = _ratio_db(float(np.sum(energy[:split])), late)
+                values[key] = _ratio_db(early, late)
         half = round(DIRECT_HALF_WINDOW_S * sample_rate)
         direct = float(np.sum(ir[max(0, onset - half) : onset + half + 1] ** 2))
         reverberant = float(np.sum(energy[half + 1 :]))
         if reverberant <= 0.0:
             warnings.append("drr_db is NaN: no energy after the direct sound (unbounded ratio)")
+        elif direct <= 0.0:
+            warnings.append("drr_db is NaN: no energy in the direct sound's window")
         else:
             values["drr_db"] = _ratio_db(direct, reverberant)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,16 @@ def load_scene(path: str | Path) -> Scene:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         raise InputFileError(f"{path}: cannot be read ({error.strerror or error}); check its permissions") from None
-    data = _parse(text, path)
-    if not isinstance(data, dict):
-        raise InputFileError(
-            f"{path}: a scene file must be a mapping with 'sources' (and optional "
-            "'listener', 'output', 'hrtf'); see the README"
-        )
-    scene = scene_from_dict(data, base_dir=path.resolve().parent, origin=str(path))
+    try:
+        data = _parse(text, path)
+        if not isinstance(data, dict):
+            raise InputFileError(
+                f"{path}: a scene file must be a mapping with 'sources' (and optional "
+                "'listener', 'output', 'hrtf'); see the README"
+            )
+        scene = scene_from_dict(data, base_dir=path.resolve().parent, origin=str(path))
+    except RecursionError:  # a YAML bomb of nested brackets
+        raise InputFileError(f"{path}: nested too deeply to be a scene; check its brackets and indentation") from None
     # Recorded now, before any work: an output may not replace a file the scene plays or needs.
     record_inputs(scene.input_files())
     return scene
@@ -123,7 +127,10 @@ def describe_validation_error(error: ValidationError) -> str:
     An unknown field comes first: a misspelt ``sorces:`` also leaves ``sources`` missing, and
     the misspelling is what to fix. Unknown fields get the closest known names as a suggestion.
     """
-    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    # An unknown field first (a misspelling explains a missing field), then a number that is not finite
+    # (among a union's branches pydantic lists "should be a valid string" first, which misleads).
+    rank = {"extra_forbidden": 0, "finite_number": 1}
+    errors = sorted(error.errors(), key=lambda e: rank.get(e["type"], 2))
     first = errors[0]
     location = _format_location(first["loc"])
     message = first["msg"]
@@ -138,8 +145,8 @@ def describe_validation_error(error: ValidationError) -> str:
             message = "unknown field; check its spelling (see the README for the fields)"
     elif first["type"] == "missing":
         message = "required field is missing"
-    elif first["type"] in ("finite_number", "float_parsing") and "inf" in str(first.get("input", "")).lower():
-        message = "must be a finite number (got infinity)"
+    elif first["type"] == "finite_number":
+        message = f"must be a finite number (got {first.get('input')!r})"
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{location}: {message}{suffix}"
@@ -176,13 +183,17 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+#: How pydantic names the member of a union it tried (``str``, ``list[float]``, ``dict[str,union[...]]``).
+_TYPE_TAG = re.compile(r"(str|int|float|bool|none|(list|dict|tuple|union|set)\[.*\]|function-\w+\[.*\])")
+
+
 def _format_location(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts[-1 if parts else 0 :] = [f"{parts[-1] if parts else ''}[{item}]"]
-        elif item in ("cartesian", "spherical"):
-            continue  # the position form's tag, not a field the user wrote
+        elif item in ("cartesian", "spherical") or _TYPE_TAG.fullmatch(str(item)):
+            continue  # a position form's tag or a union member's type, not a field the user wrote
         else:
             parts.append(str(item))
     return ".".join(parts) or "scene"

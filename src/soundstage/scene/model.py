@@ -225,7 +225,7 @@ class Room(_Strict):
     mixing_time: float | None = Field(None, gt=0.0, le=2.0)
     late_reverb: bool = True
     randomize: float = Field(0.0, ge=0.0, le=1.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
 
     @field_validator("materials", "ground")
     @classmethod

@@ -142,9 +142,7 @@ def assign_sounds(
         r = free(lambda r: True)[0]
         take(s, r, f"unlabelled sound: region ranked {rank_of[r]} (score {regions[r].score:.2f})")
 
-    return [
-        Assignment(label, audio, regions[chosen[s][0]], chosen[s][1]) for s, (label, audio) in enumerate(sounds)
-    ]
+    return [Assignment(label, audio, regions[chosen[s][0]], chosen[s][1]) for s, (label, audio) in enumerate(sounds)]
 
 
 def _best_matches(

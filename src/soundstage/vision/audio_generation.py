@@ -234,8 +234,9 @@ def load_text_to_audio_pipeline(model: str = DEFAULT_MODEL, *, device: str | Non
     """
     from soundstage.vision.models import choose_device
 
-    device = choose_device(device)
+    # Where the weights are comes first: offline without them this fails before torch is even imported.
     folder, class_name = _resolve_pipeline(model)
+    device = choose_device(device)
     from diffusers import DiffusionPipeline
 
     try:

@@ -27,6 +27,9 @@ from soundstage.vision.stages import LoadedImage
 #: Horizontal field of view (degrees) assumed when neither ``--fov`` nor EXIF says: a phone's main
 #: camera is a 24-28 mm-equivalent lens, i.e. about 62-71° across a 4:3 picture; 65° sits in the middle.
 DEFAULT_HORIZONTAL_FOV_DEG = 65.0
+#: Fields of view a pinhole photo can have, in degrees: a 1° super-telephoto to a 179° near-fisheye.
+#: Outside, the camera model is meaningless (a 1e-9° view would put everything millions of km away).
+MIN_FOV_DEG, MAX_FOV_DEG = 1.0, 179.0
 
 #: Half the diagonal of a 36 × 24 mm film frame, in mm: "35 mm-equivalent" focal lengths are defined on it.
 HALF_DIAGONAL_35MM = 0.5 * math.hypot(36.0, 24.0)
@@ -84,8 +87,11 @@ class PinholeCamera:
             Angle between the left and right image edges, in degrees, in (0, 180).
         """
         fov = float(horizontal_fov_deg)
-        if not (0.0 < fov < 180.0):
-            raise ParameterError(f"horizontal field of view must be between 0 and 180 degrees (--fov), got {fov:g}")
+        if not (MIN_FOV_DEG <= fov <= MAX_FOV_DEG):
+            raise ParameterError(
+                f"horizontal field of view must be between {MIN_FOV_DEG:g} and {MAX_FOV_DEG:g} degrees (--fov), "
+                f"got {fov:g}"
+            )
         fx = (width / 2.0) / math.tan(math.radians(fov) / 2.0)
         return cls(int(width), int(height), fx, fx, width / 2.0, height / 2.0)
 

@@ -21,6 +21,7 @@ decided and which backend ran (``--explain`` prints it).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,9 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     report = PipelineReport()
     if not job.sounds:
         raise ParameterError("give at least one sound: --source LABEL=FILE or --audio FILE")
+    if job.scene_depth_m is not None and not (math.isfinite(job.scene_depth_m) and job.scene_depth_m > 0):
+        # Checked whatever the depth backend: a value the run would ignore is still a mistake to report.
+        raise ParameterError(f"--scene-depth {job.scene_depth_m:g}: give the median scene depth in metres, above 0")
     _check_sound_files(job)
 
     started = time.perf_counter()

@@ -107,8 +107,12 @@ def read_sofa(path: str | os.PathLike) -> SofaData:
     try:
         with h5py.File(path, "r") as f:
             return _read_open_file(f, path)
-    except OSError as exc:
-        raise InputFileError(f"{path} cannot be read as HDF5 ({exc}); check the file or re-download it") from exc
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+        if isinstance(exc, InputFileError):
+            raise
+        # h5py reports damaged metadata as KeyError/RuntimeError as often as OSError.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(f"{path} cannot be read as HDF5 ({reason}); check the file or re-download it") from None
 
 
 def _read_open_file(f, path: Path) -> SofaData:
@@ -132,6 +136,12 @@ def _read_open_file(f, path: Path) -> SofaData:
     n_meas = irs.shape[0]
     if not np.all(np.isfinite(irs)):
         raise InputFileError(f"{path}: Data.IR contains NaN or infinite values")
+    peak = float(np.max(np.abs(irs)))
+    if peak > MAX_HRIR_AMPLITUDE:
+        raise InputFileError(
+            f"{path}: Data.IR reaches {peak:.3g}; HRIRs in linear units stay far below {MAX_HRIR_AMPLITUDE:g} "
+            "— the file is damaged or in other units"
+        )
     silent = ~np.any(irs != 0.0, axis=(1, 2))
     if silent.any():
         # A silent measurement makes its direction inaudible without a word; an all-zero set, every direction.
@@ -144,6 +154,11 @@ def _read_open_file(f, path: Path) -> SofaData:
     rates = np.unique(np.asarray(f["Data.SamplingRate"][()], dtype=float).ravel())
     if len(rates) != 1 or not (np.isfinite(rates[0]) and rates[0] > 0):
         raise InputFileError(f"{path}: Data.SamplingRate must be one positive value, got {rates}")
+    if rates[0] < MIN_HRIR_RATE_HZ:
+        raise InputFileError(
+            f"{path}: Data.SamplingRate is {rates[0]:g} Hz; HRIRs are measured at {MIN_HRIR_RATE_HZ:g} Hz or more "
+            "— the file is damaged"
+        )
 
     positions = _source_positions(f, path, n_meas)
     delays = _delays(f, path, n_meas)
@@ -208,6 +223,8 @@ def _listener_frame(f, path: Path) -> np.ndarray | None:
     up = _positions_as_cartesian(f["ListenerUp"], path).reshape(-1, 3) if "ListenerUp" in f else np.array([[0, 0, 1.0]])
     if len(np.unique(view, axis=0)) > 1 or len(np.unique(up, axis=0)) > 1:
         raise InputFileError(f"{path}: ListenerView/ListenerUp change between measurements; not supported")
+    if not (np.all(np.isfinite(view[0])) and np.all(np.isfinite(up[0])) and np.linalg.norm(view[0]) > 1e-9):
+        raise InputFileError(f"{path}: ListenerView {view[0].tolist()} is not a direction; fix or remove it")
     x = view[0] / np.linalg.norm(view[0])
     z = up[0] - (up[0] @ x) * x
     if np.linalg.norm(z) < 1e-9:
@@ -215,6 +232,14 @@ def _listener_frame(f, path: Path) -> np.ndarray | None:
     z /= np.linalg.norm(z)
     rotation = np.stack([x, np.cross(z, x), z], axis=1)
     return None if np.allclose(rotation, np.eye(3), atol=1e-9) else rotation
+
+
+#: Largest onset delay a SOFA file may add, in samples (0.1 s at 48 kHz: far beyond any head).
+MAX_DELAY_SAMPLES = 4800
+#: Lowest sampling rate of a usable HRIR set, in Hz (telephone band; real sets are 44.1–96 kHz).
+MIN_HRIR_RATE_HZ = 8000.0
+#: Largest |sample| of an HRIR in linear units: far above any measured ear's gain, well below overflow.
+MAX_HRIR_AMPLITUDE = 1e6
 
 
 def _delays(f, path: Path, n_meas: int) -> np.ndarray:
@@ -227,6 +252,11 @@ def _delays(f, path: Path, n_meas: int) -> np.ndarray:
         raise InputFileError(f"{path}: Data.Delay has shape {delays.shape}; expected (1, 2) or ({n_meas}, 2)")
     if not np.all(np.isfinite(delays)) or np.any(delays < 0):
         raise InputFileError(f"{path}: Data.Delay must be finite and not negative")
+    if np.any(delays > MAX_DELAY_SAMPLES):
+        raise InputFileError(
+            f"{path}: Data.Delay reaches {float(delays.max()):.6g} samples; an HRIR's onset delay is at most "
+            f"{MAX_DELAY_SAMPLES} samples — the file is damaged"
+        )
     return delays
 
 

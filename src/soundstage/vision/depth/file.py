@@ -107,6 +107,10 @@ def metres_per_unit(units: str | float | None) -> float | None:
     return value
 
 
+#: Depths beyond this (metres) are no measurement (a sensor's "far" code, a unit mix-up): treated as no data.
+MAX_DEPTH_M = 1e5
+
+
 def read_depth_file(path: str | Path, *, units: float | None = None) -> tuple[np.ndarray, list[str]]:
     """Read a depth file as metres.
 
@@ -159,7 +163,7 @@ def read_depth_file(path: str | Path, *, units: float | None = None) -> tuple[np
         )
     z_m = values.astype(np.float64) * scale
     # 0 is the RGB-D convention for "no return"; negative or infinite depth is not a point in front of the camera.
-    invalid = ~np.isfinite(z_m) | (z_m <= 0.0)
+    invalid = ~np.isfinite(z_m) | (z_m <= 0.0) | (z_m > MAX_DEPTH_M)
     if invalid.all():
         raise InputFileError(
             f"depth file {str(path)!r} has no valid pixel (every depth is 0, negative or not finite); "

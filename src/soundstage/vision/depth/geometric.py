@@ -71,9 +71,7 @@ class GeometricDepth(DepthBackend):
         return DepthMap(z_m=z_m, metric=False, backend=self.name, notes=notes)
 
 
-def ground_plane_depth(
-    camera: PinholeCamera, camera_height_m: float, *, horizon_v: float | None = None
-) -> np.ndarray:
+def ground_plane_depth(camera: PinholeCamera, camera_height_m: float, *, horizon_v: float | None = None) -> np.ndarray:
     """z-depth of a flat ground below a level camera, per pixel.
 
     Parameters

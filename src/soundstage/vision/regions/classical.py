@@ -413,18 +413,22 @@ class _SuperpixelGraph:
         n = int(superpixels.max()) + 1
         flat = superpixels.ravel()
         count = np.bincount(flat, minlength=n).astype(float)
-        mean_lab = np.stack(
-            [np.bincount(flat, weights=lab[..., c].ravel(), minlength=n) for c in range(3)], axis=1
-        ) / count[:, None]
+        mean_lab = (
+            np.stack([np.bincount(flat, weights=lab[..., c].ravel(), minlength=n) for c in range(3)], axis=1)
+            / count[:, None]
+        )
         rows, cols = np.indices((height, width))
         scale = max(height, width)
-        centre = np.stack(
-            [
-                np.bincount(flat, weights=(rows.ravel() + 0.5) / scale, minlength=n),
-                np.bincount(flat, weights=(cols.ravel() + 0.5) / scale, minlength=n),
-            ],
-            axis=1,
-        ) / count[:, None]
+        centre = (
+            np.stack(
+                [
+                    np.bincount(flat, weights=(rows.ravel() + 0.5) / scale, minlength=n),
+                    np.bincount(flat, weights=(cols.ravel() + 0.5) / scale, minlength=n),
+                ],
+                axis=1,
+            )
+            / count[:, None]
+        )
         on_border = np.zeros(n, dtype=bool)
         for side in (superpixels[0], superpixels[-1], superpixels[:, 0], superpixels[:, -1]):
             on_border[side] = True
