@@ -84,8 +84,11 @@ def load_image(path: str | Path, *, max_side: int = 1024) -> LoadedImage:
     name = str(path)
     notes: list[str] = []
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as pillow_warnings:
             # Pillow warns (and above twice the limit raises) on decompression bombs; the error is kept below.
+            # Its other warnings (damaged metadata, a truncated tag) go to the stage's notes: when the image
+            # cannot be read the one error line says so, and when it can, --explain shows what was odd.
+            warnings.simplefilter("always")
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
             full_width, full_height = (int(side) for side in img.size)
@@ -102,6 +105,7 @@ def load_image(path: str | Path, *, max_side: int = 1024) -> LoadedImage:
         raise InputFileError(f"image {name!r} is not an image file Pillow can read; give a JPEG or PNG") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise InputFileError(f"image {name!r} is corrupt or truncated ({error}); re-export or re-download it") from None
+    notes.extend(f"Pillow: {' '.join(str(w.message).split())}" for w in pillow_warnings)
     # Orientations 5-8 swap the axes (a portrait photo stored landscape).
     swapped = orientation in (5, 6, 7, 8)
     original_size = (full_height, full_width) if swapped else (full_width, full_height)
