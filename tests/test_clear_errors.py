@@ -166,3 +166,17 @@ def test_python_api_wrong_types_are_parameter_errors(tmp_path):
         decode_to_binaural(np.zeros((4, 10)))
     with pytest.raises(ParameterError, match="convention"):
         decode_to_binaural(Path(tmp_path / "x.wav"), convention="acn")
+    from soundstage import image_to_scene, load_hrtf, load_scene, save_scene, write_render
+
+    with pytest.raises(ParameterError, match="path: give the path of a scene file, got int"):
+        load_scene(42)
+    with pytest.raises(ParameterError, match="scene: give a Scene to save, got str"):
+        save_scene("scene.yaml", tmp_path / "s.yaml")
+    with pytest.raises(ParameterError, match="result: give the RenderResult that render"):
+        write_render(np.zeros((2, 10)), tmp_path / "x.wav")
+    with pytest.raises(ParameterError, match="hrtf: give 'sphere', a registered name"):
+        load_hrtf(5, 48000)
+    with pytest.raises(ParameterError, match="sample_rate must be a positive integer"):
+        load_hrtf("sphere", "48000")
+    with pytest.raises(ParameterError, match="job: give an ImageJob"):
+        image_to_scene("photo.jpg")

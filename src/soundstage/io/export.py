@@ -57,8 +57,15 @@ def write_render(
         If the file is one of the render's inputs, exists (without ``overwrite``), cannot be
         written, or an integer format would clip (the message gives the peak and the fixes).
     """
+    from soundstage.acoustics.render import RenderResult
+    from soundstage.errors import ParameterError
     from soundstage.io.wav import write_wav
 
+    if not isinstance(result, RenderResult):
+        raise ParameterError(
+            f"result: give the RenderResult that render() returned, got {type(result).__name__} "
+            "(for a bare array use soundstage.io.wav.write_wav)"
+        )
     audio = result.audio
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     gain_db = 0.0

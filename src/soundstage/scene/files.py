@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import typing
 from pathlib import Path
@@ -37,6 +38,8 @@ def load_scene(path: str | Path) -> Scene:
     """
     from soundstage.io.inputs import check_input_file, record_input, record_inputs
 
+    if not isinstance(path, str | os.PathLike):
+        raise ParameterError(f"path: give the path of a scene file, got {type(path).__name__}")
     path = Path(path)
     record_input(path)
     check_input_file(path, where=f"{path}", kind="scene file")
@@ -105,6 +108,8 @@ def save_scene(scene: Scene, path: str | Path, *, overwrite: bool = False) -> Pa
     """
     from soundstage.io.atomic import atomic_write
 
+    if not isinstance(scene, Scene):
+        raise ParameterError(f"scene: give a Scene to save, got {type(scene).__name__}")
     path = Path(path)
     for index, source in enumerate(scene.sources):
         if not isinstance(source.audio, (str, Path)):

@@ -179,6 +179,10 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     from soundstage.vision.camera import camera_for
     from soundstage.vision.image import load_image
 
+    if not isinstance(job, ImageJob):
+        raise ParameterError(
+            f"job: give an ImageJob(image=..., sounds=[(label, path), ...]), got {type(job).__name__}"
+        )
     report = PipelineReport()
     if not job.sounds:
         raise ParameterError("give at least one sound: --source LABEL=FILE or --audio FILE")

@@ -77,6 +77,9 @@ def load_hrtf(
     ParameterError
         When ``spec`` is none of the above, or a loaded head is at another sample rate.
     """
+    from soundstage.sample_rate import check_sample_rate
+
+    sample_rate = check_sample_rate(sample_rate)
     if isinstance(spec, HRTF):
         if int(spec.sample_rate) != int(sample_rate):
             raise ParameterError(
@@ -84,6 +87,10 @@ def load_hrtf(
                 "load it at the signal's rate"
             )
         return spec
+    if not isinstance(spec, str | os.PathLike):
+        raise ParameterError(
+            f"hrtf: give 'sphere', a registered name, a .sofa path or a loaded HRTF, got {type(spec).__name__}"
+        )
     text = os.fspath(spec)
     if text == "sphere":
         return _sphere(int(sample_rate), float(head_radius), float(ear_azimuth_deg))
