@@ -19,6 +19,7 @@ Pillow is imported inside the functions, so importing this module stays cheap.
 from __future__ import annotations
 
 import math
+import struct
 import warnings
 from pathlib import Path
 
@@ -45,6 +46,21 @@ _ORIENTATION_WORDS = {
 
 #: Grayscale modes Pillow cannot resize or convert to 8-bit RGB without losing range; handled as floats.
 _HIGH_DEPTH_GRAY = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+#: What Pillow raises on damaged files besides OSError: its decoders index, unpack and divide by what
+#: a file's header says, so a corrupt header surfaces as any of these.
+PILLOW_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    IndexError,
+    EOFError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    struct.error,
+)
 
 
 def load_image(path: str | Path, *, max_side: int = 1024) -> LoadedImage:
@@ -103,7 +119,7 @@ def load_image(path: str | Path, *, max_side: int = 1024) -> LoadedImage:
         raise InputFileError(f"image {name!r} is too large to decode safely ({error}); downscale it first") from None
     except UnidentifiedImageError:
         raise InputFileError(f"image {name!r} is not an image file Pillow can read; give a JPEG or PNG") from None
-    except (OSError, SyntaxError, ValueError) as error:
+    except PILLOW_DECODE_ERRORS as error:
         raise InputFileError(f"image {name!r} is corrupt or truncated ({error}); re-export or re-download it") from None
     notes.extend(f"Pillow: {' '.join(str(w.message).split())}" for w in pillow_warnings)
     # Orientations 5-8 swap the axes (a portrait photo stored landscape).

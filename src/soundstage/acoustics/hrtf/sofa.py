@@ -177,7 +177,7 @@ def _read_open_file(f, path: Path) -> SofaData:
 
 def _positions_as_cartesian(dataset, path: Path) -> np.ndarray:
     """A position variable in metres (cartesian), whatever its ``Type``."""
-    values = np.asarray(dataset[()], dtype=float)
+    values = _plausible(np.asarray(dataset[()], dtype=float), dataset, path)
     kind = _text(dataset.attrs.get("Type", "cartesian")).lower()
     if values.shape[-1] != 3 and not (values.ndim >= 2 and values.shape[1] == 3):
         raise InputFileError(f"{path}: {dataset.name.lstrip('/')} has shape {values.shape}; expected 3 coordinates")
@@ -190,6 +190,23 @@ def _positions_as_cartesian(dataset, path: Path) -> np.ndarray:
     return values if values.shape[-1] == 3 else np.moveaxis(values, 1, -1)
 
 
+#: Largest magnitude of a position value (degrees or metres) in a SOFA file: HRTFs are measured within metres.
+MAX_POSITION_VALUE = 1e6
+
+
+def _plausible(values: np.ndarray, dataset, path: Path) -> np.ndarray:
+    """``values`` of a position variable, refused when not finite or beyond any degrees or metres."""
+    name = dataset.name.lstrip("/")
+    if not np.all(np.isfinite(values)):
+        raise InputFileError(f"{path}: {name} contains NaN or infinite values")
+    if values.size and float(np.max(np.abs(values))) > MAX_POSITION_VALUE:
+        raise InputFileError(
+            f"{path}: {name} reaches {float(np.max(np.abs(values))):.3g}, beyond any angle in degrees or distance in "
+            "metres — the file is damaged"
+        )
+    return values
+
+
 def _source_positions(f, path: Path, n_meas: int) -> np.ndarray:
     dataset = f["SourcePosition"]
     values = np.asarray(dataset[()], dtype=float)
@@ -197,8 +214,7 @@ def _source_positions(f, path: Path, n_meas: int) -> np.ndarray:
         raise InputFileError(
             f"{path}: SourcePosition has shape {values.shape}; expected ({n_meas}, 3) to match Data.IR"
         )
-    if not np.all(np.isfinite(values)):
-        raise InputFileError(f"{path}: SourcePosition contains NaN or infinite values")
+    values = _plausible(values, dataset, path)
     kind = _text(dataset.attrs.get("Type", "spherical")).lower()
     if kind == "spherical":
         xyz = spherical_to_cartesian(values[:, 0], values[:, 1], values[:, 2])

@@ -232,6 +232,8 @@ def _read_image(path: Path) -> tuple[np.ndarray, float | None, str]:
     """A 16-bit (mm) or float (m) single-channel image; 8-bit and colour images are refused."""
     from PIL import Image, UnidentifiedImageError
 
+    from soundstage.vision.image import PILLOW_DECODE_ERRORS
+
     try:
         with Image.open(path) as img:
             img.load()
@@ -239,7 +241,7 @@ def _read_image(path: Path) -> tuple[np.ndarray, float | None, str]:
             values = np.asarray(img)
     except UnidentifiedImageError:
         raise InputFileError(f"depth file {str(path)!r} is not an image Pillow can read; check the file") from None
-    except (OSError, SyntaxError, ValueError) as error:
+    except PILLOW_DECODE_ERRORS as error:
         raise InputFileError(f"depth file {str(path)!r} is corrupt or truncated ({error}); export it again") from None
     if mode.startswith("I;16") or mode == "I":
         return values, UNIT_METRES["mm"], f"{'16' if mode.startswith('I;16') else '32'}-bit integer image"
