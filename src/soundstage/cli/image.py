@@ -78,7 +78,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_image(args: argparse.Namespace) -> int:
     """Handler of ``soundstage image``."""
-    from soundstage.acoustics.render import render
+    from soundstage.acoustics.render import check_output_rate, render
     from soundstage.cli.outputs import check_outputs
     from soundstage.io.export import write_render
     from soundstage.io.inputs import record_inputs
@@ -86,6 +86,7 @@ def run_image(args: argparse.Namespace) -> int:
     from soundstage.scene.files import save_scene
     from soundstage.vision.pipeline import ImageJob, image_to_scene
 
+    check_output_rate(args.sample_rate)  # the option's value, named as the user gave it, before any work
     outputs = image_outputs(args.output)
     sounds = parse_sounds(args.source, args.audio)
     depth_file = None if args.depth in ("auto", "geometric", "transformers") else args.depth
