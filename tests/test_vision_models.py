@@ -7,7 +7,7 @@ locally too (a letters-only CLIP BPE vocabulary for OWLv2, a word-piece vocabula
 DINO). Random weights mean the content of the outputs is arbitrary, so the tests check what must
 hold for any weights: the stated depth rules against the model's raw output, shapes, label
 handling, thresholds, masks inside boxes, ranking and deduplication rules on hand-made masks, and
-the one-line errors for missing models.
+the one-line errors for missing models (finding and fetching models is tested in test_hub.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from soundstage.errors import DownloadError, InputFileError, ParameterError
+from soundstage.errors import InputFileError, ParameterError
+from soundstage.hub import weights_available
+from soundstage.offline import is_offline
 from soundstage.vision.depth.transformers_depth import (
     FOCAL_INVERSE,
     METRIC,
@@ -31,7 +33,7 @@ from soundstage.vision.depth.transformers_depth import (
     output_kind,
     relative_to_metres,
 )
-from soundstage.vision.models import choose_device, is_offline, resolve_model, weights_available
+from soundstage.vision.models import load_sam
 from soundstage.vision.regions.detection import DetectionRegions, box_iou, box_masks, grounding_prompt
 from soundstage.vision.regions.sam_auto import (
     SamAutoRegions,
@@ -396,7 +398,7 @@ def test_depth_bad_parameters(relative_depth_folder):
         relative_to_metres(np.zeros((2, 2)), 3.0)
 
 
-# ---------------------------------------------------------------- finding models, offline
+# ---------------------------------------------------------------- finding models, offline (more in test_hub.py)
 
 
 def test_offline_uncached_hub_id_is_one_line_error(monkeypatch):
@@ -414,72 +416,13 @@ def test_offline_uncached_hub_id_is_one_line_error(monkeypatch):
     assert not weights_available("soundstage-tests/no-such-owl")
 
 
-def _fake_cache(cache: Path, repo_id: str, source: Path) -> None:
-    """The Hugging Face cache layout (models--owner--name/{refs/main, snapshots/<commit>/...}) holding ``source``."""
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    repo = cache / ("models--" + repo_id.replace("/", "--"))
-    snapshot = repo / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(commit)
-    for file in source.iterdir():
-        (snapshot / file.name).write_bytes(file.read_bytes())
-
-
-def test_failed_download_falls_back_to_the_cache(monkeypatch, tmp_path, sam_folder):
-    import huggingface_hub
-    from huggingface_hub import constants
-
-    real = huggingface_hub.snapshot_download
-
-    def no_network(repo_id, **kwargs):
-        if not kwargs.get("local_files_only"):
-            raise ConnectionError("Name or service not known")
-        return real(repo_id, **kwargs)
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("SOUNDSTAGE_OFFLINE", raising=False)
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_network)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    _fake_cache(tmp_path, "soundstage-tests/tiny-sam", sam_folder)
-    folder = resolve_model("soundstage-tests/tiny-sam", purpose="segmentation", offline_alternative="use X")
-    assert (Path(folder) / "config.json").read_text() == (sam_folder / "config.json").read_text()
-    failed = r"'soundstage-tests/absent' could not be downloaded \(Name or service.*use X"
-    with pytest.raises(DownloadError, match=failed):
-        resolve_model("soundstage-tests/absent", purpose="segmentation", offline_alternative="use X")
-    # Offline, the cached copy is found without any network call.
-    monkeypatch.setenv("SOUNDSTAGE_OFFLINE", "true")
-    assert resolve_model("soundstage-tests/tiny-sam", purpose="segmentation", offline_alternative="use X") == folder
-    assert weights_available("soundstage-tests/tiny-sam")
-
-
-def test_local_folder_errors(tmp_path, sam_folder):
-    assert resolve_model(str(sam_folder), purpose="segmentation", offline_alternative="x") == str(sam_folder.resolve())
-    assert weights_available(str(sam_folder))
-    with pytest.raises(InputFileError, match=r"has no config\.json"):
-        resolve_model(str(tmp_path), purpose="segmentation", offline_alternative="x")
-    (tmp_path / "weights.bin").write_bytes(b"0")
-    with pytest.raises(InputFileError, match="is a file, not a model folder"):
-        resolve_model(str(tmp_path / "weights.bin"), purpose="segmentation", offline_alternative="x")
-    with pytest.raises(InputFileError, match="neither a folder nor a hub id"):
-        resolve_model("not a/valid/id", purpose="segmentation", offline_alternative="x")
-    with pytest.raises(ParameterError, match="must be a hub id or a folder"):
-        resolve_model("", purpose="segmentation", offline_alternative="x")
-    # A folder of the wrong kind of model is refused by name.
+def test_a_folder_of_the_wrong_kind_of_model_is_refused_by_name(sam_folder, owl_folder):
     with pytest.raises(InputFileError, match="is a 'sam' model; use OWLv2"):
         DetectionRegions(detector=str(sam_folder), segmenter=None).find(
             synthetic_image(), labels=["cat"], max_regions=1
         )
-
-
-def test_choose_device():
-    assert choose_device("cpu") == "cpu"
-    assert choose_device(None) in {"cpu", "cuda"}
-    with pytest.raises(ParameterError, match="device must be 'auto', 'cpu', 'cuda'"):
-        choose_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ParameterError, match="torch sees no CUDA GPU"):
-            choose_device("cuda")
+    with pytest.raises(InputFileError, match="is a 'owlv2' model, not SAM; give a SAM model"):
+        load_sam(str(owl_folder), device="cpu")
 
 
 # ---------------------------------------------------------------- detection + SAM

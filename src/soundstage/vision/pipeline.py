@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from soundstage.audio_models.text_to_audio import DEFAULT_MODEL as DEFAULT_AUDIO_MODEL
 from soundstage.errors import ParameterError
-from soundstage.vision.audio_generation import DEFAULT_MODEL as DEFAULT_AUDIO_MODEL
 from soundstage.vision.stages import DepthMap, LoadedImage, Region
 
 #: Distance in metres given to a region whose depth is unknown (no depth over its mask, above the horizon).
@@ -180,9 +180,7 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
     from soundstage.vision.image import load_image
 
     if not isinstance(job, ImageJob):
-        raise ParameterError(
-            f"job: give an ImageJob(image=..., sounds=[(label, path), ...]), got {type(job).__name__}"
-        )
+        raise ParameterError(f"job: give an ImageJob(image=..., sounds=[(label, path), ...]), got {type(job).__name__}")
     report = PipelineReport()
     if not job.sounds:
         raise ParameterError("give at least one sound: --source LABEL=FILE or --audio FILE")
@@ -295,8 +293,8 @@ def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
     if choice == "transformers":
         return DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
     # auto: a model whose weights are already on this machine, else the offline prior — and say which.
+    from soundstage.hub import cached_locally
     from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
-    from soundstage.vision.models import cached_locally
 
     model = job.depth_model or DEFAULT_DEPTH_MODEL
     if cached_locally(model):
@@ -372,7 +370,7 @@ def _regions(job: ImageJob, image: LoadedImage) -> tuple[list[Region], list[str]
 
 def _detect_if_available(job: ImageJob) -> tuple[str, str]:
     """``detect`` when the detector's weights are already on this machine, else ``classical``, and why."""
-    from soundstage.vision.models import cached_locally
+    from soundstage.hub import cached_locally
     from soundstage.vision.regions.detection import DEFAULT_DETECTOR
 
     detector = job.detector or DEFAULT_DETECTOR
@@ -401,9 +399,9 @@ def _clap_if_useful(sounds, regions: list[Region]):
     """CLAP similarity when unlabelled sounds could go to labelled regions and its weights are on this machine."""
     if not (any(label is None and audio for label, audio in sounds) and any(r.label for r in regions)):
         return None, []
-    from soundstage.vision.clap import DEFAULT_MODEL as DEFAULT_CLAP_MODEL
-    from soundstage.vision.clap import ClapSimilarity
-    from soundstage.vision.models import cached_locally
+    from soundstage.audio_models.clap import DEFAULT_MODEL as DEFAULT_CLAP_MODEL
+    from soundstage.audio_models.clap import ClapSimilarity
+    from soundstage.hub import cached_locally
 
     if not cached_locally(DEFAULT_CLAP_MODEL):
         return None, [f"CLAP weights {DEFAULT_CLAP_MODEL!r} are not on this machine: unlabelled sounds go by rank"]
@@ -417,7 +415,7 @@ def _audio_for(job: ImageJob, assignments: list[tuple[str, Region]]) -> tuple[li
         if audio is not None:
             paths.append(Path(audio))
             continue
-        from soundstage.vision.audio_generation import generate_audio_file
+        from soundstage.audio_models.text_to_audio import generate_audio_file
 
         prompt = job.prompt or f"the sound of a {label}"
         path = generate_audio_file(prompt, model=job.audio_model, duration_s=GENERATED_DURATION_S)

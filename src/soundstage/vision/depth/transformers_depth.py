@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import InputFileError, ParameterError
-from soundstage.vision.models import choose_device, load_pretrained, resolve_model, to_pil
+from soundstage.hub import choose_device, load_pretrained, resolve_model
+from soundstage.vision.models import to_pil
 from soundstage.vision.stages import DepthBackend, DepthMap, LoadedImage
 
 #: The default model: small, relative, Apache-2.0.

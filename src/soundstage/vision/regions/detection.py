@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import InputFileError, ParameterError
-from soundstage.vision.models import choose_device, load_pretrained, load_sam, resolve_model, to_pil
+from soundstage.hub import choose_device, load_pretrained, resolve_model
+from soundstage.vision.models import load_sam, to_pil
 from soundstage.vision.stages import LoadedImage, Region, RegionBackend
 
 #: Default open-vocabulary detector.

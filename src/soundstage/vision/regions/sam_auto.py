@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import ParameterError
-from soundstage.vision.models import choose_device, load_sam, to_pil
+from soundstage.hub import choose_device
+from soundstage.vision.models import load_sam, to_pil
 from soundstage.vision.stages import LoadedImage, Region, RegionBackend
 
 #: Default SAM model.

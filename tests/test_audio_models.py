@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import soundfile
 
+from soundstage.audio_models import text_to_audio
+from soundstage.audio_models.clap import ClapSimilarity
+from soundstage.audio_models.text_to_audio import generate_audio, generate_audio_file, generation_key
 from soundstage.errors import DownloadError, InputFileError, ParameterError
-from soundstage.vision import audio_generation
-from soundstage.vision.audio_generation import generate_audio, generate_audio_file, generation_key
-from soundstage.vision.clap import ClapSimilarity
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 CLAP_RATE = 48000
@@ -260,7 +260,7 @@ def unreachable_hub(monkeypatch, tmp_path):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty_hf_cache"))
     for name in ("HF_HUB_OFFLINE", "SOUNDSTAGE_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("hf_hub_download", "snapshot_download"):
+    for name in ("model_info", "hf_hub_download", "snapshot_download"):
         monkeypatch.setattr(huggingface_hub, name, no_network)
 
 
@@ -365,12 +365,12 @@ def test_clap_model_errors(clap_folder, tmp_path, offline_hub):
         ClapSimilarity(str(clap_folder), text_template="sound of")
     with pytest.raises(InputFileError, match=r"model './no/such/clap' is neither a folder nor a hub id"):
         ClapSimilarity("./no/such/clap")
-    with pytest.raises(InputFileError, match=r"has no config\.json; give a folder written by save_pretrained"):
+    with pytest.raises(InputFileError, match=r"has no config\.json, so it is not a transformers model"):
         ClapSimilarity(str(tmp_path))
     with pytest.raises(
         InputFileError,
         match=r"^CLAP audio–text matching model 'laion/clap-htsat-unfused' is not in the local cache and offline "
-        r"mode is on .*huggingface-cli download laion/clap-htsat-unfused.* --source LABEL=FILE$",
+        r"mode is on .*\(hf download laion/clap-htsat-unfused\).* --source LABEL=FILE$",
     ):
         ClapSimilarity()
 
@@ -383,13 +383,13 @@ def test_clap_model_errors(clap_folder, tmp_path, offline_hub):
 def counted_loader(monkeypatch):
     """Wrap the pipeline loader so tests can see how often the model was actually loaded."""
     calls: list[str] = []
-    original = audio_generation.load_text_to_audio_pipeline
+    original = text_to_audio.load_text_to_audio_pipeline
 
     def counting(model, **kwargs):
         calls.append(model)
         return original(model, **kwargs)
 
-    monkeypatch.setattr(audio_generation, "load_text_to_audio_pipeline", counting)
+    monkeypatch.setattr(text_to_audio, "load_text_to_audio_pipeline", counting)
     return calls
 
 
@@ -456,27 +456,32 @@ def test_generation_key_changes_with_every_field():
 
 def test_cache_folder_follows_soundstage_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path / "cache"))
-    assert audio_generation.generated_audio_dir() == tmp_path / "cache" / "generated"
+    assert text_to_audio.generated_audio_dir() == tmp_path / "cache" / "generated"
     monkeypatch.delenv("SOUNDSTAGE_CACHE")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert audio_generation.generated_audio_dir() == tmp_path / "home" / ".cache" / "soundstage" / "generated"
-    assert audio_generation.generated_audio_dir(tmp_path / "mine") == tmp_path / "mine"
+    assert text_to_audio.generated_audio_dir() == tmp_path / "home" / ".cache" / "soundstage" / "generated"
+    assert text_to_audio.generated_audio_dir(tmp_path / "mine") == tmp_path / "mine"
 
 
 def test_offline_without_weights_names_them_and_writes_nothing(offline_hub, tmp_path):
     with pytest.raises(
         InputFileError,
-        match=r"^text-to-audio needs the 'cvssp/audioldm2' weights \(about 3 GB\), which are not in the local cache "
-        r"and this machine is offline; download them on a connected machine \(huggingface-cli download "
-        r"cvssp/audioldm2\) and set HF_HOME, or give each region a sound with --source LABEL=FILE$",
+        match=r"^text-to-audio model 'cvssp/audioldm2' \(about 3 GB\) is not in the local cache and offline mode is "
+        r"on \(HF_HUB_OFFLINE=1\); download it on a connected machine \(hf download cvssp/audioldm2\) and point "
+        r"HF_HOME at that cache, or give each region a sound with --source LABEL=FILE$",
     ):
         generate_audio("a dog barking", cache_dir=tmp_path / "generated")
     assert not (tmp_path / "generated").exists()  # no placeholder audio
 
 
-def test_unreachable_hub_reads_as_offline(unreachable_hub, tmp_path):
-    with pytest.raises(InputFileError, match=r"'stabilityai/stable-audio-open-1\.0' weights, which are not"):
+def test_unreachable_hub_is_a_failed_download(unreachable_hub, tmp_path):
+    with pytest.raises(
+        DownloadError,
+        match=r"^text-to-audio model 'stabilityai/stable-audio-open-1\.0' could not be downloaded \(\[Errno -2\] .*\) "
+        r"and is not in the local cache; download it on a connected machine .* --source LABEL=FILE$",
+    ):
         generate_audio("rain", model="stabilityai/stable-audio-open-1.0", cache_dir=tmp_path)
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
 
 
 def test_hub_refusals_are_download_errors(monkeypatch, tmp_path, unreachable_hub):
@@ -491,11 +496,13 @@ def test_hub_refusals_are_download_errors(monkeypatch, tmp_path, unreachable_hub
     def missing(*args, **kwargs):
         raise RepositoryNotFoundError("404 Client Error: repository not found", response=response)
 
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", gated)
-    with pytest.raises(DownloadError, match=r"'stabilityai/stable-audio-open-1\.0' is gated: accept its licence"):
+    monkeypatch.setattr(huggingface_hub, "model_info", gated)
+    with pytest.raises(
+        DownloadError, match=r"'stabilityai/stable-audio-open-1\.0' is gated on the Hugging Face hub: accept its"
+    ):
         generate_audio("rain", model="stabilityai/stable-audio-open-1.0", cache_dir=tmp_path)
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", missing)
-    with pytest.raises(DownloadError, match=r"'someone/no-such-model' cannot be fetched .*\(404 Client Error"):
+    monkeypatch.setattr(huggingface_hub, "model_info", missing)
+    with pytest.raises(DownloadError, match=r"'someone/no-such-model' is not available on .*\(404 Client Error"):
         generate_audio("rain", model="someone/no-such-model", cache_dir=tmp_path)
 
 
@@ -523,7 +530,7 @@ def test_generation_model_folder_errors(tmp_path):
         generate_audio("rain", model="/no/such/pipeline", cache_dir=tmp_path / "out")
     not_a_pipeline = tmp_path / "empty"
     not_a_pipeline.mkdir()
-    with pytest.raises(InputFileError, match=r"model_index\.json is missing, so this is not a diffusers pipeline"):
+    with pytest.raises(InputFileError, match=r"has no model_index\.json, so it is not a diffusers pipeline"):
         generate_audio("rain", model=str(not_a_pipeline), cache_dir=tmp_path / "out")
     image_model = tmp_path / "image_model"
     image_model.mkdir()
@@ -536,11 +543,12 @@ def test_generation_model_folder_errors(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "model_index.json").write_text(json.dumps({"_class_name": "AudioLDM2Pipeline", "vae": ["x", "y"]}))
-    with pytest.raises(InputFileError, match=r"broken cannot be loaded .*check that it is a complete download"):
+    loading = r"broken' could not be loaded by DiffusionPipeline .*check that it is a complete download"
+    with pytest.raises(InputFileError, match=loading):
         generate_audio("rain", model=str(broken), cache_dir=tmp_path / "out")
     a_file = tmp_path / "weights.bin"
     a_file.write_bytes(b"\0")
-    with pytest.raises(InputFileError, match=r"weights\.bin is a file; give the folder"):
+    with pytest.raises(InputFileError, match=r"weights\.bin' is a file, not a model folder; give the folder"):
         generate_audio("rain", model=str(a_file), cache_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -555,5 +563,5 @@ def test_cached_snapshot_with_only_model_index_is_not_taken_for_a_download(offli
     refs = snapshot.parents[1] / "refs"
     refs.mkdir()
     (refs / "main").write_text("0" * 40)
-    with pytest.raises(InputFileError, match=r"'cvssp/audioldm2' weights .* not in the local cache"):
+    with pytest.raises(InputFileError, match=r"'cvssp/audioldm2' \(about 3 GB\) is not in the local cache"):
         generate_audio("rain", cache_dir=tmp_path / "out")

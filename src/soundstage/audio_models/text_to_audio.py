@@ -4,7 +4,7 @@ Two pipeline families are supported, told apart by the ``_class_name`` in the mo
 ``model_index.json``: AudioLDM 2 (``cvssp/audioldm2``, mono at 16 kHz) and Stable Audio Open
 (``stabilityai/stable-audio-open-1.0``, stereo at 44.1 kHz, returned here as the mean of its two
 channels). Both are loaded with :meth:`diffusers.DiffusionPipeline.from_pretrained` from a hub
-id or a local folder.
+id or a local folder, found (and, online, downloaded) by :func:`soundstage.hub.resolve_model`.
 
 Generation is slow (minutes on a CPU), so every result is kept on disk as a float WAV in
 ``$SOUNDSTAGE_CACHE/generated`` (default ``~/.cache/soundstage/generated``), named by the
@@ -19,14 +19,13 @@ import hashlib
 import json
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from soundstage.errors import DownloadError, InputFileError, OutputError, ParameterError
+from soundstage.errors import OutputError, ParameterError
 
 #: Text-to-audio model used when none is named.
 DEFAULT_MODEL = "cvssp/audioldm2"
@@ -38,8 +37,8 @@ OFFLINE_ALTERNATIVE = "give each region a sound with --source LABEL=FILE"
 WEIGHT_SIZES = {"cvssp/audioldm2": "about 3 GB"}
 #: Bumped whenever the way a key maps to audio changes, so old cache entries are not reused.
 _CACHE_FORMAT = 1
-#: A Hugging Face hub id: ``owner/name`` (letters, digits, ``-``, ``_``, ``.``).
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+#: What the model is for, in messages.
+_PURPOSE = "text-to-audio"
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,8 @@ def generate_audio(
     InputFileError
         If the weights are neither in a folder nor in the local cache and the machine is offline.
     DownloadError
-        If the hub refuses the model (unknown id, gated without an accepted licence).
+        If the hub refuses the model (unknown id, gated without an accepted licence) or it cannot
+        be downloaded.
     """
     from soundstage.io.audio import load_audio
 
@@ -232,21 +232,15 @@ def load_text_to_audio_pipeline(model: str = DEFAULT_MODEL, *, device: str | Non
     ParameterError
         If the pipeline class is not one of :data:`PIPELINES`.
     """
-    from soundstage.vision.models import choose_device
+    from soundstage.hub import choose_device, load_pretrained
 
     # Where the weights are comes first: offline without them this fails before torch is even imported.
     folder, class_name = _resolve_pipeline(model)
     device = choose_device(device)
     from diffusers import DiffusionPipeline
 
-    try:
-        # float32 (the default): half precision can overflow to NaN in the AudioLDM 2 VAE.
-        pipeline = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InputFileError(
-            f"text-to-audio model {model!r}: {folder} cannot be loaded ({_first_line(error)}); "
-            f"check that it is a complete download, or {OFFLINE_ALTERNATIVE}"
-        ) from error
+    # float32 (the default): half precision can overflow to NaN in the AudioLDM 2 VAE.
+    pipeline = load_pretrained(DiffusionPipeline, folder, purpose=_PURPOSE)
     pipeline = pipeline.to(device)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline, class_name
@@ -296,86 +290,22 @@ def _run_pipeline(
 def _resolve_pipeline(model: str) -> tuple[str, str]:
     """Local folder of the diffusers pipeline ``model`` and its ``_class_name``, downloading it when allowed.
 
-    A folder is used as it is; a hub id is looked up in the local Hugging Face cache and, when it
-    is not there (or incomplete) and the machine is online, its small ``model_index.json`` is
-    fetched first, so that a model of the wrong kind is refused before gigabytes are downloaded.
-    (:func:`soundstage.vision.models.resolve_model` serves the transformers models, whose
-    ``config.json`` and weights sit at the top of the folder; a pipeline keeps them in subfolders.)
+    :func:`soundstage.hub.resolve_model` does the finding and fetching; the pipeline class is checked
+    on ``model_index.json`` before any weights are downloaded.
     """
-    from soundstage.offline import is_offline
+    from soundstage.hub import read_config, resolve_model
 
     if not isinstance(model, str) or not model.strip():
         raise ParameterError(f"model: give a hub id such as {DEFAULT_MODEL!r} or the folder of a downloaded pipeline")
-    path = Path(model).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise InputFileError(f"text-to-audio model {model} is a file; give the folder save_pretrained wrote")
-        return str(path.resolve()), _pipeline_class(model, _read_index(model, path / "model_index.json"))
-    if not _HUB_ID.fullmatch(model):
-        raise InputFileError(
-            f"text-to-audio model {model!r} is neither a folder nor a hub id (owner/name); give the folder of a "
-            f"downloaded pipeline, or {OFFLINE_ALTERNATIVE}"
-        )
-    cached = _cached_pipeline(model)
-    if cached is not None:
-        return cached
-    size = WEIGHT_SIZES.get(model)
-    offline = (
-        f"text-to-audio needs the {model!r} weights{f' ({size})' if size else ''}, which are not in the local cache "
-        f"and this machine is offline; download them on a connected machine (huggingface-cli download {model}) "
-        f"and set HF_HOME, or {OFFLINE_ALTERNATIVE}"
+    folder = resolve_model(
+        model,
+        purpose=_PURPOSE,
+        offline_alternative=OFFLINE_ALTERNATIVE,
+        kind="pipeline",
+        check=lambda index: _pipeline_class(model, index),
+        size_hint=WEIGHT_SIZES.get(model),
     )
-    if is_offline():
-        raise InputFileError(offline)
-    import huggingface_hub
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
-
-    try:
-        index_path = Path(huggingface_hub.hf_hub_download(model, "model_index.json"))
-    except GatedRepoError:
-        raise DownloadError(
-            f"text-to-audio model {model!r} is gated: accept its licence on huggingface.co and log in "
-            f"(huggingface-cli login), or {OFFLINE_ALTERNATIVE}"
-        ) from None
-    except HfHubHTTPError as error:
-        raise DownloadError(
-            f"text-to-audio model {model!r} cannot be fetched from the Hugging Face hub ({_first_line(error)}); "
-            f"check the id, or {OFFLINE_ALTERNATIVE}"
-        ) from None
-    except Exception as error:
-        # Anything else is a transport failure (DNS, refused, timeout): the hub is out of reach.
-        raise InputFileError(offline) from error
-    class_name = _pipeline_class(model, _read_index(model, index_path))
-    from diffusers import DiffusionPipeline
-
-    try:
-        # download() fetches only what from_pretrained will read (one weight format, no variants).
-        folder = DiffusionPipeline.download(model)
-    except Exception as error:
-        raise DownloadError(
-            f"text-to-audio model {model!r} could not be downloaded ({_first_line(error)}); "
-            f"try again, or {OFFLINE_ALTERNATIVE}"
-        ) from error
-    return str(folder), class_name
-
-
-def _cached_pipeline(model: str) -> tuple[str, str] | None:
-    """Folder and class of a complete cached snapshot of ``model``, or None."""
-    from huggingface_hub import snapshot_download
-
-    try:
-        folder = Path(snapshot_download(model, local_files_only=True))
-    except Exception:  # not cached (or a cache that cannot be read): treated the same
-        return None
-    index_path = folder / "model_index.json"
-    if not index_path.is_file():
-        return None
-    index = _read_index(model, index_path)
-    # Fetching model_index.json alone leaves a snapshot without components: not usable yet.
-    components = [name for name, value in index.items() if not name.startswith("_") and isinstance(value, list)]
-    if not all((folder / name).is_dir() and any((folder / name).iterdir()) for name in components):
-        return None
-    return str(folder), _pipeline_class(model, index)
+    return folder, _pipeline_class(model, read_config(folder, kind="pipeline", name=model, purpose=_PURPOSE))
 
 
 def _pipeline_class(model: str, index: dict[str, Any]) -> str:
@@ -389,36 +319,12 @@ def _pipeline_class(model: str, index: dict[str, Any]) -> str:
     return str(class_name)
 
 
-def _read_index(model: str, path: Path) -> dict[str, Any]:
-    """A pipeline's ``model_index.json`` as a dict."""
-    if not path.is_file():
-        raise InputFileError(
-            f"text-to-audio model {model!r}: {path} is missing, so this is not a diffusers pipeline folder; "
-            f"give a folder written by save_pretrained or a hub id such as {DEFAULT_MODEL}"
-        )
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise InputFileError(
-            f"text-to-audio model {model!r}: {path} is not valid JSON ({_first_line(error)}); re-download it"
-        ) from None
-    if not isinstance(index, dict):
-        raise InputFileError(f"text-to-audio model {model!r}: {path} is not a JSON object; re-download it")
-    return index
-
-
 def _model_key(model: str) -> str:
     """What names the model in a cache key: the hub id, or the absolute path of a local folder."""
     if not isinstance(model, str) or not model.strip():
         raise ParameterError(f"model: give a hub id such as {DEFAULT_MODEL!r} or the folder of a downloaded pipeline")
     path = Path(model).expanduser()
     return str(path.resolve()) if path.is_dir() else model
-
-
-def _first_line(error: BaseException) -> str:
-    """An exception's message cut to its first line (library messages can run to paragraphs)."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def _check_prompt(prompt: str) -> str:

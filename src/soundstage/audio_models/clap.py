@@ -149,14 +149,11 @@ class ClapSimilarity:
 
 def _load_clap(model: str, device: str | None) -> tuple[Any, Any, str]:
     """The ``ClapModel`` (eval mode, on ``device``), its ``ClapProcessor``, and the device used."""
-    from soundstage.vision.models import choose_device, load_pretrained, resolve_model
+    from soundstage.hub import choose_device, load_pretrained, resolve_model
 
+    # Where the weights are comes first: offline without them this fails before torch is even imported.
+    folder = resolve_model(model, purpose="CLAP audio–text matching", offline_alternative=OFFLINE_ALTERNATIVE)
     device = choose_device(device)
-    alternative = (
-        f"download it on a connected machine (huggingface-cli download {model}) and set HF_HOME, "
-        f"or {OFFLINE_ALTERNATIVE}"
-    )
-    folder = resolve_model(model, purpose="CLAP audio–text matching", offline_alternative=alternative)
     from transformers import ClapModel, ClapProcessor
 
     clap = load_pretrained(ClapModel, folder, purpose="CLAP audio–text matching")
