@@ -171,22 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hrtf_option(demo)
     demo.set_defaults(handler=_demo)
 
-    binauralize = commands.add_parser("binauralize", help="decode an ambisonic (AmbiX/FuMa) WAV to binaural")
-    binauralize.add_argument("input", type=path_argument, help="ambisonic WAV: (N+1)² channels, ACN order")
-    binauralize.add_argument("-o", "--output", type=path_argument, required=True, help="output WAV file (2 channels)")
-    binauralize.add_argument(
-        "--convention",
-        choices=["ambix", "fuma"],
-        default="ambix",
-        help="channel order and normalisation of the input (default ambix)",
-    )
-    binauralize.add_argument("--sample-rate", type=int, help="output sample rate in Hz (default: the input's)")
-    _add_hrtf_option(binauralize)
-    _add_write_options(binauralize, bit_depth_default=24)
-    binauralize.set_defaults(handler=_binauralize)
+    from soundstage.cli import analyze, evaluate, image, learn
 
-    from soundstage.cli import analyze, evaluate, image
-
+    learn.register(commands)
     image.register(commands)
     analyze.register(commands)
     evaluate.register(commands)
@@ -335,29 +322,6 @@ def _demo(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         verbose=not args.quiet,
     )
-    return 0
-
-
-def _binauralize(args: argparse.Namespace) -> int:
-    from soundstage.acoustics.render import decode_to_binaural
-    from soundstage.cli.outputs import check_outputs
-    from soundstage.io.export import write_render
-    from soundstage.io.inputs import record_input
-
-    record_input(args.input)
-    check_outputs([(args.output, ".wav")], overwrite=args.overwrite)
-    result = decode_to_binaural(
-        args.input, hrtf=args.hrtf or "sphere", convention=args.convention, sample_rate=args.sample_rate
-    )
-    report = write_render(
-        result,
-        args.output,
-        bit_depth=_bit_depth(args.bit_depth, 24),
-        normalize=args.normalize,
-        overwrite=args.overwrite,
-    )
-    if not args.quiet:
-        print(_describe(report, result))
     return 0
 
 

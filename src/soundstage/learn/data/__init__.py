@@ -1,0 +1,1 @@
+"""Training data for learned binauralizers, synthesized with Soundstage's own renderer."""
