@@ -13,7 +13,8 @@ Rows (all given the same mono mix, L + R of the truth, and the scene's picture):
 - ``oracle renderer``: the dry sources rendered at their true positions in the true room, with the
   default sphere head (the test head is unseen by every system, so the oracle does not know it either).
 
-Metrics per 2 s clip (the FAIR-Play definitions in :mod:`soundstage.metrics.binauralization`),
+The two physics rows are aligned in time to the truth first (see :func:`align`). Metrics per 2 s clip
+(the FAIR-Play definitions in :mod:`soundstage.metrics.binauralization`),
 interaural cue errors, and on single-source scenes the localizer's lateral angle: left/right correct
 (sources at least 5° off centre) and the mean absolute lateral error.
 
@@ -38,6 +39,29 @@ def lateral_deg(azimuth_deg: float, elevation_deg: float) -> float:
     """Lateral angle (degrees, positive left) of a direction: the angle from the median plane."""
     a, e = math.radians(azimuth_deg), math.radians(elevation_deg)
     return math.degrees(math.asin(max(-1.0, min(1.0, math.sin(a) * math.cos(e)))))
+
+
+def align(render: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``render`` shifted by the lag that best aligns its L + R with the truth's (±20 ms).
+
+    A re-render carries its own propagation and head delays (the physics-via-vision row renders the mix,
+    which already holds the room's delay, once more); waveform metrics would measure those delays
+    instead of the spatial image, so the physics rows are aligned first. The learned rows need no
+    alignment: their L + R is the mix itself.
+    """
+    from scipy.signal import correlate
+
+    a, b = render.sum(axis=0), truth.sum(axis=0)
+    lags = np.arange(-len(a) + 1, len(b))
+    xcorr = correlate(b, a, mode="full", method="fft")
+    window = np.abs(lags) <= 320
+    lag = int(lags[window][np.argmax(xcorr[window])])
+    out = np.zeros_like(render)
+    if lag >= 0:
+        out[:, lag:] = render[:, : render.shape[1] - lag]
+    else:
+        out[:, :lag] = render[:, -lag:]
+    return out
 
 
 def main() -> None:
@@ -104,9 +128,10 @@ def main() -> None:
         seconds["depth-attention via vision"] = seconds.get("depth-attention via vision", 0.0) + (
             time.perf_counter() - started
         )
-        predictions["physics via vision"] = _physics_via_vision(shard["rgb"][row], scene, mix, rate, n)
-        oracle = {**scene, "head": ORACLE_HEAD}
-        predictions["oracle renderer"] = render_scene(oracle, clip_paths, rate, n)
+        physics = _physics_via_vision(shard["rgb"][row], scene, mix, rate, n)
+        predictions["physics via vision"] = align(physics, truth)
+        oracle = render_scene({**scene, "head": ORACLE_HEAD}, clip_paths, rate, n)
+        predictions["oracle renderer"] = align(oracle, truth)
         single = len(scene["sources"]) == 1
         true_lateral = lateral_deg(scene["sources"][0]["azimuth_deg"], scene["sources"][0]["elevation_deg"])
         for name, prediction in predictions.items():

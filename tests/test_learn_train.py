@@ -117,28 +117,30 @@ def test_ddp_on_cpu_with_two_processes(tiny_binaural_dataset, tmp_path):
 
 
 def test_a_tiny_model_overfits_a_few_scenes_and_then_puts_each_sound_on_its_side(tiny_binaural_dataset, tmp_path):
-    # The side a free-field source is on is a physical truth (the far ear is shadowed); a model that
-    # has fitted a few scenes must put each mix back on its source's side.
+    # Fitted to a few scenes (one fixed crop each, no augmentation), the model's left-minus-right signal
+    # on those crops must lean the way the true one does (positive correlation) for every source off
+    # centre: the side is a physical truth of the rendered ears, not a snapshot of the model; an
+    # untrained model leans either way. (Inference is not made mirror-symmetric here: a model that fitted
+    # a few crops has not learned the mirror symmetry, which that averaging would impose.)
     torch.set_num_threads(1)
-    run = debug_run(steps=200, eval_every=200, learning_rate=0.003, warmup_steps=10, crops_per_scene=8)
+    run = debug_run(steps=200, eval_every=200, learning_rate=0.003, warmup_steps=10, crops_per_scene=16, augment=False)
     train(run, tiny_binaural_dataset, tmp_path / "run", progress=False)
     model = load_model(tmp_path / "run" / "model")
     scenes = BinauralScenes(tiny_binaural_dataset, "train", model.config.view, model.spectral, augment=False)
-    checked = correct = 0
+    correlations = []
     for k, scene in enumerate(scenes.scenes):
-        azimuth = scene["sources"][0]["azimuth_deg"]
-        if scene["room"] is not None or abs(azimuth) < 8.0:
+        if abs(scene["sources"][0]["azimuth_deg"]) < 8.0:
             continue
-        ears = scenes.binaural[k].astype(np.float32)
+        item = scenes[k * scenes.crops_per_scene]  # the crop the model was fitted to
+        ears = torch.stack([item["mix"] + item["difference"], item["mix"] - item["difference"]]).numpy() / 2.0
         view = build_view(
             model.config.view,
             objects=objects_map(scenes.pictures["labels"][k], None),
             depth_m=scenes.pictures["depth_m"][k].astype(np.float32),
         )
-        out = binauralize(model, ears[0] + ears[1], 16000, PictureView(view)).audio
-        spectrum = np.abs(np.fft.rfft(out, axis=1)) ** 2
-        high = np.fft.rfftfreq(out.shape[1], 1 / 16000) > 1500.0
-        ild = 10 * np.log10(spectrum[0, high].sum() / spectrum[1, high].sum())
-        checked += 1
-        correct += int(np.sign(ild) == np.sign(azimuth))
-    assert checked >= 3 and correct == checked, (correct, checked)
+        out = binauralize(model, ears[0] + ears[1], 16000, PictureView(view), mirror_symmetric=False).audio
+        predicted, true = out[0] - out[1], ears[0] - ears[1]
+        correlation = np.dot(predicted, true) / np.sqrt(np.dot(predicted, predicted) * np.dot(true, true))
+        correlations.append((scene["sources"][0]["azimuth_deg"], round(float(correlation), 3)))
+    assert len(correlations) >= 3, correlations
+    assert all(c > 0 for _, c in correlations) and np.mean([c for _, c in correlations]) > 0.2, correlations

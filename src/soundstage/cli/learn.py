@@ -63,6 +63,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     binaural.add_argument("--test-hrtf", metavar="HEAD", help="the test split's head, unseen in training")
     binaural.add_argument("--clips-per-class", type=int, default=8, help="generated clips per sound class (default 8)")
     binaural.add_argument("--clip-seconds", type=float, default=2.0, help="audio per scene in seconds (default 2)")
+    binaural.add_argument(
+        "--rooms",
+        type=float,
+        default=0.5,
+        help="share of scenes in a shoebox room, 0–1 (default 0.5; the rest free field)",
+    )
+    binaural.add_argument(
+        "--max-sources", type=int, default=3, choices=[1, 2, 3], help="most sources per scene (default 3)"
+    )
     binaural.add_argument("--shard-size", type=int, default=100, help="scenes per shard (default 100)")
     binaural.add_argument("--workers", type=int, help="parallel workers (default: all cores Ray sees)")
     binaural.add_argument("--address", help="Ray cluster to join (default: a local one when Ray is installed)")
@@ -154,6 +163,8 @@ def _data_binaural(args: argparse.Namespace) -> int:
         clips_per_class=args.clips_per_class,
         sounds_dir=str(args.sounds) if args.sounds else None,
         images_dir=str(args.images) if args.images else None,
+        max_sources=args.max_sources,
+        room_probability=args.rooms,
     )
     summary = synthesize_dataset(
         args.out,

@@ -58,6 +58,9 @@ class TrainingConfig:
         Seed of the weights, the data order and the augmentations.
     num_workers : int
         Data-loading processes (0: in the training process; right for 2 cores).
+    augment : bool
+        Random crops with the augmentations of :mod:`soundstage.learn.dataset` (False: fixed crops and
+        exact views — to fit a few scenes exactly, e.g. to check a pipeline).
     """
 
     steps: int = 6000
@@ -71,6 +74,7 @@ class TrainingConfig:
     log_every: int = 50
     seed: int = 0
     num_workers: int = 0
+    augment: bool = True
 
 
 @dataclass
@@ -220,7 +224,13 @@ def train(
     model = build_model(run).to(device)
     spectral, view = model.config.spectral, model.config.view
     train_set = BinauralScenes(
-        data, "train", view, spectral, crops_per_scene=settings.crops_per_scene, seed=settings.seed
+        data,
+        "train",
+        view,
+        spectral,
+        crops_per_scene=settings.crops_per_scene,
+        augment=settings.augment,
+        seed=settings.seed,
     )
     val_set = BinauralScenes(data, "val", view, spectral, crops_per_scene=1, augment=False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)

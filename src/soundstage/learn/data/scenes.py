@@ -42,6 +42,7 @@ def sample_scene(
     clip_seconds: float,
     clip_lengths_s: dict[str, float],
     max_sources: int = 3,
+    room_probability: float = ROOM_PROBABILITY,
 ) -> dict[str, Any]:
     """One random scene.
 
@@ -60,6 +61,8 @@ def sample_scene(
         Length of each clip in seconds (to choose where in it the scene starts).
     max_sources : int
         Most sources (1–3); the probabilities of :data:`SOURCE_COUNT_PROBABILITIES` renormalised.
+    room_probability : float
+        Share of scenes in a shoebox room (the rest are free field).
 
     Returns
     -------
@@ -105,7 +108,7 @@ def sample_scene(
             }
         )
     room = None
-    if rng.uniform() < ROOM_PROBABILITY:
+    if rng.uniform() < room_probability:
         room = _shoebox_around(rng, sources)
     return {
         "sources": sources,

@@ -36,7 +36,7 @@ from soundstage.errors import InputFileError, ParameterError
 from soundstage.io.atomic import atomic_write, ensure_dir
 from soundstage.learn.data.heads import DEFAULT_TEST_HEAD, DEFAULT_TRAIN_HEADS, load_head, parse_sphere
 from soundstage.learn.data.pictures import DrawnObject, draw_picture
-from soundstage.learn.data.scenes import sample_scene
+from soundstage.learn.data.scenes import ROOM_PROBABILITY, sample_scene
 
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -72,6 +72,8 @@ class DatasetRecipe:
         The user's folder of sound clips and of background photographs.
     max_sources : int
         Most sources in a scene (1–3).
+    room_probability : float
+        Share of scenes in a shoebox room, 0–1 (the rest are free field).
     """
 
     scenes: int = 1000
@@ -88,8 +90,11 @@ class DatasetRecipe:
     sounds_dir: str | None = None
     images_dir: str | None = None
     max_sources: int = 3
+    room_probability: float = ROOM_PROBABILITY
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.room_probability <= 1.0:
+            raise ParameterError(f"--rooms {self.room_probability}: give the share of scenes in rooms, 0–1")
         if not 1 <= self.max_sources <= 3:
             raise ParameterError(f"--max-sources {self.max_sources}: give 1, 2 or 3")
         if self.scenes < 3:
@@ -268,6 +273,7 @@ def synthesize_shard(task: ShardTask) -> int:
             clip_seconds=recipe.clip_seconds,
             clip_lengths_s=lengths,
             max_sources=recipe.max_sources,
+            room_probability=recipe.room_probability,
         )
         arrays["binaural"][row] = render_scene(spec, paths, recipe.sample_rate, n).astype(np.float16)
         picture = draw_picture(
