@@ -1,8 +1,25 @@
-"""Session fixtures shared by several test modules."""
+"""Session fixtures shared by several test modules, and a Hugging Face hub no test can reach."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+#: Where the tests' Hugging Face hub "is": a local port nobody listens on.
+UNREACHABLE_HUB = "http://127.0.0.1:9"
+
+
+def pytest_configure(config):
+    """Point huggingface_hub at a closed local port for the whole session (and the CLIs it starts).
+
+    Online, ``auto`` backends download their weights; a test that runs them without offline mode
+    then gets an immediate "connection refused" and the offline fallback, never a real download.
+    Offline mode itself is left alone, so the tests of the online path see it off; they replace
+    huggingface_hub's functions with a fake hub. Set before any test module imports
+    huggingface_hub, which reads ``HF_ENDPOINT`` once, at import.
+    """
+    os.environ["HF_ENDPOINT"] = UNREACHABLE_HUB
 
 
 @pytest.fixture(scope="session")

@@ -348,6 +348,37 @@ def test_clap_assigns_unlabelled_sounds_to_labelled_regions(clap, tmp_path):
     assert sum(similarity[i, chosen[i]] for i in range(3)) == pytest.approx(best)
 
 
+def test_auto_clap_is_downloaded_when_online_and_matches(clap_folder, tmp_path, monkeypatch, capsys):
+    """The pipeline's auto CLAP: not cached, offline mode off → fetched from the (fake) hub, announced, used."""
+    from soundstage.audio_models.clap import DEFAULT_MODEL
+    from soundstage.vision.pipeline import _clap_if_useful
+    from soundstage.vision.stages import Region
+    from test_hub import empty_cache_online, install_fake_hub
+
+    cache = empty_cache_online(monkeypatch, tmp_path / "hf_cache")
+    hub = install_fake_hub(monkeypatch, cache, {DEFAULT_MODEL: clap_folder}, capsys)
+    path = _write(tmp_path / "a.wav", 0.1 * np.random.default_rng(5).standard_normal(CLAP_RATE // 2))
+    regions = [Region(np.ones((4, 4), bool), (0, 0, 4, 4), label, 0.5, "test") for label in ("dog", "car")]
+
+    similarity, lines = _clap_if_useful([(None, path)], regions)
+
+    assert [d["repo_id"] for d in hub.downloads] == [DEFAULT_MODEL]
+    assert (
+        "soundstage: downloading CLAP audio–text matching model 'laion/clap-htsat-unfused' from the Hugging Face hub ("
+        in (hub.downloads[0]["stderr_before"])
+    )
+    assert lines == [
+        f"CLAP audio–text matching model {DEFAULT_MODEL!r} downloaded from the Hugging Face hub into {cache}",
+        f"unlabelled sounds matched to labels by CLAP ({DEFAULT_MODEL})",
+    ]
+    # The tiny model the tests built, now loaded from the cache: the same matrix as loaded from its folder.
+    np.testing.assert_allclose(
+        similarity([path], ["dog", "car"]),
+        ClapSimilarity(str(clap_folder), device="cpu")([path], ["dog", "car"]),
+        atol=1e-5,
+    )
+
+
 def test_clap_input_errors(clap, tmp_path):
     path = _write(tmp_path / "a.wav", np.zeros(CLAP_RATE // 10))
     with pytest.raises(ParameterError, match="audio_paths: give at least one"):

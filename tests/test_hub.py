@@ -21,6 +21,7 @@ from soundstage.hub import (
     cached_locally,
     cached_snapshot,
     choose_device,
+    fetch_for_auto,
     format_size,
     read_config,
     resolve_model,
@@ -71,17 +72,21 @@ PIPELINE_REPO = {
 }
 
 
-@pytest.fixture
-def hub_cache(monkeypatch, tmp_path) -> Path:
-    """An empty Hugging Face cache of this test's own, online mode."""
+def empty_cache_online(monkeypatch, cache: Path) -> Path:
+    """Make ``cache`` the Hugging Face cache for this test, and offline mode off."""
     from huggingface_hub import constants
 
-    cache = tmp_path / "hf_cache"
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     for name in ("HF_HUB_OFFLINE", "SOUNDSTAGE_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     return cache
+
+
+@pytest.fixture
+def hub_cache(monkeypatch, tmp_path) -> Path:
+    """An empty Hugging Face cache of this test's own, online mode."""
+    return empty_cache_online(monkeypatch, tmp_path / "hf_cache")
 
 
 def _snapshot_folder(cache: Path, repo_id: str) -> Path:
@@ -145,6 +150,14 @@ def _response():
     return SimpleNamespace(headers={}, request=None, status_code=404)
 
 
+def install_fake_hub(monkeypatch, cache: Path, remote: dict[str, Path], capsys) -> FakeHub:
+    """Replace huggingface_hub's fetching functions by a :class:`FakeHub` serving ``remote`` into ``cache``."""
+    hub = FakeHub(cache, remote, capsys)
+    for name in ("model_info", "hf_hub_download", "snapshot_download"):
+        monkeypatch.setattr(huggingface_hub, name, getattr(hub, name))
+    return hub
+
+
 @pytest.fixture
 def fake_hub(monkeypatch, hub_cache, tmp_path, capsys) -> FakeHub:
     remote = {
@@ -154,10 +167,7 @@ def fake_hub(monkeypatch, hub_cache, tmp_path, capsys) -> FakeHub:
             tmp_path / "remote" / "legacy", {"config.json": "{}", "pytorch_model.bin": b"b" * 10, "tf_model.h5": b"t"}
         ),
     }
-    hub = FakeHub(hub_cache, remote, capsys)
-    for name in ("model_info", "hf_hub_download", "snapshot_download"):
-        monkeypatch.setattr(huggingface_hub, name, getattr(hub, name))
-    return hub
+    return install_fake_hub(monkeypatch, hub_cache, remote, capsys)
 
 
 # ---------------------------------------------------------------- downloads, online
@@ -298,6 +308,104 @@ def test_incomplete_cached_copies_are_not_taken(hub_cache, monkeypatch):
         resolve_model("owner/model", purpose="depth estimation", offline_alternative=ALT)
     _files(_snapshot_folder(hub_cache, "owner/pipeline"), {"vae/config.json": "{}"})
     assert cached_locally("owner/pipeline", kind="pipeline")
+
+
+# ---------------------------------------------------------------- auto choices
+
+
+def test_auto_fetches_an_uncached_model_when_online_and_says_so(fake_hub, hub_cache, capsys):
+    folder, note = fetch_for_auto("owner/model", purpose="segmentation", fallback="the classical finder")
+
+    assert fake_hub.calls[0] == ("model_info", "owner/model")
+    assert fake_hub.downloads[0]["stderr_before"] == (
+        "soundstage: downloading segmentation model 'owner/model' from the Hugging Face hub "
+        f"(2 files, 502 B) into {hub_cache}\n"
+    )
+    assert sorted(p.name for p in Path(folder).iterdir()) == [
+        "config.json",
+        "model.safetensors",
+        "preprocessor_config.json",
+    ]
+    assert note == f"segmentation model 'owner/model' downloaded from the Hugging Face hub into {hub_cache}"
+    # Next time: the cached copy, the hub not asked.
+    fake_hub.calls.clear()
+    assert fetch_for_auto("owner/model", purpose="segmentation", fallback="x") == (
+        folder,
+        "segmentation model 'owner/model' from the local Hugging Face cache",
+    )
+    assert fake_hub.calls == []
+    folder, _ = fetch_for_auto("owner/pipeline", purpose="text-to-audio", fallback="x", kind="pipeline")
+    assert cached_locally("owner/pipeline", kind="pipeline") and (Path(folder) / "unet").is_dir()
+
+
+@pytest.mark.parametrize("variable", ["SOUNDSTAGE_OFFLINE", "HF_HUB_OFFLINE"])
+def test_auto_offline_falls_back_without_asking_the_hub(fake_hub, hub_cache, monkeypatch, variable):
+    monkeypatch.setenv(variable, "on")
+    assert fetch_for_auto("owner/model", purpose="segmentation", fallback="the classical finder") == (
+        None,
+        f"segmentation model 'owner/model' is not in the local cache and offline mode is on ({variable}=on): "
+        "using the classical finder",
+    )
+    assert fake_hub.calls == [] and fake_hub.downloads == []
+    # A cached copy is used offline too.
+    snapshot = _cached(hub_cache, "owner/cached", {"config.json": "{}", "model.safetensors": b"w"})
+    assert fetch_for_auto("owner/cached", purpose="segmentation", fallback="x")[0] == str(snapshot)
+    assert fake_hub.calls == []
+
+
+def test_auto_falls_back_when_the_download_fails_and_says_why(fake_hub, monkeypatch):
+    stop = "set SOUNDSTAGE_OFFLINE=1 to stop trying"
+    assert fetch_for_auto("owner/absent", purpose="segmentation", fallback="the classical finder") == (
+        None,
+        "segmentation model 'owner/absent' could not be downloaded (it is not available on the Hugging Face hub "
+        f"(404 Client Error: Repository Not Found); check the id): using the classical finder; {stop}",
+    )
+    assert fetch_for_auto("owner/model", purpose="text-to-audio", fallback="nothing", kind="pipeline") == (
+        None,
+        "text-to-audio model 'owner/model' could not be downloaded (it has no model_index.json on the Hugging Face "
+        f"hub, so it is not a diffusers pipeline): using nothing; {stop}",
+    )
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("[Errno -2] Name or service not known\n(and a long traceback-like tail)")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", no_network)
+    assert fetch_for_auto("owner/model", purpose="segmentation", fallback="the classical finder") == (
+        None,
+        f"segmentation model 'owner/model' could not be downloaded ([Errno -2] Name or service not known): "
+        f"using the classical finder; {stop}",
+    )
+    assert fake_hub.downloads == [] and not cached_locally("owner/model")
+
+
+def test_auto_against_an_unreachable_hub_falls_back_at_once(hub_cache):
+    # The real huggingface_hub code, pointed by conftest at a closed local port: what a cut-off machine sees.
+    folder, note = fetch_for_auto("owner/model", purpose="segmentation", fallback="the classical finder")
+    assert folder is None
+    assert note.startswith("segmentation model 'owner/model' could not be downloaded (")
+    assert note.endswith("): using the classical finder; set SOUNDSTAGE_OFFLINE=1 to stop trying")
+
+
+def test_auto_with_folders_and_bad_names(tmp_path, hub_cache):
+    model = _files(tmp_path / "model", {"config.json": "{}", "model.safetensors": b"w"})
+    assert fetch_for_auto(str(model), purpose="depth estimation", fallback="x") == (
+        str(model.resolve()),
+        f"depth estimation model {str(model)!r} from its folder",
+    )
+    half = _files(tmp_path / "half", {"config.json": "{}"})
+    assert fetch_for_auto(str(half), purpose="depth estimation", fallback="the prior") == (
+        None,
+        f"depth estimation model folder {str(half)!r} holds no complete model (config.json and weights): "
+        "using the prior",
+    )
+    assert fetch_for_auto("not a/valid/id", purpose="depth estimation", fallback="the prior") == (
+        None,
+        "depth estimation model 'not a/valid/id' is neither a folder nor a hub id (owner/name): using the prior",
+    )
+    with pytest.raises(ParameterError, match="depth estimation model must be a hub id or a folder, got ''"):
+        fetch_for_auto("", purpose="depth estimation", fallback="x")
+    with pytest.raises(ParameterError, match="kind must be one of 'model', 'pipeline', got 'onnx'"):
+        fetch_for_auto("owner/model", purpose="depth estimation", fallback="x", kind="onnx")
 
 
 # ---------------------------------------------------------------- folders

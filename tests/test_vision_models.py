@@ -651,3 +651,130 @@ def test_the_pipeline_takes_the_field_of_view_depth_pro_estimates(depth_pro_fold
     )
     finite = np.isfinite(direct.z_m)
     np.testing.assert_allclose(result.depth.z_m[finite], direct.z_m[finite], rtol=1e-4)
+
+
+# ---------------------------------------------------------------- auto: fetch when online, fall back offline
+
+
+def _picture_and_sounds(folder: Path) -> tuple[Path, Path, Path]:
+    import soundfile
+    from PIL import Image
+
+    Image.fromarray(np.round(synthetic_image().rgb * 255).astype(np.uint8)).save(folder / "picture.png")
+    rng = np.random.default_rng(0)
+    for name in ("a.wav", "b.wav"):
+        soundfile.write(folder / name, (0.1 * rng.standard_normal(1600)).astype(np.float32), 16000)
+    return folder / "picture.png", folder / "a.wav", folder / "b.wav"
+
+
+def test_auto_depth_downloads_the_default_model_when_online(relative_depth_folder, tmp_path, monkeypatch, capsys):
+    from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
+    from soundstage.vision.pipeline import ImageJob, image_to_scene
+    from test_hub import empty_cache_online, install_fake_hub
+
+    cache = empty_cache_online(monkeypatch, tmp_path / "hf_cache")
+    hub = install_fake_hub(monkeypatch, cache, {DEFAULT_DEPTH_MODEL: relative_depth_folder}, capsys)
+    picture, a, _ = _picture_and_sounds(tmp_path)
+    job = ImageJob(image=picture, sounds=[("thing", a)], regions=[("thing", (20.0, 10.0, 40.0, 25.0))], room="none")
+    result = image_to_scene(job, sample_rate=16000)
+
+    assert ("model_info", DEFAULT_DEPTH_MODEL) in hub.calls
+    [download] = hub.downloads
+    assert (
+        f"soundstage: downloading depth estimation model {DEFAULT_DEPTH_MODEL!r} from the Hugging Face hub ("
+        in download["stderr_before"]
+    )
+    assert result.depth.backend == "transformers"
+    assert result.depth.notes[:2] == (
+        f"depth estimation model {DEFAULT_DEPTH_MODEL!r} downloaded from the Hugging Face hub into {cache}",
+        f"transformers depth model {DEFAULT_DEPTH_MODEL!r} (relative inverse depth) on cpu",
+    )
+    assert "depth: transformers" in result.report.explain()
+    assert not any("geometric prior" in warning for warning in result.report.warnings)
+
+
+def test_auto_detection_downloads_detector_and_sam_when_online(owl_folder, sam_folder, tmp_path, monkeypatch, capsys):
+    from soundstage.vision.pipeline import ImageJob, _detect_if_available
+    from soundstage.vision.regions import REGION_BACKENDS
+    from soundstage.vision.regions.detection import DEFAULT_DETECTOR, DEFAULT_SEGMENTER
+    from test_hub import empty_cache_online, install_fake_hub
+
+    cache = empty_cache_online(monkeypatch, tmp_path / "hf_cache")
+    hub = install_fake_hub(monkeypatch, cache, {DEFAULT_DETECTOR: owl_folder, DEFAULT_SEGMENTER: sam_folder}, capsys)
+    job = ImageJob(image=tmp_path / "unused.png", sounds=[("cat", None)])
+    name, lines, options = _detect_if_available(job)
+
+    assert (name, options) == ("detect", {"detector": DEFAULT_DETECTOR, "segmenter": DEFAULT_SEGMENTER})
+    assert [d["repo_id"] for d in hub.downloads] == [DEFAULT_DETECTOR, DEFAULT_SEGMENTER]
+    assert (
+        lines[0]
+        == f"open-vocabulary detection model {DEFAULT_DETECTOR!r} downloaded from the Hugging Face hub into {cache}"
+    )
+    assert lines[2] == f"open-vocabulary detection with {DEFAULT_DETECTOR}"
+    # The downloaded tiny models are what the backend then loads (from the cache, without the hub).
+    hub.calls.clear()
+    backend = REGION_BACKENDS.create(name, device="cpu", **options)
+    backend.find(synthetic_image(), labels=["cat"], max_regions=1)
+    assert hub.calls == [] and backend._detector is not None
+
+    # SAM missing on the hub: detection still, with the boxes as masks, and a note saying why.
+    second_cache = empty_cache_online(monkeypatch, tmp_path / "hf_cache2")
+    install_fake_hub(monkeypatch, second_cache, {DEFAULT_DETECTOR: owl_folder}, capsys)
+    name, lines, options = _detect_if_available(job)
+    assert (name, options["segmenter"]) == ("detect", None)
+    assert lines[1].startswith(f"segmentation (SAM) model {DEFAULT_SEGMENTER!r} could not be downloaded (it is not")
+    assert lines[1].endswith("using the detector's boxes as masks; set SOUNDSTAGE_OFFLINE=1 to stop trying")
+
+
+@pytest.mark.parametrize("how", ["offline", "unreachable"])
+def test_auto_falls_back_everywhere_and_says_why(how, tmp_path, monkeypatch, capsys):
+    """Depth, detection and CLAP all chosen by ``auto``: offline, no hub call; unreachable, one failed try each."""
+    import huggingface_hub
+
+    from soundstage.audio_models.clap import DEFAULT_MODEL as DEFAULT_CLAP_MODEL
+    from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
+    from soundstage.vision.pipeline import ImageJob, image_to_scene
+    from soundstage.vision.regions.detection import DEFAULT_DETECTOR
+    from test_hub import empty_cache_online
+
+    empty_cache_online(monkeypatch, tmp_path / "hf_cache")
+    asked: list[str] = []
+
+    def no_network(repo_id, *args, **kwargs):
+        asked.append(repo_id)
+        raise ConnectionError("[Errno -2] Name or service not known")
+
+    for name in ("model_info", "hf_hub_download"):  # snapshot_download stays real: it only looks in the cache
+        monkeypatch.setattr(huggingface_hub, name, no_network)
+    if how == "offline":
+        monkeypatch.setenv("SOUNDSTAGE_OFFLINE", "1")
+    picture, a, b = _picture_and_sounds(tmp_path)
+    # "dog" must be found (detect, auto); the unlabelled sound could go to the labelled "car" region (CLAP, auto).
+    job = ImageJob(
+        image=picture, sounds=[("dog", a), (None, b)], regions=[("car", (20.0, 10.0, 40.0, 25.0))], room="none"
+    )
+    result = image_to_scene(job, sample_rate=16000)
+    lines = {stage.stage: stage.lines for stage in result.report.stages}
+
+    assert result.depth.backend == "geometric"
+    assert result.report.stages[3].backend == "user + classical"
+    if how == "offline":
+        assert asked == []
+        why = "is not in the local cache and offline mode is on (SOUNDSTAGE_OFFLINE=1)"
+        tail = ""
+    else:
+        assert asked == [DEFAULT_DEPTH_MODEL, DEFAULT_DETECTOR, DEFAULT_CLAP_MODEL]
+        why = "could not be downloaded ([Errno -2] Name or service not known)"
+        tail = "; set SOUNDSTAGE_OFFLINE=1 to stop trying"
+    assert (
+        lines["depth"][0]
+        == f"depth estimation model {DEFAULT_DEPTH_MODEL!r} {why}: using the offline geometric prior{tail}"
+    )
+    assert (
+        f"open-vocabulary detection model {DEFAULT_DETECTOR!r} {why}: using the classical finder{tail}"
+        in lines["regions"]
+    )
+    assert lines["assignment"][0] == (
+        f"CLAP audio–text matching model {DEFAULT_CLAP_MODEL!r} {why}: using rank order for unlabelled sounds{tail}"
+    )
+    assert "downloading" not in capsys.readouterr().err

@@ -18,6 +18,11 @@ the files, with huggingface_hub's progress bars. Only what ``from_pretrained`` r
 configs, tokenizer files and one copy of the weights (safetensors when the repo has them, else
 PyTorch ``.bin``; no fp16/bf16 variants, no ONNX/TF/Flax copies).
 
+The pipeline's ``auto`` choices go through :func:`fetch_for_auto`, the same policy made
+forgiving: a cached copy or a folder is used; online, a missing model is fetched as above;
+offline, or when the download fails, the auto choice falls back to its offline backend and gets
+one line saying so (a failed download says why, and that ``SOUNDSTAGE_OFFLINE=1`` stops trying).
+
 Every failure is one line that names the model, what it was for and what to do instead:
 :class:`~soundstage.errors.InputFileError` when the model is missing or unreadable here (a bad
 folder, or not cached while offline), :class:`~soundstage.errors.DownloadError` when fetching it
@@ -231,6 +236,83 @@ def weights_available(name_or_path: str, *, kind: Kind = "model") -> bool:
         return bool(file_exists(name_or_path, MARKER_FILES[kind]))
     except Exception:  # a network failure or a malformed name both mean "not available"
         return False
+
+
+def fetch_for_auto(name: str, *, purpose: str, fallback: str, kind: Kind = "model") -> tuple[str | None, str]:
+    """The local folder of model ``name`` for an ``auto`` choice, fetching it when online, and one line saying so.
+
+    Cached (or a complete folder): used. Not cached and offline mode off: downloaded through
+    :func:`resolve_model`, which announces it on stderr (files, size) and shows progress bars.
+    Not cached and offline mode on (nothing is asked of the network), a failed download (no
+    network, hub refusal) or a model that cannot be used: ``None`` and a line naming ``fallback``
+    and why — not an exception, as an ``auto`` choice always has somewhere to fall.
+
+    Parameters
+    ----------
+    name : str
+        Hub id (``owner/name``) or model folder.
+    purpose : str
+        What the model is for, as the backend that loads it says it (``"depth estimation"``).
+    fallback : str
+        What the auto choice uses without the model, for the note (``"the offline geometric prior"``).
+    kind : {"model", "pipeline"}, default "model"
+        As in :func:`resolve_model`.
+
+    Returns
+    -------
+    folder : str or None
+        Folder to load from, or None to fall back.
+    note : str
+        One line for ``--explain``: where the model came from, or why ``fallback`` is used.
+
+    Raises
+    ------
+    ParameterError
+        ``name`` is not a non-empty string, or ``kind`` is unknown.
+
+    Examples
+    --------
+    >>> folder, note = fetch_for_auto("no such folder/", purpose="depth estimation", fallback="the geometric prior")
+    >>> folder is None, note.endswith("is neither a folder nor a hub id (owner/name): using the geometric prior")
+    (True, True)
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError(f"{purpose} model must be a hub id or a folder, got {name!r}")
+    _check_kind(kind)
+    using = f"using {fallback}"
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path.is_dir() and _complete(path, kind)):
+            return (
+                None,
+                f"{purpose} model folder {name!r} holds no complete model ({MARKER_FILES[kind]} and weights): {using}",
+            )
+        return str(path.resolve()), f"{purpose} model {name!r} from its folder"
+    if not _HUB_ID.match(name):
+        return None, f"{purpose} model {name!r} is neither a folder nor a hub id (owner/name): {using}"
+    cached = cached_locally(name, kind=kind)
+    if not cached and is_offline():
+        return (
+            None,
+            f"{purpose} model {name!r} is not in the local cache and offline mode is on ({offline_reason()}): {using}",
+        )
+    alternative = f"use {fallback}"
+    try:
+        folder = resolve_model(name, purpose=purpose, offline_alternative=alternative, kind=kind)
+    except DownloadError as error:
+        if error.__cause__ is not None:  # the network or HTTP error itself: "[Errno -2] Name or service not known"
+            why = _first_line(error.__cause__)
+        else:  # the hub refused: our own message, without the model's name and the advice this note replaces
+            why = _first_line(error).split(_instead(name, alternative))[0].rstrip(" ,;").removesuffix(" or")
+            why = "it " + why.removeprefix(f"{purpose} model {name!r} ").rstrip(" ,;")
+        stop = "set SOUNDSTAGE_OFFLINE=1 to stop trying"
+        return None, f"{purpose} model {name!r} could not be downloaded ({why}): {using}; {stop}"
+    except InputFileError as error:
+        return None, f"{purpose} model {name!r} cannot be used ({_first_line(error)}): {using}"
+    where = (
+        "from the local Hugging Face cache" if cached else f"downloaded from the Hugging Face hub into {_cache_dir()}"
+    )
+    return folder, f"{purpose} model {name!r} {where}"
 
 
 def choose_device(device: str | None = None) -> str:

@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import math
 import os
+import pickle
 import sys
 import time
 from dataclasses import dataclass
@@ -215,11 +216,6 @@ def train(
         if device == "cuda":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     out = Path(out)
-    if rank == 0:
-        _start_run_folder(out, run)
-    if distributed:
-        torch.distributed.barrier()
-
     torch.manual_seed(settings.seed)
     model = build_model(run).to(device)
     spectral, view = model.config.spectral, model.config.view
@@ -233,16 +229,26 @@ def train(
         seed=settings.seed,
     )
     val_set = BinauralScenes(data, "val", view, spectral, crops_per_scene=1, augment=False)
+    # The data is checked before the run folder is made, so a bad request leaves nothing behind.
+    if rank == 0:
+        _start_run_folder(out, run)
+    if distributed:
+        torch.distributed.barrier()
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, settings))
     step, best = 0, math.inf
     checkpoint_path = out / "checkpoint.pt"
     if checkpoint_path.is_file():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, best = int(state["step"]), float(state["best_validation"])
+        try:
+            state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            step, best = int(state["step"]), float(state["best_validation"])
+        except (RuntimeError, EOFError, KeyError, ValueError, TypeError, pickle.UnpicklingError):
+            raise InputFileError(
+                f"{checkpoint_path}: damaged or from another model; delete it to start the run again"
+            ) from None
     resumed_from = step
     network = model
     if distributed:
@@ -346,7 +352,9 @@ def _metadata(run: RunConfig, data, step: int, best: float) -> dict[str, Any]:
 def _start_run_folder(out: Path, run: RunConfig) -> None:
     import yaml
 
-    out.mkdir(parents=True, exist_ok=True)
+    from soundstage.io.atomic import ensure_dir
+
+    ensure_dir(out)
     path = out / "config.yaml"
     wanted = run.as_dict()
     if path.is_file():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +57,15 @@ class ImageJob:
     regions : list of (str, tuple)
         User regions ``(label, (x0, y0, x1, y1))`` or ``(label, (x, y))`` in original-image pixels.
     depth : str
-        ``auto`` (a local depth model if one is available, else ``geometric``), ``geometric``,
-        ``transformers``, or the path of a depth file.
+        ``auto`` (the depth model, downloaded on first use when online; ``geometric`` when offline
+        mode is on or the download fails), ``geometric``, ``transformers``, or the path of a depth file.
     depth_model : str or None
         Model id or folder for the transformers depth backend.
     scene_depth_m : float or None
         Median scene depth in metres used to scale relative depth.
     region_backend : str
-        ``auto`` (``detect`` when sounds are labelled and its weights are available, else
-        ``classical``), ``classical``, ``detect`` or ``sam``.
+        ``auto`` (``detect`` when sounds are labelled and its weights are cached or can be downloaded,
+        else ``classical``), ``classical``, ``detect`` or ``sam``.
     fov_deg : float or None
         Horizontal field of view of the camera in degrees.
     room : str
@@ -292,21 +292,19 @@ def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
         options["model"] = job.depth_model
     if choice == "transformers":
         return DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
-    # auto: a model whose weights are already on this machine, else the offline prior — and say which.
-    from soundstage.hub import cached_locally
+    # auto: the depth model (cached, or fetched when online), else the offline prior — and say which.
+    from soundstage.hub import fetch_for_auto
     from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
 
     model = job.depth_model or DEFAULT_DEPTH_MODEL
-    if cached_locally(model):
-        return DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
-    fallback = DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M).estimate(
-        image, horizontal_fov_deg=fov
-    )
-    note = (
-        f"no depth model on this machine ({model!r} is not in the local cache; --depth transformers downloads it); "
-        "using the offline geometric prior"
-    )
-    return DepthMap(fallback.z_m, fallback.metric, fallback.backend, (note, *fallback.notes))
+    folder, note = fetch_for_auto(model, purpose="depth estimation", fallback="the offline geometric prior")
+    if folder is not None:
+        depth = DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
+    else:
+        depth = DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M).estimate(
+            image, horizontal_fov_deg=fov
+        )
+    return replace(depth, notes=(note, *depth.notes))
 
 
 def _camera_from_depth_model(image: LoadedImage, camera, depth: DepthMap):
@@ -348,13 +346,13 @@ def _regions(job: ImageJob, image: LoadedImage) -> tuple[list[Region], list[str]
         return regions, lines, "user"
     name = job.region_backend
     labels = wanted or None
+    options: dict[str, Any] = {}
     if name == "auto":
         name = "classical"
         if labels:
-            name, note = _detect_if_available(job)
-            lines.append(note)
-    options: dict[str, Any] = {}
-    if name == "detect":
+            name, auto_lines, options = _detect_if_available(job)
+            lines.extend(auto_lines)
+    elif name == "detect":
         options = {k: v for k, v in (("detector", job.detector), ("segmenter", job.segmenter)) if v}
     elif name == "sam" and job.segmenter:
         options = {"segmenter": job.segmenter}
@@ -368,15 +366,24 @@ def _regions(job: ImageJob, image: LoadedImage) -> tuple[list[Region], list[str]
     return regions + found, lines, "user + " + name if regions else name
 
 
-def _detect_if_available(job: ImageJob) -> tuple[str, str]:
-    """``detect`` when the detector's weights are already on this machine, else ``classical``, and why."""
-    from soundstage.hub import cached_locally
-    from soundstage.vision.regions.detection import DEFAULT_DETECTOR
+def _detect_if_available(job: ImageJob) -> tuple[str, list[str], dict[str, Any]]:
+    """``detect`` when the detector is cached or can be fetched, else ``classical``: (backend, why, its options).
+
+    SAM, which cuts the detector's boxes to masks, goes the same way; without it the boxes are the masks.
+    """
+    from soundstage.hub import fetch_for_auto
+    from soundstage.vision.regions.detection import DEFAULT_DETECTOR, DEFAULT_SEGMENTER
 
     detector = job.detector or DEFAULT_DETECTOR
-    if cached_locally(detector):
-        return "detect", f"open-vocabulary detection with {detector}"
-    return "classical", f"detector weights {detector!r} are not on this machine; using the classical finder"
+    folder, note = fetch_for_auto(detector, purpose="open-vocabulary detection", fallback="the classical finder")
+    if folder is None:
+        return "classical", [note], {}
+    segmenter = job.segmenter or DEFAULT_SEGMENTER
+    sam_folder, sam_note = fetch_for_auto(
+        segmenter, purpose="segmentation (SAM)", fallback="the detector's boxes as masks"
+    )
+    lines = [note, sam_note, f"open-vocabulary detection with {detector}"]
+    return "detect", lines, {"detector": detector, "segmenter": segmenter if sam_folder is not None else None}
 
 
 def _assign(job: ImageJob, regions: list[Region], image: LoadedImage) -> tuple[list[tuple[str, Region]], list[str]]:
@@ -396,16 +403,22 @@ def _assign(job: ImageJob, regions: list[Region], image: LoadedImage) -> tuple[l
 
 
 def _clap_if_useful(sounds, regions: list[Region]):
-    """CLAP similarity when unlabelled sounds could go to labelled regions and its weights are on this machine."""
+    """CLAP similarity when unlabelled sounds could go to labelled regions and its weights are cached or fetched."""
     if not (any(label is None and audio for label, audio in sounds) and any(r.label for r in regions)):
         return None, []
     from soundstage.audio_models.clap import DEFAULT_MODEL as DEFAULT_CLAP_MODEL
     from soundstage.audio_models.clap import ClapSimilarity
-    from soundstage.hub import cached_locally
+    from soundstage.hub import fetch_for_auto
 
-    if not cached_locally(DEFAULT_CLAP_MODEL):
-        return None, [f"CLAP weights {DEFAULT_CLAP_MODEL!r} are not on this machine: unlabelled sounds go by rank"]
-    return ClapSimilarity(DEFAULT_CLAP_MODEL), [f"unlabelled sounds matched to labels by CLAP ({DEFAULT_CLAP_MODEL})"]
+    folder, note = fetch_for_auto(
+        DEFAULT_CLAP_MODEL, purpose="CLAP audio–text matching", fallback="rank order for unlabelled sounds"
+    )
+    if folder is None:
+        return None, [note]
+    return ClapSimilarity(DEFAULT_CLAP_MODEL), [
+        note,
+        f"unlabelled sounds matched to labels by CLAP ({DEFAULT_CLAP_MODEL})",
+    ]
 
 
 def _audio_for(job: ImageJob, assignments: list[tuple[str, Region]]) -> tuple[list[Path], list[str]]:

@@ -183,9 +183,12 @@ def synthesize_dataset(
     from soundstage.learn.data.sounds import build_sound_pool
     from soundstage.parallel import map_tasks
 
+    # Every input is checked before anything is written, so a bad request leaves no folder behind.
+    backgrounds = _backgrounds(recipe.images_dir)
+    if recipe.sounds_dir is not None and not Path(recipe.sounds_dir).is_dir():
+        raise InputFileError(f"--sounds {recipe.sounds_dir}: no such folder; give a folder of sound clips")
     folder = ensure_dir(folder)
     _check_recipe(folder, recipe)
-    backgrounds = _backgrounds(recipe.images_dir)
     pool = build_sound_pool(
         folder / "sounds",
         sample_rate=recipe.sample_rate,
