@@ -69,6 +69,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, type=Path, help="dataset folder (soundstage data binaural)")
     parser.add_argument("--model", help="depth-attention model folder (default: the shipped model)")
     parser.add_argument("--baseline", help="Mono2Binaural model folder (row left out without it)")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=FOLDER", help="another model to add as a row (repeatable)"
+    )
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, help="first N scenes only")
     parser.add_argument("--threads", type=int, default=2)
@@ -100,6 +103,9 @@ def main() -> None:
     models = {"depth-attention": load_binauralizer(args.model)}
     if args.baseline:
         models["mono2binaural"] = load_model(args.baseline)
+    for extra in args.also:
+        name, _, folder = extra.partition("=")
+        models[name] = load_model(folder)
     rows: dict[str, list[dict[str, float]]] = {}
     seconds: dict[str, float] = {}
     shards: dict[str, dict[str, np.ndarray]] = {}

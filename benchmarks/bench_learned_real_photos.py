@@ -77,14 +77,14 @@ def main() -> None:
             itd = gcc_phat_itd(ears[0], ears[1], rate) * 1e6
             found = localize_binaural(ears, rate, max_sources=1)
             lateral = found.sources[0].lateral_deg if found.sources else float("nan")
-            expected = "left" if u < 0.45 else "right" if u > 0.55 else None
+            expected = "left" if u < 0.4 else "right" if u > 0.6 else None
             side = "left" if ild > 0 else "right"
             verdict = "—" if expected is None else ("yes" if side == expected else "no")
             if expected is not None:
                 total += 1
                 correct += side == expected
             print(f"| {name} | {u:.2f} | {ild:+.2f} | {itd:+.0f} | {lateral:+.1f} | {verdict} |")
-    print(f"\n{correct}/{total} pictures with the object clearly to one side (u < 0.45 or > 0.55) heard on that side")
+    print(f"\n{correct}/{total} pictures with the object clearly to one side (u < 0.4 or > 0.6) heard on that side")
 
 
 if __name__ == "__main__":

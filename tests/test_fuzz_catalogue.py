@@ -1059,6 +1059,103 @@ def _binauralize_cases() -> list[Case]:
 
 
 # --------------------------------------------------------------------------------------------------
+# binauralize --image (the shipped learned model), data binaural, train
+# --------------------------------------------------------------------------------------------------
+
+#: Picture variants the learned path must take (a picture) or refuse naming the file (the rest).
+LEARNED_PICTURES_OK = ("rgb", "gray", "rgba", "palette", "cmyk_jpeg", "exif_rotated_jpeg")
+LEARNED_PICTURES_BAD = ("empty_file", "random_bytes", "png_magic_only", "truncated_png", "text_file", "wide_strip")
+
+
+def _learned_cases() -> list[Case]:
+    err, ok, either = "error", "ok", "either"
+
+    def b(name: str, *args: str) -> tuple[str, ...]:
+        return ("binauralize", name, "-o", "out.wav", *args)
+
+    cases = [
+        Case("learned-mono", b("a.wav", "--image", "img.png"), ok, outputs=OUT),
+        Case("learned-16k-jpg", b("b.wav", "--image", "img.jpg"), ok, outputs=OUT),
+        Case("learned-stereo-averaged", b("stereo.wav", "--image", "img.png"), ok, outputs=OUT),
+        Case("learned-ambisonic-averaged", b("hoa1.wav", "--image", "img.png"), ok, outputs=OUT),
+        Case("learned-depth-png", b("a.wav", "--image", "img.png", "--depth", "depth.png"), ok, outputs=OUT),
+        Case("learned-depth-npy", b("a.wav", "--image", "img.png", "--depth", "depth.npy"), ok, outputs=OUT),
+        Case(
+            "learned-depth-wrong-size",
+            b("a.wav", "--image", "img.png", "--depth", "d.png"),
+            err,
+            r"d\.png",
+            depth("d.png", "wrong_size_png"),
+        ),
+        Case(
+            "learned-depth-no-valid-pixel",
+            b("a.wav", "--image", "img.png", "--depth", "d.png"),
+            err,
+            r"d\.png",
+            depth("d.png", "no_valid_pixel_png"),
+        ),
+        Case("learned-image-missing", b("a.wav", "--image", "nope.png"), err, r"nope\.png"),
+        Case("learned-image-is-audio", b("a.wav", "--image", "b.wav"), err, r"b\.wav"),
+        Case("learned-model-missing", b("a.wav", "--image", "img.png", "--model", "./none"), err, "none"),
+        Case("learned-model-is-a-file", b("a.wav", "--image", "img.png", "--model", "./a.wav"), err, r"a\.wav"),
+        Case(
+            "learned-model-corrupt",
+            b("a.wav", "--image", "img.png", "--model", "m"),
+            err,
+            "safetensors",
+            lambda w: (
+                folder("m")(w),
+                text_file("m/config.json", _TINY_CONFIG)(w),
+                bytes_file("m/model.safetensors", b"x")(w),
+            ),
+        ),
+        Case("learned-fov-nan", b("a.wav", "--image", "img.png", "--fov", "nan"), err, "fov"),
+        Case("learned-fov-180", b("a.wav", "--image", "img.png", "--fov", "180"), err, "fov"),
+        Case("learned-hrtf-with-image", b("a.wav", "--image", "img.png", "--hrtf", "sphere"), err, "hrtf"),
+        Case("learned-depth-without-image", b("a.wav", "--depth", "depth.png"), err, "image"),
+        Case("learned-regions-unknown", b("a.wav", "--image", "img.png", "--regions", "magic"), err, "magic"),
+        Case("learned-silent-mix", b("s.wav", "--image", "img.png"), either, None, sound("s.wav", value=0.0), OUT),
+        Case(
+            "learned-rate-1hz", b("slow.wav", "--image", "img.png"), err, r"slow\.wav", sound("slow.wav", rate=1, n=4)
+        ),
+        Case(
+            "learned-output-is-the-picture",
+            ("binauralize", "a.wav", "--image", "img.png", "-o", "img.png", "--overwrite"),
+            err,
+            r"img\.png",
+        ),
+        Case("data-no-kind", ("data",), err, "data binaural"),
+        Case("data-scenes-zero", ("data", "binaural", "--out", "d", "--scenes", "0"), err, "scenes"),
+        Case("data-rooms-two", ("data", "binaural", "--out", "d", "--rooms", "2"), err, "rooms"),
+        Case("data-head-garbage", ("data", "binaural", "--out", "d", "--hrtf", "sphere:big"), err, "sphere"),
+        Case("data-images-missing", ("data", "binaural", "--out", "d", "--images", "nowhere"), err, "nowhere"),
+        Case("data-sounds-missing", ("data", "binaural", "--out", "d", "--sounds", "nowhere"), err, "nowhere"),
+        Case("data-out-is-a-file", ("data", "binaural", "--out", "a.wav", "--scenes", "3"), err, r"a\.wav"),
+        Case("train-config-missing", ("train", "nope.yaml", "--data", "pred", "--out", "r"), err, "nope"),
+        Case("train-config-garbage", ("train", "s.yaml", "--data", "pred", "--out", "r"), err, r"s\.yaml"),
+        Case("train-data-not-a-dataset", ("train", "debug", "--data", "pred", "--out", "r"), err, "pred"),
+        Case("train-steps-zero", ("train", "debug", "--data", "pred", "--out", "r", "--steps", "0"), err, "steps"),
+    ]
+    cases += [
+        Case(f"learned-picture-{v}", b("a.wav", "--image", "p.img"), ok, None, image("p.img", v), OUT)
+        for v in LEARNED_PICTURES_OK
+    ]
+    cases += [
+        Case(f"learned-picture-{v}", b("a.wav", "--image", "p.img"), err, r"p\.img", image("p.img", v))
+        for v in LEARNED_PICTURES_BAD
+    ]
+    return cases
+
+
+#: A config.json of a tiny depth-attention model (the weights beside it are what the cases break).
+_TINY_CONFIG = (
+    '{"architecture": "depth_attention", "format_version": 1, "config": {"base_channels": 4, "embed_dim": 16, '
+    '"encoder_layers": 1, "heads": 2, "attention_dim": 8, "view": {"inputs": ["objects", "depth"], "height": 32, '
+    '"width": 64}}}'
+)
+
+
+# --------------------------------------------------------------------------------------------------
 # image
 # --------------------------------------------------------------------------------------------------
 
@@ -1536,6 +1633,7 @@ CASES: list[Case] = [
     *_render_option_cases(),
     *_output_cases(),
     *_binauralize_cases(),
+    *_learned_cases(),
     *_image_cases(),
     *_analyze_cases(),
     *_eval_cases(),

@@ -114,7 +114,12 @@ class PretrainedMixin:
             # Shared or non-contiguous tensors cannot be saved by safetensors as they are.
             state = {key: value.detach().contiguous().clone() for key, value in self.state_dict().items()}
             save_file(state, str(staging / WEIGHTS_NAME), metadata={"architecture": self.architecture})
-            os.chmod(staging, 0o755)
+            # mkdtemp makes the folder private; give it and its files the modes ordinary new ones get.
+            mask = os.umask(0o022)
+            os.umask(mask)
+            os.chmod(staging, 0o777 & ~mask)
+            for path in staging.iterdir():
+                os.chmod(path, 0o666 & ~mask)
             if folder.exists():
                 shutil.rmtree(folder)
             os.replace(staging, folder)
