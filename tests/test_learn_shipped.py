@@ -43,7 +43,6 @@ def test_on_real_photos_the_sound_goes_to_the_object_s_side(photo):
     if not path.is_file():
         pytest.skip(f"../shared/data absent: {path} not found")
     from bench_learned_real_photos import wide_shot
-
     from soundstage.vision.image import load_image
 
     model = load_binauralizer()
