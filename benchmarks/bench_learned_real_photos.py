@@ -56,6 +56,7 @@ def main() -> None:
 
     from soundstage.io.audio import read_audio_file
     from soundstage.learn.inference import binauralize, load_binauralizer, picture_view
+    from soundstage.learn.view import ViewConfig
     from soundstage.metrics.interaural import gcc_phat_itd
     from soundstage.metrics.localize_binaural import localize_binaural
 
@@ -68,8 +69,9 @@ def main() -> None:
     for path in sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}):
         for name, rgb in pictures(path):
             view = picture_view(model.config.view, rgb, fov_deg=None)
-            columns = np.nonzero(view.objects.max(axis=0) >= 1.0)[0]  # the best region (weight 1)
-            u = (columns.mean() + 0.5) / view.objects.shape[1] if len(columns) else 0.5
+            objects = picture_view(ViewConfig(inputs=("objects",)), rgb, fov_deg=None).objects
+            columns = np.nonzero(objects.max(axis=0) >= 1.0)[0]  # the best region (weight 1)
+            u = (columns.mean() + 0.5) / objects.shape[1] if len(columns) else 0.5
             ears = binauralize(model, mono, rate, view).audio
             spectrum = np.abs(np.fft.rfft(ears, axis=1)) ** 2
             high = np.fft.rfftfreq(ears.shape[1], 1 / rate) > 1500.0
