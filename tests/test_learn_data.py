@@ -180,7 +180,7 @@ def test_the_ground_plane_prior_is_unknown_above_the_horizon_and_nearer_below():
     depth = ground_plane_depth((40, 80), 60.0)
     assert np.all(np.isnan(depth[:20])) and np.all(np.diff(depth[20:, 0]) < 0)
     f = focal_length_px(80, 60.0)
-    assert depth[39, 0] == pytest.approx(f * 1.5 / 19.5)
+    assert depth[39, 0] == pytest.approx(f * 1.6 / 19.5)  # the geometric prior's camera height
 
 
 def test_ray_makes_the_same_shards_as_one_process(tiny_binaural_dataset, tmp_path):

@@ -90,7 +90,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("config", help="YAML run config or a packaged config's name")
     train.add_argument("--data", type=path_argument, required=True, help="dataset folder (soundstage data binaural)")
     train.add_argument("--out", type=path_argument, required=True, help="run folder")
-    train.add_argument("--steps", type=int, help="override training.steps (extends a finished run)")
+    train.add_argument(
+        "--steps",
+        type=int,
+        help="override training.steps (extends a run; its cosine schedule is recomputed for the new length)",
+    )
     train.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)

@@ -62,8 +62,10 @@ def objects_map(labels: np.ndarray, rng: np.random.Generator | None) -> np.ndarr
 
 
 def ground_plane_depth(shape: tuple[int, int], fov_deg: float) -> np.ndarray:
-    """z-depth of a level floor 1.5 m below the camera, NaN above the horizon (the offline prior)."""
-    from soundstage.learn.data.pictures import CAMERA_HEIGHT_M, focal_length_px
+    """z-depth of a level floor below the camera, NaN above the horizon: exactly what the offline
+    prior (:class:`soundstage.vision.depth.GeometricDepth`, camera 1.6 m up) gives a photo."""
+    from soundstage.learn.data.pictures import focal_length_px
+    from soundstage.vision.depth.geometric import DEFAULT_CAMERA_HEIGHT_M as CAMERA_HEIGHT_M
 
     height, width = shape
     below = np.arange(height, dtype=np.float32) + 0.5 - height / 2.0

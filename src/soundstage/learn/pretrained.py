@@ -120,9 +120,13 @@ class PretrainedMixin:
             os.chmod(staging, 0o777 & ~mask)
             for path in staging.iterdir():
                 os.chmod(path, 0o666 & ~mask)
-            if folder.exists():
-                shutil.rmtree(folder)
+            old = None
+            if folder.exists():  # moved aside, not deleted, until the new one is in place
+                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+                os.replace(folder, old)
             os.replace(staging, folder)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -211,7 +215,10 @@ def _build(cls: type, folder: Path, document: dict[str, Any], device: str) -> An
     except (SafetensorError, OSError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputFileError(f"{weights}: not a readable safetensors file ({first}); save the model again") from None
-    model = cls(config)
+    try:
+        model = cls(config)
+    except (ValueError, TypeError) as error:
+        raise InputFileError(f"{folder / CONFIG_NAME}: the config does not build a network ({error})") from None
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))

@@ -77,6 +77,16 @@ class TrainingConfig:
     num_workers: int = 0
     augment: bool = True
 
+    def __post_init__(self) -> None:
+        positive = ("steps", "batch_size", "crops_per_scene", "eval_every", "log_every")
+        for name in positive:
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
+        if self.warmup_steps < 0 or self.num_workers < 0 or self.seed < 0:
+            raise ValueError("warmup_steps, num_workers and seed must not be negative")
+        if not self.learning_rate > 0 or self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError("learning_rate must be positive; weight_decay and grad_clip must not be negative")
+
 
 @dataclass
 class RunConfig:
@@ -142,7 +152,11 @@ def build_model(run: RunConfig):
     from soundstage.learn.pretrained import ARCHITECTURES, config_from_dict
 
     cls = ARCHITECTURES[run.model]
-    return cls(config_from_dict(cls.config_class, run.model_config, where="model_config"))
+    config = config_from_dict(cls.config_class, run.model_config, where="model_config")
+    try:
+        return cls(config)
+    except (ValueError, TypeError) as error:
+        raise InputFileError(f"model_config: {error}") from None
 
 
 @dataclass
@@ -214,7 +228,9 @@ def train(
         dist.init_process_group("nccl" if device == "cuda" else "gloo")
         rank, world = dist.get_rank(), dist.get_world_size()
         if device == "cuda":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            local_rank = int(os.environ.get("LOCAL_RANK", 0))
+            torch.cuda.set_device(local_rank)
+            device = f"cuda:{local_rank}"
     out = Path(out)
     torch.manual_seed(settings.seed)
     model = build_model(run).to(device)
@@ -229,9 +245,9 @@ def train(
         seed=settings.seed,
     )
     val_set = BinauralScenes(data, "val", view, spectral, crops_per_scene=1, augment=False)
-    # The data is checked before the run folder is made, so a bad request leaves nothing behind.
-    if rank == 0:
-        _start_run_folder(out, run)
+    # The data is checked before the run folder is made, so a bad request leaves nothing behind; every
+    # rank checks the folder (so all stop with the same one-line error), rank 0 writes it.
+    _start_run_folder(out, run, write=rank == 0)
     if distributed:
         torch.distributed.barrier()
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -252,10 +268,11 @@ def train(
     resumed_from = step
     network = model
     if distributed:
-        network = torch.nn.parallel.DistributedDataParallel(model, device_ids=[0] if device == "cuda" else None)
-    use_amp = device == "cuda"
+        local = [torch.device(device).index] if device.startswith("cuda") else None
+        network = torch.nn.parallel.DistributedDataParallel(model, device_ids=local)
+    use_amp = device.startswith("cuda")
     batches_per_epoch = max(1, len(train_set) // (settings.batch_size * world))
-    log = _Log(out / "log.csv") if rank == 0 else None
+    log = _Log(out / "log.csv", after_step=step) if rank == 0 else None
     bar = None
     if progress and rank == 0:
         from tqdm.auto import tqdm
@@ -349,24 +366,31 @@ def _metadata(run: RunConfig, data, step: int, best: float) -> dict[str, Any]:
     return {"run": run.as_dict(), "data_recipe": recipe, "step": step, "validation_stft_loss": best}
 
 
-def _start_run_folder(out: Path, run: RunConfig) -> None:
+def _start_run_folder(out: Path, run: RunConfig, *, write: bool = True) -> None:
     import yaml
 
-    from soundstage.io.atomic import ensure_dir
+    from soundstage.io.atomic import atomic_write, ensure_dir
 
-    ensure_dir(out)
     path = out / "config.yaml"
     wanted = run.as_dict()
+    if write:
+        ensure_dir(out)
     if path.is_file():
-        existing = yaml.safe_load(path.read_text())
+        try:
+            existing = yaml.safe_load(path.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError):
+            raise InputFileError(f"{path}: damaged; delete the run folder {out} or give another --out") from None
         if _without_steps(existing) != _without_steps(wanted):
             raise ParameterError(
                 f"{out} holds a run with another config; give another --out, or the same config to resume it"
             )
-        if existing != wanted:  # only the length changed: a run extended with --steps keeps going
-            path.write_text(yaml.safe_dump(wanted, sort_keys=False))
+        if existing != wanted and write:  # only the length changed: a run extended with --steps goes on
+            with atomic_write(path, overwrite=True) as temporary:
+                temporary.write_text(yaml.safe_dump(wanted, sort_keys=False))
         return
-    path.write_text(yaml.safe_dump(wanted, sort_keys=False))
+    if write:
+        with atomic_write(path, overwrite=True) as temporary:
+            temporary.write_text(yaml.safe_dump(wanted, sort_keys=False))
 
 
 def _without_steps(document: Any) -> Any:
@@ -409,9 +433,17 @@ class _Log:
         "seconds",
     )
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, after_step: int = 0):
         self.path = path
-        if not path.is_file():
+        if path.is_file():
+            # Rows past the checkpoint a run resumes from were made by the lost steps: drop them.
+            with path.open(newline="") as stream:
+                rows = list(csv.reader(stream))
+            kept = [rows[0]] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= after_step]
+            if len(kept) != len(rows):
+                with path.open("w", newline="") as stream:
+                    csv.writer(stream).writerows(kept)
+        else:
             with path.open("w", newline="") as stream:
                 csv.writer(stream).writerow(self.FIELDS)
 

@@ -125,10 +125,10 @@ def _texture(kind: int, angle: float, period: float, xx: np.ndarray, yy: np.ndar
     return 0.8 + 0.2 * rng.standard_normal(xx.shape).clip(-1.5, 1.5) / 1.5  # speckle
 
 
-def _room_background(rng, height: int, width: int, fov: float) -> tuple[np.ndarray, np.ndarray]:
-    """A wall and floor of random colours and distance, with its z-depth."""
+def _room_background(rng, height: int, width: int, fov: float, nearest: float) -> tuple[np.ndarray, np.ndarray]:
+    """A wall (at least ``nearest`` metres away) and a floor of random colours, with its z-depth."""
     f = focal_length_px(width, fov)
-    wall_distance = rng.uniform(4.0, 14.0)
+    wall_distance = max(rng.uniform(4.0, 14.0), nearest)
     rows = np.arange(height, dtype=np.float32)[:, None] + 0.5
     below = rows - height / 2.0
     floor_depth = np.where(below > 0, f * CAMERA_HEIGHT_M / np.maximum(below, 1e-3), np.inf)
@@ -143,8 +143,8 @@ def _room_background(rng, height: int, width: int, fov: float) -> tuple[np.ndarr
     return rgb.astype(np.float32), depth
 
 
-def _photo_background(path: Path, rng, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """A random crop of a user photograph (its depth unknown: taken as a wall 4–14 m away)."""
+def _photo_background(path: Path, rng, height: int, width: int, nearest: float) -> tuple[np.ndarray, np.ndarray]:
+    """A random crop of a user photograph (its depth unknown: a wall 4–14 m away, beyond ``nearest``)."""
     from PIL import Image
 
     with Image.open(path) as image:
@@ -156,7 +156,7 @@ def _photo_background(path: Path, rng, height: int, width: int) -> tuple[np.ndar
         top = int(rng.integers(0, h - crop_h + 1))
         image = image.crop((left, top, left + crop_w, top + crop_h)).resize((width, height))
         rgb = np.asarray(image, dtype=np.float32) / 255.0
-    depth = np.full((height, width), rng.uniform(4.0, 14.0), dtype=np.float32)
+    depth = np.full((height, width), max(rng.uniform(4.0, 14.0), nearest), dtype=np.float32)
     return rgb, depth
 
 
@@ -200,17 +200,23 @@ def draw_picture(
     Picture
     """
     rng = np.random.default_rng(seed)
+    # Every sounding object must be seen: the background and the silent furniture stand behind them all
+    # (a sound with nothing to see teaches a network nothing about where to look).
+    behind = 1.0 + max(
+        (project(o.azimuth_deg, o.elevation_deg, o.distance_m, width, height, horizontal_fov_deg)[2] for o in objects),
+        default=0.0,
+    )
     if backgrounds:
-        rgb, depth = _photo_background(backgrounds[int(rng.integers(len(backgrounds)))], rng, height, width)
+        rgb, depth = _photo_background(backgrounds[int(rng.integers(len(backgrounds)))], rng, height, width, behind)
     else:
-        rgb, depth = _room_background(rng, height, width, horizontal_fov_deg)
+        rgb, depth = _room_background(rng, height, width, horizontal_fov_deg, behind)
     labels = np.zeros((height, width), dtype=np.uint8)
     f = focal_length_px(width, horizontal_fov_deg)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
 
-    # Silent furniture first: boxes standing on the floor between the camera and the wall.
+    # Silent furniture first: boxes standing on the floor behind the sounding objects.
     for _ in range(int(rng.integers(0, n_distractors + 1))):
-        z = rng.uniform(2.0, 10.0)
+        z = rng.uniform(max(2.0, behind - 0.5), max(10.0, behind + 4.0))
         half_w = f * rng.uniform(0.3, 1.2) / z
         top = height / 2.0 + f * (CAMERA_HEIGHT_M - rng.uniform(0.4, 2.0)) / z
         bottom = height / 2.0 + f * CAMERA_HEIGHT_M / z

@@ -99,7 +99,7 @@ class DatasetRecipe:
             raise ParameterError(f"--max-sources {self.max_sources}: give 1, 2 or 3")
         if self.scenes < 3:
             raise ParameterError(f"--scenes {self.scenes}: give at least 3 (one per split)")
-        if self.test_head in self.train_heads:
+        if _head_key(self.test_head) in {_head_key(head) for head in self.train_heads}:
             raise ParameterError(f"test head {self.test_head!r} is also a training head; the test head must be unseen")
         for head in (*self.train_heads, self.test_head):
             parse_sphere(head)
@@ -140,6 +140,15 @@ class SynthesisSummary:
     shards_made: int
     shards_reused: int
     pool: dict[str, int]
+
+
+def _head_key(spec: str) -> tuple:
+    """What makes two head specs the same head: a sphere's numbers, or a file's resolved path."""
+    sphere = parse_sphere(spec)
+    if sphere is not None:
+        return ("sphere", round(sphere[0], 6), round(sphere[1], 6))
+    path = Path(spec).expanduser()
+    return ("file", str(path.resolve())) if path.exists() else ("name", spec)
 
 
 def clip_split(clip_id: str, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> str:
@@ -197,6 +206,7 @@ def synthesize_dataset(
         user_dir=recipe.sounds_dir,
         progress=progress,
     )
+    _check_pool(folder, pool)
     by_split: dict[str, list[tuple[str, str, str, float]]] = {split: [] for split in SPLITS}
     for clip in pool:
         seconds = _clip_seconds(str(clip.path))
@@ -393,6 +403,25 @@ def _check_recipe(folder: Path, recipe: DatasetRecipe) -> None:
             )
         return
     _atomic_bytes(path, (json.dumps(wanted, indent=2) + "\n").encode())
+
+
+def _check_pool(folder: Path, pool) -> None:
+    """Refuse to finish a dataset whose sound pool changed since its first shards were made.
+
+    The pool depends on the tools installed (FluidSynth, espeak-ng); installing one between a killed run
+    and its resumption would change the clips each split draws from, and the dataset could no longer
+    be made again from its recipe.
+    """
+    ids = "\n".join(sorted(clip.clip_id for clip in pool))
+    fingerprint = hashlib.sha256(ids.encode()).hexdigest()
+    path = folder / "pool_clips.sha256"
+    if path.is_file() and path.read_text().strip() != fingerprint:
+        raise ParameterError(
+            f"{folder}: the sound pool differs from the one its shards were made with (were FluidSynth or "
+            "espeak-ng installed or removed?); give another --out"
+        )
+    if not path.is_file():
+        _atomic_bytes(path, (fingerprint + "\n").encode())
 
 
 def _shard_done(shard_dir: Path, task: ShardTask) -> bool:
