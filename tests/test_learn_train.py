@@ -120,8 +120,9 @@ def test_a_tiny_model_overfits_a_few_scenes_and_then_puts_each_sound_on_its_side
     # Fitted to a few scenes (one fixed crop each, no augmentation), the model's left-minus-right signal
     # on those crops must lean the way the true one does (positive correlation) for at least three in four
     # sources off centre, and on average clearly: the side is a physical truth of the rendered ears, not a
-    # snapshot of the model; an untrained model leans either way at random (mean near 0). (Inference is not made mirror-symmetric here: a model that fitted
-    # a few crops has not learned the mirror symmetry, which that averaging would impose.)
+    # snapshot of the model; an untrained model leans either way at random (mean near 0). (Inference is
+    # not made mirror-symmetric here: a model that fitted a few crops has not learned the mirror symmetry,
+    # which that averaging would impose.)
     torch.set_num_threads(1)
     run = debug_run(steps=200, eval_every=200, learning_rate=0.003, warmup_steps=10, crops_per_scene=16, augment=False)
     train(run, tiny_binaural_dataset, tmp_path / "run", progress=False)
