@@ -23,6 +23,13 @@ def run(args, capsys):
     return code, captured.out, captured.err
 
 
+def learned(files, mix: str, out, capsys, *extra):
+    """``binauralize MIX --image frame.png --model <tiny> -o OUT [EXTRA]`` in the fixture's files."""
+    return run(
+        ["binauralize", files[mix], "--image", files["frame.png"], "--model", files["model"], "-o", out, *extra], capsys
+    )
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     rng = np.random.default_rng(0)
@@ -46,21 +53,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 def test_a_mono_mix_and_a_picture_become_two_ears_that_sum_to_the_mix(files, tmp_path, capsys):
     out = tmp_path / "out.wav"
-    code, stdout, err = run(
-        [
-            "binauralize",
-            files["mix.wav"],
-            "--image",
-            files["frame.png"],
-            "--model",
-            files["model"],
-            "-o",
-            out,
-            "--bit-depth",
-            "float",
-        ],
-        capsys,
-    )
+    code, stdout, err = learned(files, "mix.wav", out, capsys, "--bit-depth", "float")
     assert code == 0, err
     ears, rate = soundfile.read(out)
     mix, _ = soundfile.read(files["mix.wav"])
@@ -71,28 +64,13 @@ def test_a_mono_mix_and_a_picture_become_two_ears_that_sum_to_the_mix(files, tmp
 
 def test_other_rates_are_resampled_for_the_model_and_written_at_their_own(files, tmp_path, capsys):
     out = tmp_path / "out48.wav"
-    code, _, err = run(
-        ["binauralize", files["mix48.wav"], "--image", files["frame.png"], "--model", files["model"], "-o", out],
-        capsys,
-    )
+    code, _, err = learned(files, "mix48.wav", out, capsys)
     assert code == 0 and "resampled 48000 → 16000 Hz" in err
     assert soundfile.info(out).samplerate == 48000 and soundfile.info(out).frames == 48000
 
 
 def test_a_stereo_file_with_a_picture_is_averaged_to_mono_with_a_note(files, tmp_path, capsys):
-    code, _, err = run(
-        [
-            "binauralize",
-            files["stereo.wav"],
-            "--image",
-            files["frame.png"],
-            "--model",
-            files["model"],
-            "-o",
-            tmp_path / "o.wav",
-        ],
-        capsys,
-    )
+    code, _, err = learned(files, "stereo.wav", tmp_path / "o.wav", capsys)
     assert code == 0 and "2 channels averaged to a mono mix" in err
 
 
@@ -121,38 +99,13 @@ def test_bad_requests_are_one_line_and_write_nothing(files, tmp_path, capsys, ex
 
 def test_a_corrupt_checkpoint_is_one_line(files, tmp_path, capsys):
     (files["model"] / "model.safetensors").write_bytes(b"garbage")
-    code, _, err = run(
-        [
-            "binauralize",
-            files["mix.wav"],
-            "--image",
-            files["frame.png"],
-            "--model",
-            files["model"],
-            "-o",
-            tmp_path / "o.wav",
-        ],
-        capsys,
-    )
+    code, _, err = learned(files, "mix.wav", tmp_path / "o.wav", capsys)
     assert code == 1 and "not a readable safetensors file" in err and err.count("\n") == 1
 
 
 def test_the_output_may_not_replace_the_mix(files, capsys):
     before = files["mix.wav"].read_bytes()
-    code, _, _ = run(
-        [
-            "binauralize",
-            files["mix.wav"],
-            "--image",
-            files["frame.png"],
-            "--model",
-            files["model"],
-            "-o",
-            files["mix.wav"],
-            "--overwrite",
-        ],
-        capsys,
-    )
+    code, _, _ = learned(files, "mix.wav", files["mix.wav"], capsys, "--overwrite")
     assert code == 1 and files["mix.wav"].read_bytes() == before
 
 

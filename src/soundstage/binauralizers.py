@@ -102,12 +102,6 @@ class LearnedBinauralization(Binauralizer):
         return RenderResult(ears, rate, "binaural", ("L", "R"), 0, details)
 
 
-def is_ambisonic_channel_count(n_channels: int) -> bool:
-    """True for (N+1)² channels with N ≥ 1 (4, 9, 16, …)."""
-    order = round(np.sqrt(n_channels)) - 1
-    return order >= 1 and (order + 1) ** 2 == n_channels
-
-
 def choose_binauralizer(
     n_channels: int,
     *,
@@ -128,7 +122,9 @@ def choose_binauralizer(
     for given, option in ((depth, "--depth"), (model, "--model"), (fov_deg, "--fov")):
         if given is not None:
             raise ParameterError(f"{option} goes with --image (the learned model); add the scene's picture")
-    if is_ambisonic_channel_count(n_channels):
+    from soundstage.acoustics.encoders import MAX_AMBISONIC_ORDER, ambisonic_order
+
+    if ambisonic_order(n_channels) is not None:
         return AmbisonicDecoding(hrtf or "sphere", convention)
     if n_channels == 1:
         raise InputFileError(
@@ -136,7 +132,8 @@ def choose_binauralizer(
             "(ambisonic inputs have 4, 9, 16… channels)"
         )
     raise InputFileError(
-        f"{origin}: has {n_channels} channels, which is not ambisonics (4, 9, 16… channels); "
+        f"{origin}: has {n_channels} channels, which is not an ambisonic signal Soundstage decodes "
+        f"((N+1)² channels with N from 1 to {MAX_AMBISONIC_ORDER}); "
         "to lift it with the learned model add --image PICTURE (it is averaged to mono)"
     )
 

@@ -450,7 +450,7 @@ def decode_to_binaural(
     ParameterError
         For an unknown convention or an output rate outside 8–384 kHz.
     """
-    from soundstage.acoustics.encoders import MAX_AMBISONIC_ORDER
+    from soundstage.acoustics.encoders import MAX_AMBISONIC_ORDER, ambisonic_order
     from soundstage.acoustics.encoders.ambisonic_decoder import ambisonics_to_binaural
     from soundstage.acoustics.hrtf import load_hrtf
     from soundstage.errors import InputFileError
@@ -474,8 +474,8 @@ def decode_to_binaural(
                 f"ambisonics: give a RenderResult or the path of a WAV file, got {type(ambisonics).__name__}"
             )
         n_channels = signals.shape[0]
-        order = round(np.sqrt(n_channels)) - 1
-        if order < 1 or (order + 1) ** 2 != n_channels or order > MAX_AMBISONIC_ORDER:
+        order = ambisonic_order(n_channels)
+        if order is None:
             raise InputFileError(
                 f"{origin}: has {n_channels} channels, which is not an ambisonic signal Soundstage decodes; "
                 f"expected (N+1)² channels with N from 1 to {MAX_AMBISONIC_ORDER} (4 for first order, 16 for third)"

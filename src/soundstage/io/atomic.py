@@ -128,7 +128,7 @@ def atomic_write(path: str | Path, *, overwrite: bool, inputs: Iterable[InputFil
         # Checked again: someone else may have created the file while we were writing (keep theirs).
         check_writable(path, overwrite=overwrite, inputs=inputs)
         # mkstemp makes the file private (0o600); give it the mode an ordinary new file gets.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
@@ -176,7 +176,7 @@ def ensure_dir(path: str | Path) -> Path:
     return path
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's file-creation mask (reading it requires setting it, so set it back at once)."""
     mask = os.umask(0o022)
     os.umask(mask)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from soundstage.errors import InputFileError, OutputError
+from soundstage.io.atomic import current_umask
 
 #: Version of the folder layout and ``config.json`` keys; bumped when an older reader could misread.
 FORMAT_VERSION = 1
@@ -115,8 +116,7 @@ class PretrainedMixin:
             state = {key: value.detach().contiguous().clone() for key, value in self.state_dict().items()}
             save_file(state, str(staging / WEIGHTS_NAME), metadata={"architecture": self.architecture})
             # mkdtemp makes the folder private; give it and its files the modes ordinary new ones get.
-            mask = os.umask(0o022)
-            os.umask(mask)
+            mask = current_umask()
             os.chmod(staging, 0o777 & ~mask)
             for path in staging.iterdir():
                 os.chmod(path, 0o666 & ~mask)

@@ -21,12 +21,31 @@ if TYPE_CHECKING:
     from soundstage.acoustics.encoders.base import Encoder
     from soundstage.acoustics.hrtf.base import HRTF
 
-__all__ = ["FORMAT_NAMES", "MAX_AMBISONIC_ORDER", "check_sample_rate", "make_encoder", "parse_format"]
+__all__ = [
+    "FORMAT_NAMES",
+    "MAX_AMBISONIC_ORDER",
+    "ambisonic_order",
+    "check_sample_rate",
+    "make_encoder",
+    "parse_format",
+]
 
 #: Output format names; ``hoaN`` stands for any order N from 1 to MAX_AMBISONIC_ORDER (``hoa1`` ≡ ``foa``).
 FORMAT_NAMES = ("omni", "binaural", "stereo", "ortf", "ab", "5.1", "7.1", "foa", "hoaN")
 #: Highest ambisonic order accepted ((N + 1)² = 289 channels); far beyond any microphone or decoder in use.
 MAX_AMBISONIC_ORDER = 16
+
+
+def ambisonic_order(n_channels: int) -> int | None:
+    """The order N of a signal with (N + 1)² channels, N from 1 to MAX_AMBISONIC_ORDER; None otherwise.
+
+    Examples
+    --------
+    >>> ambisonic_order(4), ambisonic_order(16), ambisonic_order(2), ambisonic_order(1)
+    (1, 3, None, None)
+    """
+    order = round(n_channels**0.5) - 1
+    return order if 1 <= order <= MAX_AMBISONIC_ORDER and (order + 1) ** 2 == n_channels else None
 
 _SIMPLE_KINDS = ("omni", "binaural", "stereo", "ortf", "ab", "5.1", "7.1")
 _VALID = "omni, binaural, stereo, ortf, ab, 5.1, 7.1, foa or hoaN (N = 1..16, e.g. hoa3)"
