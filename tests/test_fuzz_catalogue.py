@@ -218,8 +218,20 @@ def scene_case(
 
 
 D = fi.DELETE
+#: A source passing in front, left to right, in two seconds.
+PASS = {"keyframes": [{"t": 0, "position": {"az": 60, "dist": 3}}, {"t": 2, "position": {"az": -60, "dist": 3}}]}
 S0 = "sources.0"
 S1 = "sources.1"
+
+
+def moving(trajectory: dict[str, Any]) -> dict[str, Any]:
+    """Changes that give the first source ``trajectory`` instead of its position."""
+    return {f"{S0}.position": D, f"{S0}.trajectory": trajectory}
+
+
+def line(start: list[float], end: list[float]) -> dict[str, Any]:
+    """A trajectory from ``start`` (t = 0) to ``end`` (t = 1 s)."""
+    return {"keyframes": [{"t": 0, "position": start}, {"t": 1, "position": end}]}
 BIG_ROOM = fi.scene(fi.ROOM_SCENE, room__shoebox__size=[8.0, 6.0, 3.0], listener__position=[4.0, 3.0, 1.6])
 BIG_ROOM["room"].pop("max_order")
 BIG_ROOM["room"].pop("mixing_time")
@@ -315,7 +327,26 @@ def _scene_cases() -> list[Case]:
         scene_case("position-string", {f"{S0}.position": "front"}, err, F("sources[0].position")),
         scene_case("position-empty-map", {f"{S0}.position": {}}, err, F("sources[0].position")),
         scene_case("position-mixed-forms", {f"{S0}.position.x": 1}, err, F("sources[0].position")),
-        scene_case("position-missing", {f"{S0}.position": D}, err, F("sources[0].position")),
+        scene_case("position-missing", {f"{S0}.position": D}, err, r"sources\[0\].*: give a source either position"),
+        # Trajectories (moving sources) and head tracking.
+        scene_case("trajectory-ok", moving(PASS), ok),
+        scene_case("trajectory-and-position", {f"{S0}.trajectory": PASS}, err, "not both"),
+        scene_case("trajectory-no-keyframes", moving({"keyframes": []}), err, F("sources[0].trajectory.keyframes")),
+        scene_case("trajectory-backwards", moving({"keyframes": PASS["keyframes"][::-1]}), err, "must not decrease"),
+        scene_case("trajectory-through-head", moving(line([0, 3, 0], [0, -3, 0])), err, "passes .* inside the head"),
+        scene_case("trajectory-supersonic", moving(line([5, 500, 0], [5, -500, 0])), err, "speed of sound"),
+        scene_case(
+            "orientation-track-missing-file",
+            {"listener.orientation": D, "listener.orientation_track": "nohead.csv"},
+            err,
+            r"nohead\.csv",
+        ),
+        scene_case(
+            "orientation-track-and-orientation",
+            {"listener.orientation_track": {"keyframes": [{"t": 0, "yaw": 10}]}, "listener.orientation": {"yaw": 5}},
+            err,
+            "orientation or orientation_track, not both",
+        ),
         scene_case("position-cartesian-at-head", {f"{S1}.position": {"x": 0.01, "y": 0, "z": 0}}, err, F("sources[1]")),
         scene_case("position-at-listener", {f"{S1}.position": {"x": 0, "y": 0, "z": 0}}, err, F("sources[1]")),
         # gain, start, name, downmix, sample_rate

@@ -119,8 +119,16 @@ def render(
         job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
         scene, rate, encoder = job.scene, job.sample_rate, job.encoder
         signals = [_source_signal(scene, index, rate) for index in range(len(scene.sources))]
-        paths = job.propagate_all()
         starts = [round(source.start * rate) for source in scene.sources]
+        if scene.moves:
+            from soundstage.acoustics.moving.scene_render import render_moving
+
+            mix = render_moving(
+                scene, encoder, job.model, signals, starts, progress=progress, memory_limit_bytes=job.memory_limit_bytes
+            )
+            job.details["motion"] = "block engine (moving sources, head tracking)"
+            return job.result(mix, inputs)
+        paths = job.propagate_all()
         job.check_costs(paths, [len(signal) for signal in signals], starts)
         pieces: list[tuple[int, np.ndarray]] = []
         for index in _progress(range(len(scene.sources)), progress, f"render {job.format_name}"):
@@ -158,6 +166,11 @@ def impulse_responses(
     with recording_inputs() as inputs:
         job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
         scene, encoder = job.scene, job.encoder
+        if scene.moves:
+            raise ParameterError(
+                "a scene whose sources move (or whose listener moves or turns) has no single impulse response; "
+                "render it, or give the sources positions instead of trajectories"
+            )
         paths = job.propagate_all()
         job.check_costs(paths, [0] * len(paths), [0] * len(paths))
         responses = []

@@ -120,6 +120,8 @@ def save_scene(scene: Scene, path: str | Path, *, overwrite: bool = False) -> Pa
     data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
     for source in data.get("sources", []):
         source["audio"] = str(source["audio"])
+    if scene.listener.trajectory is not None:
+        data["listener"].pop("position", None)  # where the trajectory starts, not a field of its own
     text = json.dumps(data, indent=2) if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
     with atomic_write(path, overwrite=overwrite) as temporary:
         temporary.write_text(text, encoding="utf-8")
@@ -138,7 +140,7 @@ def describe_validation_error(error: ValidationError) -> str:
     errors = sorted(error.errors(), key=lambda e: rank.get(e["type"], 2))
     first = errors[0]
     location = _format_location(first["loc"])
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         known = _fields_at(first["loc"])
         close = difflib.get_close_matches(str(first["loc"][-1]), sorted(known), n=2, cutoff=0.6)

@@ -13,6 +13,7 @@ Positions
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -77,6 +78,67 @@ def _parse_position(value: Any) -> Any:
     return value
 
 
+class Keyframe(_Strict):
+    """Where something is at time ``t`` (seconds from the start of the scene)."""
+
+    t: float = Field(ge=0.0, le=MAX_START_S)
+    position: Position
+
+    _parse_position = field_validator("position", mode="before")(_parse_position)
+
+
+class Trajectory(_Strict):
+    """A path through keyframes, interpolated ``linear`` or ``spline`` (natural cubic) in world coordinates.
+
+    Before the first keyframe the position is the first one's, after the last the last one's. Two
+    keyframes at the same time make a *jump* (a cut): the position changes at once, and the renderer
+    does not glide between the two places.
+    """
+
+    keyframes: Annotated[list[Keyframe], Field(min_length=1)]
+    interpolate: Literal["linear", "spline"] = "linear"
+
+    @field_validator("keyframes")
+    @classmethod
+    def _in_time_order(cls, keyframes: list[Keyframe]) -> list[Keyframe]:
+        times = [k.t for k in keyframes]
+        for i in range(1, len(times)):
+            if times[i] < times[i - 1]:
+                raise ValueError(f"keyframe times must not decrease: t = {times[i]:g} after t = {times[i - 1]:g}")
+            if i >= 2 and times[i] == times[i - 1] == times[i - 2]:
+                raise ValueError(f"three keyframes at t = {times[i]:g}; a jump is two keyframes at the same time")
+        return keyframes
+
+
+def _changes(trajectory: Trajectory) -> bool:
+    """True when a trajectory's keyframes hold more than one place."""
+    first = trajectory.keyframes[0].position
+    return any(k.position != first for k in trajectory.keyframes[1:])
+
+
+class OrientationKeyframe(_Strict):
+    """The head's orientation at time ``t`` (seconds), in degrees like :class:`Orientation`."""
+
+    t: float = Field(ge=0.0, le=MAX_START_S)
+    yaw: float = 0.0
+    pitch: float = Field(0.0, ge=-90.0, le=90.0)
+    roll: float = 0.0
+
+
+class OrientationTrack(_Strict):
+    """Head orientations over time, interpolated along the shortest turn between keyframes (slerp)."""
+
+    keyframes: Annotated[list[OrientationKeyframe], Field(min_length=1)]
+
+    @field_validator("keyframes")
+    @classmethod
+    def _in_time_order(cls, keyframes: list[OrientationKeyframe]) -> list[OrientationKeyframe]:
+        times = [k.t for k in keyframes]
+        if any(b <= a for a, b in itertools.pairwise(times)):
+            raise ValueError("orientation keyframe times must increase")
+        return keyframes
+
+
 class Source(_Strict):
     """One sound source.
 
@@ -87,8 +149,14 @@ class Source(_Strict):
         signal as a 1-D array, in which case ``sample_rate`` must be given.
     sample_rate : int or None
         Sample rate in Hz of an array given as ``audio``; ignored for files.
-    position : CartesianPosition or SphericalPosition
-        Where the source is; see the module docstring.
+    position : CartesianPosition or SphericalPosition or None
+        Where the source is; see the module docstring. None when it moves along ``trajectory``.
+    trajectory : Trajectory or None
+        Keyframes the source moves through (spherical keyframes are relative to the listener's
+        position at their time); give this or ``position``.
+    doppler : bool
+        Let the pitch change with the source's speed towards the listener (the exact delay of a
+        moving source); without it, moving sources keep their pitch.
     gain_db : float
         Gain applied to the source signal, in dB.
     start : float
@@ -100,7 +168,9 @@ class Source(_Strict):
     """
 
     audio: str | Path | np.ndarray
-    position: Position
+    position: Position | None = None
+    trajectory: Trajectory | None = None
+    doppler: bool = False
     name: str | None = None
     sample_rate: int | None = Field(None, gt=0, le=10_000_000)
     gain_db: float = Field(0.0, ge=MIN_GAIN_DB, le=MAX_GAIN_DB)
@@ -113,7 +183,17 @@ class Source(_Strict):
     def _array_needs_rate(self) -> Source:
         if isinstance(self.audio, np.ndarray) and self.sample_rate is None:
             raise ValueError("an array given as audio needs its sample_rate")
+        if (self.position is None) == (self.trajectory is None):
+            raise ValueError(
+                "give a source either position (it stands still) or trajectory (it moves), "
+                + ("not both" if self.position is not None else "got neither")
+            )
         return self
+
+    @property
+    def moves(self) -> bool:
+        """True when the source has a trajectory with more than one place in it."""
+        return self.trajectory is not None and _changes(self.trajectory)
 
 
 class Orientation(_Strict):
@@ -125,13 +205,38 @@ class Orientation(_Strict):
 
 
 class Listener(_Strict):
-    """The listener: where the head is, where it looks, and how big it is (metres)."""
+    """The listener: where the head is, where it looks, and how big it is (metres).
+
+    ``trajectory`` (cartesian keyframes) moves the head and ``orientation_track`` turns it: keyframes, or
+    a CSV file with the columns ``t, yaw, pitch, roll`` (seconds and degrees; what head trackers log).
+    They replace ``position`` and ``orientation``.
+    """
 
     position: CartesianPosition = CartesianPosition(x=0.0, y=0.0, z=0.0)
     orientation: Orientation = Orientation()
     head_radius: float = Field(DEFAULT_HEAD_RADIUS, gt=0.03, lt=0.2)
+    trajectory: Trajectory | None = None
+    orientation_track: OrientationTrack | str | Path | None = None
 
     _parse_position = field_validator("position", mode="before")(_parse_position)
+
+    @model_validator(mode="after")
+    def _one_way_each(self) -> Listener:
+        if self.trajectory is not None:
+            if "position" in self.model_fields_set:
+                raise ValueError("give the listener position or trajectory, not both")
+            for k, keyframe in enumerate(self.trajectory.keyframes):
+                if isinstance(keyframe.position, SphericalPosition):
+                    raise ValueError(
+                        f"trajectory.keyframes[{k}]: the listener's keyframes are points {{x, y, z}}; "
+                        "az/el/dist are measured from the listener"
+                    )
+            # Where the head starts, for everything that asks where the listener is; kept out of the
+            # fields set so that a saved scene holds the trajectory alone.
+            self.__dict__["position"] = self.trajectory.keyframes[0].position
+        if self.orientation_track is not None and "orientation" in self.model_fields_set:
+            raise ValueError("give the listener orientation or orientation_track, not both")
+        return self
 
 
 BitDepth = Literal[16, 24, 32, "float"]
@@ -292,11 +397,12 @@ class Scene(_Strict):
         room = self.room
         if room is None or room.kind == "mesh":
             return self  # a mesh is checked when it is loaded
-        points = [("listener.position", _xyz(self.listener.position))]
-        points += [
-            (f"{self.source_label(i)}.position", source_world_position(s, self.listener))
-            for i, s in enumerate(self.sources)
-        ]
+        from soundstage.scene.motion import listener_path_points, source_path_points
+
+        points = [("listener.position", xyz) for xyz in listener_path_points(self)]
+        for i, source in enumerate(self.sources):
+            field = "trajectory" if source.trajectory is not None else "position"
+            points += [(f"{self.source_label(i)}.{field}", xyz) for xyz in source_path_points(self, i)]
         for label, xyz in points:
             if room.kind == "ground" and xyz[2] <= 0:
                 raise ValueError(f"{label} is at z = {xyz[2]:g} m, on or below the ground (z = 0); raise it")
@@ -326,7 +432,19 @@ class Scene(_Strict):
             files.append(self.resolve_path(self.room.mesh))
         if self.hrtf.name.lower().endswith(".sofa"):
             files.append(self.resolve_path(self.hrtf.name))
+        if isinstance(self.listener.orientation_track, str | Path):
+            files.append(self.resolve_path(self.listener.orientation_track))
         return files
+
+    @property
+    def moves(self) -> bool:
+        """True when a source or the listener moves, or the head turns: a time-varying render."""
+        listener = self.listener
+        return (
+            any(source.moves for source in self.sources)
+            or (listener.trajectory is not None and _changes(listener.trajectory))
+            or listener.orientation_track is not None
+        )
 
     def resolve_path(self, value: str | Path) -> Path:
         """A path from the scene file, relative paths taken from the scene's folder."""
@@ -337,8 +455,8 @@ class Scene(_Strict):
 
 
 def source_world_position(source: Source, listener: Listener) -> np.ndarray:
-    """World position of a source in metres, shape (3,)."""
-    position = source.position
+    """World position of a source in metres, shape (3,); where it starts when it moves."""
+    position = source.position if source.trajectory is None else source.trajectory.keyframes[0].position
     if isinstance(position, CartesianPosition):
         return _xyz(position)
     return _xyz(listener.position) + spherical_to_cartesian(position.az, position.el, position.dist)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from soundstage.acoustics.arrivals import Arrivals
-from soundstage.acoustics.delay import sum_delayed
+from soundstage.acoustics.delay import HALF_WIDTH, fractional_delay_kernels, sum_delayed
 from soundstage.acoustics.encoders.band_filter import arrival_filters, response_length
 from soundstage.acoustics.encoders.diffuse_field import (
     DIFFUSE_QUADRATURE_DEGREE,
@@ -112,6 +112,28 @@ class Encoder(ABC):
             propagation delays are included.
         """
 
+    def arrival_responses(self, arrivals: Arrivals, n_taps: int) -> np.ndarray:
+        """Each arrival's response on its own (not summed), shape (K, n_channels, n_taps).
+
+        What the block engine of moving sources needs to crossfade arrivals one by one; the sum over
+        arrivals is :meth:`impulse_response`. This generic version encodes the arrivals one at a time;
+        encoders override it with a batched one.
+        """
+        out = np.zeros((len(arrivals), self.n_channels, n_taps))
+        for k in range(len(arrivals)):
+            gain = np.asarray(arrivals.gain)[k : k + 1]
+            single = Arrivals(
+                arrivals.delay_s[k : k + 1],
+                gain,
+                arrivals.direction[k : k + 1],
+                arrivals.distance_m[k : k + 1],
+                arrivals.band_centers_hz,
+            )
+            response = self.impulse_response(single)
+            n = min(response.shape[1], n_taps)
+            out[k, :, :n] = response[:, :n]
+        return out
+
 
 class PanningEncoder(Encoder):
     """An encoder whose channels differ only by a gain per arrival direction.
@@ -133,6 +155,20 @@ class PanningEncoder(Encoder):
         if len(arrivals) == 0:
             return np.zeros((self.n_channels, 1))
         return arrival_placer(arrivals, self.sample_rate)(self.channel_gains(arrivals.direction))
+
+    def arrival_responses(self, arrivals: Arrivals, n_taps: int) -> np.ndarray:
+        """Each arrival's gain-weighted, delayed, band-filtered impulse, shape (K, n_channels, n_taps).
+
+        See :meth:`Encoder.arrival_responses`.
+        """
+        filters = arrival_filters(arrivals, self.sample_rate)
+        whole = np.floor(filters.delay_samples).astype(np.int64)
+        pieces = fractional_delay_kernels(filters.delay_samples - whole)
+        if filters.kernels is not None:
+            pieces = _batch_convolve(pieces, filters.kernels)
+        pieces = pieces * filters.gain[:, None]
+        weighted = pieces[:, None, :] * self.channel_gains(arrivals.direction)[:, :, None]
+        return _place_each(whole - HALF_WIDTH + 1, weighted, n_taps)
 
     def diffuse_covariance(self, band_centers_hz: np.ndarray) -> np.ndarray:
         """Diffuse-field covariance of the channel gains: the sphere mean of ``g(d) g(d)ᵀ``.
@@ -173,3 +209,26 @@ def arrival_placer(arrivals: Arrivals, sample_rate: int) -> Callable[[np.ndarray
         return sum_delayed(filters.delay_samples, weights * filters.gain[:, None], n_taps, filters.kernels)
 
     return place
+
+
+def _batch_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-by-row full convolution of (K, ..., La) with (K, Lb) kernels, along the last axis."""
+    import scipy.fft as sp_fft
+
+    n_out = a.shape[-1] + b.shape[-1] - 1
+    n_fft = sp_fft.next_fast_len(n_out, real=True)
+    spectrum = sp_fft.rfft(a, n_fft, axis=-1) * sp_fft.rfft(b, n_fft, axis=-1).reshape(
+        (b.shape[0],) + (1,) * (a.ndim - 2) + (-1,)
+    )
+    return sp_fft.irfft(spectrum, n_fft, axis=-1)[..., :n_out]
+
+
+def _place_each(start_samples: np.ndarray, kernels: np.ndarray, n_taps: int) -> np.ndarray:
+    """Kernels (K, C, L) each placed at its start in its own response, shape (K, C, n_taps)."""
+    out = np.zeros((kernels.shape[0], kernels.shape[1], n_taps))
+    length = kernels.shape[2]
+    for k, start in enumerate(np.asarray(start_samples, dtype=np.int64).tolist()):
+        lo, hi = max(start, 0), min(start + length, n_taps)
+        if hi > lo:
+            out[k, :, lo:hi] = kernels[k, :, lo - start : hi - start]
+    return out

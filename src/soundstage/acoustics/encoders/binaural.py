@@ -77,6 +77,21 @@ class BinauralEncoder(Encoder):
         """
         if len(arrivals) == 0:
             return np.zeros((2, 1))
+        start, kernels = self._arrival_kernels(arrivals)
+        return place_kernels(start, kernels, max(int(start.max()) + kernels.shape[-1], 1))
+
+    def arrival_responses(self, arrivals: Arrivals, n_taps: int) -> np.ndarray:
+        """Each arrival's HRIR pair, band-filtered and placed at its delay, shape (K, 2, n_taps).
+
+        See :meth:`Encoder.arrival_responses`.
+        """
+        from soundstage.acoustics.encoders.base import _place_each
+
+        start, kernels = self._arrival_kernels(arrivals)
+        return _place_each(start, kernels, n_taps)
+
+    def _arrival_kernels(self, arrivals: Arrivals) -> tuple[np.ndarray, np.ndarray]:
+        """Where each arrival's kernel starts (K,) and the kernels (K, 2, n): HRIRs, band filter, fraction."""
         filters = arrival_filters(arrivals, self.sample_rate)
         hrirs = self._hrirs(arrivals)
         delay = filters.delay_samples - self.hrtf.latency_s * self.sample_rate
@@ -92,8 +107,7 @@ class BinauralEncoder(Encoder):
         for part in parts:
             spectra = spectra * sp_fft.rfft(part, n_fft, axis=-1, workers=-1)
         kernels = sp_fft.irfft(spectra, n_fft, axis=-1, workers=-1)[..., :n_out] * filters.gain[:, None, None]
-        start = whole - HALF_WIDTH + 1
-        return place_kernels(start, kernels, max(int(start.max()) + n_out, 1))
+        return whole - HALF_WIDTH + 1, kernels
 
     def _hrirs(self, arrivals: Arrivals) -> np.ndarray:
         """HRIR pairs (K, 2, n_taps): interpolated exactly for the earliest arrivals, by direction cell after.

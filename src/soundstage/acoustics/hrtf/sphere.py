@@ -24,6 +24,7 @@ and ``h_m'(x) = h_m(x) (1 / R_m(x) - (m + 1) / x)``.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -48,6 +49,8 @@ NYQUIST_TAPER = 0.1
 ONSET_MARGIN = 24
 #: Distances processed together when the source is in the near field (bounds memory).
 _NEAR_CHUNK = 32
+#: Near-field distances whose series coefficients a head keeps (about 0.5 MB each at 48 kHz).
+_NEAR_CACHE_SIZE = 64
 
 
 def sphere_coefficients(mu: np.ndarray, rho: np.ndarray) -> np.ndarray:
@@ -203,6 +206,7 @@ class SphereHRTF(HRTF):
         top = freqs > start
         taper[top] = 0.5 * (1.0 + np.cos(np.pi * (freqs[top] - start) / (freqs[-1] - start)))
         self._spectral_shape = taper * np.exp(-2j * np.pi * freqs * latency_samples / self.sample_rate)
+        self._near_cache: OrderedDict[float, np.ndarray] = OrderedDict()
         fade = self._n_taps // 8
         self._window = np.ones(self._n_taps)
         self._window[-fade:] = 0.5 * (1.0 + np.cos(np.pi * (np.arange(fade) + 1) / fade))
@@ -251,11 +255,29 @@ class SphereHRTF(HRTF):
         near_rho, inverse = np.unique(rho[~far], return_inverse=True)
         near_index = np.flatnonzero(~far)
         for chunk in range(0, len(near_rho), _NEAR_CHUNK):
-            coeffs = sphere_coefficients(self._mu, near_rho[chunk : chunk + _NEAR_CHUNK])
-            for offset in range(coeffs.shape[0]):
+            for offset, coeffs in enumerate(self._near_coefficients(near_rho[chunk : chunk + _NEAR_CHUNK])):
                 rows = near_index[inverse.ravel() == chunk + offset]
-                out[rows, :, 1:] = legendre_series(cos_theta[rows], coeffs.shape[1]) @ coeffs[offset]
+                out[rows, :, 1:] = legendre_series(cos_theta[rows], coeffs.shape[0]) @ coeffs
         return out
+
+    def _near_coefficients(self, rho: np.ndarray) -> list[np.ndarray]:
+        """Series coefficients (M, F) at each normalised distance, the recent ones kept for reuse.
+
+        A moving source asks for the same few distances block after block (the block engine rounds
+        them to 5 % steps); the series costs milliseconds per distance, a lookup nothing.
+        """
+        missing = [float(r) for r in rho if float(r) not in self._near_cache]
+        if missing:
+            fresh = sphere_coefficients(self._mu, np.array(missing))
+            for r, coeffs in zip(missing, fresh, strict=True):
+                self._near_cache[r] = coeffs
+        found = []
+        for r in rho:
+            self._near_cache.move_to_end(float(r))
+            found.append(self._near_cache[float(r)])
+        while len(self._near_cache) > _NEAR_CACHE_SIZE:
+            self._near_cache.popitem(last=False)
+        return found
 
     def hrirs(self, directions: np.ndarray, distances: np.ndarray) -> np.ndarray:
         """HRIRs for a batch of directions, shape (K, 2, n_taps), left ear first.

@@ -1,0 +1,186 @@
+"""A whole moving scene through the block engine: sources, paths per room kind, checks, the offline loop.
+
+The offline render feeds each source's signal to :class:`BlockEngine` a block at a time, exactly as a
+real-time stream would, and removes the engine's latency from the result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from soundstage.acoustics.moving.engine import Air, BlockEngine, MovingSource
+from soundstage.acoustics.moving.paths import check_supported, direct_path, ground_paths, shoebox_paths
+from soundstage.errors import ParameterError
+from soundstage.scene.motion import PointPath, head_turn, listener_path, source_path
+
+if TYPE_CHECKING:
+    from soundstage.acoustics.encoders.base import Encoder
+    from soundstage.acoustics.propagation import PropagationModel
+    from soundstage.scene.model import Scene
+
+#: Samples per block of the offline render (a real-time stream chooses its own).
+OFFLINE_BLOCK = 512
+#: Time step at which trajectories are checked for speed and for passing through the head, seconds.
+_CHECK_STEP_S = 0.001
+
+
+def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *, block: int) -> BlockEngine:
+    """A block engine set up for ``scene``: every source's paths, tail and checks.
+
+    Raises
+    ------
+    ParameterError
+        For a room kind moving sources cannot use yet, a trajectory faster than sound or through the
+        listener's head.
+    """
+    from soundstage.acoustics.propagation import _Air
+
+    check_supported(model)
+    listener = listener_path(scene)
+    air = _Air.of(scene)
+    c = air.speed_of_sound
+    horizon = 0.0
+    sources, longest = [], 0.0
+    for index, source in enumerate(scene.sources):
+        label = scene.source_label(index)
+        path = source_path(scene, index, listener)
+        field = f"{label}.trajectory" if source.trajectory is not None else f"{label}.position"
+        distance = _check_path(path, listener, scene, field, c)
+        start_xyz = path.at(0.0)
+        propagation = model.propagate(start_xyz, label)
+        tail = None
+        if propagation.decay is not None:
+            from soundstage.acoustics.room.late_reverb import diffuse_tail
+
+            seed = scene.room.seed if scene.room is not None else 0
+            tail = diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index]))
+        paths_of, update, reach = _paths_of(model, start_xyz, c)
+        horizon = max(horizon, reach / c)
+        longest = max(longest, distance / c)
+        sources.append(MovingSource(label, path, paths_of, bool(source.doppler), update, tail))
+    return BlockEngine(
+        encoder,
+        sources,
+        listener,
+        head_turn(scene),
+        Air(c, air.attenuation_db_per_m),
+        block,
+        max_delay_s=longest + horizon + 0.01,
+        banded=model.name != "free_field" or air.attenuation_db_per_m is not None,
+    )
+
+
+def render_moving(
+    scene: Scene,
+    encoder: Encoder,
+    model: PropagationModel,
+    signals: list[np.ndarray],
+    starts: list[int],
+    *,
+    progress: bool = True,
+    memory_limit_bytes: int | None = None,
+) -> np.ndarray:
+    """Render a scene whose sources move or whose listener moves or turns, shape (C, n), float32.
+
+    Parameters
+    ----------
+    scene : Scene
+    encoder : Encoder
+    model : PropagationModel
+    signals : list of np.ndarray
+        Each source's mono signal at the output rate, gain applied.
+    starts : list of int
+        Each source's start in samples.
+    progress : bool
+        Show a progress bar over the blocks when rendering takes more than a second.
+    memory_limit_bytes : int or None
+        Refuse, before the work, an output larger than this.
+    """
+    block = OFFLINE_BLOCK
+    engine = engine_for_scene(scene, encoder, model, block=block)
+    rate = engine.sample_rate
+    tail = max((s.tail.shape[1] for s in engine.sources if s.tail is not None), default=0)
+    end = max(start + len(signal) for start, signal in zip(starts, signals, strict=True))
+    length = end + math.ceil(engine.max_delay_s * rate) + engine.shape.length + tail
+    if memory_limit_bytes is not None:
+        from soundstage.acoustics.budget import Cost, check_cost, mix_cost
+
+        check_cost(
+            Cost(
+                mix_cost(encoder.n_channels, length) * 2,
+                "sources",
+                f"a moving render of {length / rate:.3g} s",
+                "give shorter sounds or later starts",
+            ),
+            memory_limit_bytes,
+        )
+    n_blocks = -(-(length + engine.latency_samples) // block)
+    out = np.zeros((encoder.n_channels, n_blocks * block), dtype=np.float32)
+    padded = [np.zeros(0)] * len(signals)
+    for index, (start, signal) in enumerate(zip(starts, signals, strict=True)):
+        full = np.zeros(n_blocks * block)
+        stop = min(start + len(signal), len(full))
+        full[start:stop] = signal[: stop - start]
+        padded[index] = full
+    blocks = range(n_blocks)
+    if progress:
+        from tqdm.auto import tqdm
+
+        blocks = tqdm(blocks, desc=f"render {encoder.name} (moving)", unit="block", delay=1.0, leave=False)
+    for b in blocks:
+        lo = b * block
+        out[:, lo : lo + block] = engine.process([p[lo : lo + block] for p in padded])
+    return out[:, engine.latency_samples : engine.latency_samples + length]
+
+
+def _paths_of(model: PropagationModel, start_xyz: np.ndarray, c: float):
+    """(paths_of(source, listener), blocks between path updates, farthest path length in metres)."""
+    from soundstage.acoustics.moving.engine import REFLECTION_UPDATE_BLOCKS
+
+    if model.name == "free_field":
+        direct = direct_path()
+        return (lambda source, listener: direct), 1, 0.0
+    if model.name == "ground":
+        both = ground_paths(model.reflection)
+        return (lambda source, listener: both), 1, 0.0
+    spec = model.room_spec
+    horizon = model.mixing_time(start_xyz) if spec.late_reverb else float(np.max(model.rt60_s))
+    reach = horizon * c
+
+    def shoebox(source: np.ndarray, listener: np.ndarray):
+        return shoebox_paths(model.room, source, listener, max_distance_m=reach, max_order=spec.max_order)
+
+    return shoebox, REFLECTION_UPDATE_BLOCKS, reach
+
+
+def _check_path(path: PointPath, listener: PointPath, scene: Scene, field: str, c: float) -> float:
+    """Refuse a path faster than sound or through the head; return its largest distance to the listener."""
+    end = float(max(path.segment_ends.max(), listener.segment_ends.max()))
+    times = np.arange(0.0, end + _CHECK_STEP_S, _CHECK_STEP_S)
+    xyz, head = path.at(times), listener.at(times)
+    distance = np.linalg.norm(xyz - head, axis=1)
+    closest = int(np.argmin(distance))
+    radius = scene.listener.head_radius
+    if distance[closest] < radius:
+        raise ParameterError(
+            f"{field}: passes {distance[closest]:.3f} m from the listener at t = {times[closest]:.3f} s, inside "
+            f"the head (radius {radius} m); keep it further away"
+        )
+    if len(times) > 1:
+        step = np.linalg.norm(np.diff(xyz, axis=0), axis=1) / _CHECK_STEP_S
+        jumps = path.jump_times
+        across = np.zeros(len(step), dtype=bool)
+        for jump in jumps:
+            across |= (times[:-1] < jump) & (times[1:] >= jump)
+        step[across] = 0.0
+        fastest = int(np.argmax(step))
+        if step[fastest] >= 0.8 * c:
+            raise ParameterError(
+                f"{field}: moves at {step[fastest]:.0f} m/s around t = {times[fastest]:.3f} s, too close to the "
+                f"speed of sound ({c:g} m/s) for a smooth render; slow it down (or make it a jump: two keyframes "
+                "at the same time)"
+            )
+    return float(distance.max())
