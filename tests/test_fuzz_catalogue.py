@@ -1657,6 +1657,44 @@ def _found_by_fuzzing() -> list[Case]:
     ]
 
 
+def clip(name: str, **options: Any) -> Setup:
+    """A short synthetic clip (see ``synthetic_video``)."""
+
+    def run(work: Path) -> None:
+        from synthetic_video import write_clip
+
+        write_clip(work / name, seconds=1.0, **options)
+
+    return run
+
+
+def vid(name: str = "clip.mp4", *args: str) -> tuple[str, ...]:
+    return ("video", name, "-o", "out.mp4", "--depth", "geometric", "--stride", "0.5", *args)
+
+
+def _video_cases() -> list[Case]:
+    err, ok = "error", "ok"
+    written = ("out.mp4", "out.tracks.png")
+    return [
+        Case("video-ok", vid("clip.mp4", "--quiet"), ok, setup=clip("clip.mp4"), outputs=written),
+        Case("video-foa", vid("clip.mp4", "--format", "foa", "--quiet"), ok, setup=clip("clip.mp4"), outputs=written),
+        Case("video-missing-file", vid("missing.mp4"), err, r"missing\.mp4: no such video file"),
+        Case("video-empty-file", vid("e.mp4"), err, r"e\.mp4: is empty", bytes_file("e.mp4", b"")),
+        Case("video-text-file", vid("t.mp4"), err, "not a video file", text_file("t.mp4", "not a film")),
+        Case("video-no-sound", vid("s.mp4"), err, "no audio stream .* --source", clip("s.mp4", audio=False)),
+        Case("video-rotated", vid("r.mp4"), err, "rotated by 90", clip("r.mp4", rotation=90)),
+        Case("video-output-is-input", ("video", "out.mp4", "-o", "out.mp4", "--overwrite"), err, "inputs",
+             clip("out.mp4")),
+        Case("video-output-wav", ("video", "clip.mp4", "-o", "out.wav"), err, r"\.mp4", clip("clip.mp4")),
+        Case("video-format-hoa3", vid("clip.mp4", "--format", "hoa3"), err, "binaural, stereo, 5.1, 7.1 or foa",
+             clip("clip.mp4")),
+        Case("video-stride-zero", vid("clip.mp4", "--stride", "0"), err, "--stride", clip("clip.mp4")),
+        Case("video-source-label-only", vid("clip.mp4", "--source", "car"), err, "LABEL=FILE", clip("clip.mp4")),
+        Case("video-learned-with-source", vid("clip.mp4", "--learned", "--source", "car=a.wav"), err,
+             "--learned lifts the clip's own soundtrack", clip("clip.mp4")),
+    ]
+
+
 CASES: list[Case] = [
     *_found_by_fuzzing(),
     *_scene_cases(),
@@ -1666,6 +1704,7 @@ CASES: list[Case] = [
     *_binauralize_cases(),
     *_learned_cases(),
     *_image_cases(),
+    *_video_cases(),
     *_analyze_cases(),
     *_eval_cases(),
     *_other_cases(),

@@ -171,12 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hrtf_option(demo)
     demo.set_defaults(handler=_demo)
 
-    from soundstage.cli import analyze, evaluate, image, learn
+    from soundstage.cli import analyze, evaluate, image, learn, video
 
     learn.register(commands)
     image.register(commands)
     analyze.register(commands)
     evaluate.register(commands)
+    video.register(commands)
 
     info = commands.add_parser("info", help="formats, HRTFs available, versions")
     info.set_defaults(handler=_info)

@@ -40,6 +40,21 @@ class PictureView:
     objects: np.ndarray | None = None
 
 
+@dataclass
+class FrameViews:
+    """Views of a moving picture: one per analysed frame, each window of the mix takes the nearest.
+
+    Attributes
+    ----------
+    times_s : np.ndarray, shape (F,)
+        Time of each frame in seconds from the start of the mix, increasing.
+    views : list of PictureView
+    """
+
+    times_s: np.ndarray
+    views: list[PictureView]
+
+
 def overlap_add(
     signal: np.ndarray, window_samples: int, function: Callable[[np.ndarray], np.ndarray], *, hop_samples: int
 ) -> np.ndarray:
@@ -207,8 +222,9 @@ def binauralize(
         The mix; several channels are averaged to mono (and a note says so).
     sample_rate : int
         Its rate in Hz; the model's own rate is reached by resampling (a note says so).
-    image : str, Path, np.ndarray or PictureView
-        The scene's picture (see :func:`picture_view`), or a view already built.
+    image : str, Path, np.ndarray, PictureView or FrameViews
+        The scene's picture (see :func:`picture_view`), a view already built, or the views of a
+        video's frames (each window of the mix then takes the frame nearest its centre).
     depth, fov_deg, region_backend
         See :func:`picture_view`.
     batch_size : int
@@ -243,12 +259,19 @@ def binauralize(
         )
     if not np.all(np.isfinite(mix)):
         raise ParameterError("mono: the signal holds NaN or infinite values")
-    view = (
-        image
-        if isinstance(image, PictureView)
-        else picture_view(model.config.view, image, depth=depth, fov_deg=fov_deg, region_backend=region_backend)
-    )
-    notes += view.notes
+    if isinstance(image, FrameViews):
+        views, frame_times = image.views, np.asarray(image.times_s, dtype=float)
+        if not views or len(views) != len(frame_times):
+            raise ParameterError("image: FrameViews needs one view per frame time, at least one")
+        notes.append(f"{len(views)} frames, each window of the mix with the frame nearest its centre")
+    else:
+        views = [
+            image
+            if isinstance(image, PictureView)
+            else picture_view(model.config.view, image, depth=depth, fov_deg=fov_deg, region_backend=region_backend)
+        ]
+        frame_times = np.zeros(1)
+        notes += views[0].notes
     spectral = model.spectral
     model_rate = spectral.sample_rate
     at_model_rate = mix
@@ -260,15 +283,19 @@ def binauralize(
         )
     rms = float(np.sqrt(np.mean(at_model_rate**2)))
     scale = 0.1 / rms if rms > 1e-8 else 1.0
-    view_tensor = torch.from_numpy(np.ascontiguousarray(view.view))[None]
+    view_tensors = torch.from_numpy(np.ascontiguousarray(np.stack([v.view for v in views])))
+    hop = spectral.crop_samples // 2
 
     def predict(batch: np.ndarray) -> np.ndarray:
+        # Window k of overlap_add is centred on sample k · hop of the mix.
+        centres = np.arange(len(batch)) * hop / model_rate
+        nearest = np.abs(centres[:, None] - frame_times[None, :]).argmin(axis=1)
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(batch), batch_size):
                 audio = torch.from_numpy(batch[start : start + batch_size] * np.float32(scale))
                 spectrum = stft(audio, spectral)
-                views = view_tensor.expand(audio.shape[0], -1, -1, -1)
+                views = view_tensors[torch.from_numpy(nearest[start : start + batch_size])]
                 if mirror_symmetric:
                     both = model(spectrum.repeat(2, 1, 1, 1), torch.cat([views, views.flip(-1)]))["difference"]
                     difference = (both[: audio.shape[0]] - both[audio.shape[0] :]) / 2.0
@@ -278,7 +305,7 @@ def binauralize(
         return np.concatenate(outputs)
 
     model.eval()
-    difference = overlap_add(at_model_rate, spectral.crop_samples, predict, hop_samples=spectral.crop_samples // 2)
+    difference = overlap_add(at_model_rate, spectral.crop_samples, predict, hop_samples=hop)
     if sample_rate != model_rate:
         resampled = resample(difference, model_rate, sample_rate).astype(np.float32)
         difference = np.zeros_like(mix)

@@ -240,7 +240,7 @@ def image_to_scene(job: ImageJob, *, output_format: str = "binaural", sample_rat
 
     started = time.perf_counter()
     placed = [
-        _place(label, audio, region, depth, camera)
+        place_region(label, audio, region, depth, camera)
         for (label, region), audio in zip(assignments, audio_paths, strict=True)
     ]
     report.add(
@@ -437,7 +437,7 @@ def _audio_for(job: ImageJob, assignments: list[tuple[str, Region]]) -> tuple[li
     return paths, lines
 
 
-def _place(label: str, audio: Path, region: Region, depth: DepthMap, camera) -> PlacedSource:
+def place_region(label: str, audio: Path, region: Region, depth: DepthMap, camera) -> PlacedSource:
     """The region's centroid lifted to 3-D at the region's depth.
 
     With a measured or estimated depth map the region's depth is the median over its mask. The
