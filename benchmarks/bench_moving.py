@@ -51,7 +51,8 @@ def scene(rate: int, fmt: str, *, room: bool, moving: bool):
         extra = {}
     source = {"audio": noise(rate), "sample_rate": rate, "doppler": True}
     if moving:
-        source["trajectory"] = {"keyframes": [{"t": 0, "position": list(start)}, {"t": DURATION_S, "position": list(end)}]}
+        keyframes = [{"t": 0, "position": list(start)}, {"t": DURATION_S, "position": list(end)}]
+        source["trajectory"] = {"keyframes": keyframes}
     else:
         source["position"] = list(start)
     return Scene.model_validate({"sources": [source], "output": {"format": fmt, "sample_rate": rate}, **extra})
@@ -75,8 +76,9 @@ def part_moving_vs_still() -> None:
     rate = 48000
     for room, formats in ((False, ("binaural", "foa", "5.1")), (True, ("omni", "foa", "binaural"))):
         for fmt in formats:
-            still = timed(lambda: render(scene(rate, fmt, room=room, moving=False), progress=False), 2)
-            moving = timed(lambda: render(scene(rate, fmt, room=room, moving=True), progress=False), 2)
+            standing, passing = (scene(rate, fmt, room=room, moving=flag) for flag in (False, True))
+            still = timed(lambda s=standing: render(s, progress=False), 2)
+            moving = timed(lambda s=passing: render(s, progress=False), 2)
             where = f"shoebox RT60 {RT60_S} s" if room else "free field"
             print(f"| {where} | {fmt} | {still:.2f} | {moving:.2f} | {moving / still:.1f}× |")
 
@@ -114,8 +116,9 @@ def part_peer() -> None:
     print("| rate | Soundstage, exact delays (s) | pyroomacoustics, a response per 0.1 s (s) | ratio |")
     print("|---|---:|---:|---:|")
     for rate in (16000, 48000):
-        ours = timed(lambda: render(scene(rate, "omni", room=True, moving=True), progress=False))
-        theirs = timed(lambda: pyroomacoustics_pass(rate))
+        passing = scene(rate, "omni", room=True, moving=True)
+        ours = timed(lambda s=passing: render(s, progress=False))
+        theirs = timed(lambda r=rate: pyroomacoustics_pass(r))
         print(f"| {rate // 1000} kHz | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}× faster |")
 
 

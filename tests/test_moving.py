@@ -317,17 +317,32 @@ def test_a_trajectory_faster_than_sound_is_refused():
         render(scene(source, "binaural", 16000), progress=False)
 
 
-def test_moving_sources_in_a_mesh_room_are_refused_with_what_to_do(tmp_path):
+def _box_mesh(tmp_path):
     from test_room_mesh import box_arrays, write_obj
 
-    mesh = write_obj(tmp_path / "box.obj", *box_arrays(size=(5.0, 4.0, 3.0)))
-    source = {
-        "audio": noise(0.2, 16000),
-        "sample_rate": 16000,
-        "trajectory": {"keyframes": [{"t": 0, "position": [1, 1, 1]}, {"t": 1, "position": [2, 1, 1]}]},
-    }
-    s = scene(source, "foa", 16000, room={"mesh": str(mesh), "rt60": 0.3}, listener={"position": [3, 2, 1.5]})
-    with pytest.raises(ParameterError, match=r"room.mesh: moving sources .* \(use room.shoebox"):
+    return write_obj(tmp_path / "box.obj", *box_arrays(size=(5.0, 4.0, 3.0)))
+
+
+def test_a_still_source_in_a_mesh_room_through_the_block_engine_renders_as_the_still_renderer(tmp_path):
+    from scipy.signal import butter, sosfilt
+
+    rate = 16000
+    low = sosfilt(butter(8, 0.15 * rate, fs=rate, output="sos"), noise(0.5, rate)).astype(np.float32)
+    room = {"mesh": str(_box_mesh(tmp_path)), "rt60": 0.3}
+    source = {"audio": low, "sample_rate": rate, "position": [1.0, 1.2, 1.1]}
+    head = {"position": [3.2, 2.1, 1.5]}
+    still = render(scene(source, "foa", rate, room=room, listener=head), progress=False)
+    turning = {**head, "orientation_track": {"keyframes": [{"t": 0}]}}
+    moving = render(scene(source, "foa", rate, room=room, listener=turning), progress=False)
+    assert relative_error_db(moving.audio, still.audio) < -45
+
+
+def test_a_source_leaving_a_mesh_room_is_refused(tmp_path):
+    source = {"audio": noise(0.2, 16000), "sample_rate": 16000,
+              "trajectory": {"keyframes": [{"t": 0, "position": [1, 1, 1]}, {"t": 1, "position": [7, 1, 1]}]}}
+    room = {"mesh": str(_box_mesh(tmp_path)), "rt60": 0.3}
+    s = scene(source, "foa", 16000, room=room, listener={"position": [3, 2, 1.5]})
+    with pytest.raises(ParameterError, match=r"trajectory: the source leaves the mesh room .* at t = 0\.6"):
         render(s, progress=False)
 
 

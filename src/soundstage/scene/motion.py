@@ -69,6 +69,9 @@ class PointPath:
         """
         t = np.asarray(times, dtype=float)
         flat = np.atleast_1d(t)
+        if len(self.segments) == 1:  # no jumps: one segment, held at its ends
+            out = self.segments[0](np.clip(flat, self.segment_starts[0], self.segment_ends[0]))
+            return out[0] if t.ndim == 0 else out
         which = np.clip(np.searchsorted(self.segment_starts, flat, side="right") - 1, 0, len(self.segments) - 1)
         out = np.empty((len(flat), 3))
         for s, segment in enumerate(self.segments):

@@ -17,6 +17,8 @@ from soundstage.errors import InputFileError, ParameterError
 
 #: Packets whose durations are compared to tell a constant frame rate from a variable one.
 _RATE_PACKETS = 240
+#: Frames a decoder may hold back to reorder (B-frames); the last this many timestamps of the window are not used.
+_REORDER_DEPTH = 32
 #: Relative spread of frame durations beyond which a clip's frame rate counts as variable.
 _RATE_TOLERANCE = 0.02
 
@@ -143,9 +145,12 @@ def _check_constant_rate(path: Path) -> None:
                 stamps.append(int(packet.pts))
             if len(stamps) >= _RATE_PACKETS:
                 break
+    # Packets come in decoding order (B-frames after the frames they lean on): sorted, the last few of the
+    # window may still have a neighbour outside it, so they are left out.
+    stamps = sorted(stamps)[: max(len(stamps) - _REORDER_DEPTH, 0)] if len(stamps) >= _RATE_PACKETS else stamps
     if len(stamps) < 3:
         return
-    steps = np.diff(np.sort(np.array(stamps)))
+    steps = np.diff(np.array(stamps))
     steps = steps[steps > 0]
     if len(steps) and (steps.max() - steps.min()) > _RATE_TOLERANCE * np.median(steps):
         raise InputFileError(

@@ -65,35 +65,39 @@ class DelayLine:
                 f"delay line read at {positions.min():.1f}–{positions.max():.1f} outside what it holds "
                 f"({oldest}–{self.written - 1} less {half} taps)"
             )
-        taps = np.arange(-half + 1, half + 1)
-        index = whole[..., None] + taps - oldest
-        samples = self.buffer[index]
-        if interpolator == "sinc":
-            # Interpolating at w + f weights sample w + o by sinc(o − f): the fractional-delay kernel of f,
-            # looked up in a table of phases (linear between them: 1e-7 from computing it afresh).
-            table = _sinc_table()
-            phase = fraction * _PHASES
-            below = np.minimum(phase.astype(np.int64), _PHASES - 1)
-            step = (phase - below)[..., None]
-            weights = table[below] * (1.0 - step) + table[below + 1] * step
-        else:
-            weights = _lagrange3(fraction)
-        return np.einsum("...t,...t->...", samples, weights)
+        base = whole - oldest  # index into the buffer of each read's floor sample
+        buffer = self.buffer
+        if interpolator == "cubic":
+            weights = _lagrange3_weights(fraction)
+            return sum(w * buffer[base + offset] for w, offset in zip(weights, (-1, 0, 1, 2), strict=True))
+        # Interpolating at w + f weights sample w + o by sinc(o − f): the fractional-delay kernel of f, looked up
+        # in a table of phases (linear between them: 1e-7 from computing it afresh). One tap at a time keeps
+        # every array the size of the block.
+        columns, slopes = _sinc_columns()
+        phase = fraction * _PHASES
+        below = np.minimum(phase.astype(np.int64), _PHASES - 1)
+        step = phase - below
+        out = np.zeros(positions.shape)
+        for tap in range(2 * half):
+            out += (columns[tap][below] + step * slopes[tap][below]) * buffer[base + (tap - half + 1)]
+        return out
 
 
 @functools.cache
-def _sinc_table() -> np.ndarray:
-    """The windowed-sinc kernels at fractions 0, 1/_PHASES, …, 1, shape (_PHASES + 1, 2 * HALF_WIDTH)."""
-    return fractional_delay_kernels(np.arange(_PHASES + 1) / _PHASES)
+def _sinc_columns() -> tuple[np.ndarray, np.ndarray]:
+    """The windowed-sinc kernels at fractions 0, 1/_PHASES, …, 1 by tap (2 * HALF_WIDTH, _PHASES + 1), and steps."""
+    table = fractional_delay_kernels(np.arange(_PHASES + 1) / _PHASES)
+    return np.ascontiguousarray(table.T), np.ascontiguousarray(np.diff(table, axis=0).T)
 
 
-def _lagrange3(fraction: np.ndarray) -> np.ndarray:
-    """Cubic Lagrange weights for the samples at offsets −1, 0, 1, 2 around ``floor(position)``."""
-    d = fraction[..., None]
-    offsets = np.array([-1.0, 0.0, 1.0, 2.0])
-    weights = np.ones((*fraction.shape, 4))
-    for j, node in enumerate(offsets):
-        for m, other in enumerate(offsets):
-            if m != j:
-                weights[..., j] *= (d[..., 0] - other) / (node - other)
-    return weights
+def _lagrange3_weights(fraction: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Cubic Lagrange weights of the samples at offsets −1, 0, 1, 2 from ``floor(position)``.
+
+    Examples
+    --------
+    >>> [float(w) for w in _lagrange3_weights(np.array(0.5))]
+    [-0.0625, 0.5625, 0.5625, -0.0625]
+    """
+    d = np.asarray(fraction, dtype=np.float64)
+    plus, minus, minus2 = d + 1.0, d - 1.0, d - 2.0
+    return -d * minus * minus2 / 6.0, plus * minus * minus2 / 2.0, -plus * d * minus2 / 2.0, plus * d * minus / 6.0

@@ -29,6 +29,7 @@ the offline render removes that, a stream states it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,8 +56,12 @@ DOPPLER_STRIDE = 32
 #: arrival); later reflections, many and heard only as the room, with cubic Lagrange interpolation
 #: (8× cheaper; −0.5 dB at a quarter of the sample rate, where the walls have taken most of their energy).
 SINC_ORDER = 1
+#: A path keeps its direction kernel until its direction has turned by more than this (degrees, below the
+#: smallest change listeners hear, about 1°) or its distance has changed by more than this ratio.
+KERNEL_ANGLE_DEG = 0.25
+KERNEL_DISTANCE_RATIO = 1.01
 #: Blocks between updates of a room's reflections (their set, directions and band filters).
-REFLECTION_UPDATE_BLOCKS = 4
+REFLECTION_UPDATE_BLOCKS = 2
 #: How far a held delay (sources without Doppler) may drift from the true one before it is reset, s.
 HELD_DELAY_TOLERANCE_S = 0.010
 #: Length of the crossfade at a jump in a trajectory, in seconds.
@@ -122,6 +127,7 @@ class _PathState:
     history: np.ndarray  # (K, L - 1) last inputs of each path's filter
     last_delay: np.ndarray  # (K,) seconds, the latest delay (starts the next solve)
     held_delay: np.ndarray  # (K,) seconds, the delay a path without Doppler is read at
+    made_for: np.ndarray  # (K, 4) the direction and distance each path's latest kernel was made for
 
 
 class SourceRenderer:
@@ -145,6 +151,8 @@ class SourceRenderer:
 
     def _source_at(self, times: np.ndarray, generation: np.ndarray) -> np.ndarray:
         """Source positions at emission ``times`` (K, G), each path kept within its own segment."""
+        if len(self.segment_bounds) == 2:  # no jumps: the path's own clipping is enough
+            return self.source.path.at(times.ravel()).reshape((*times.shape, 3))
         lo = self.segment_bounds[generation][:, None]
         hi = self.segment_bounds[generation + 1][:, None]
         clipped = np.clip(times, lo, np.nextafter(hi, -np.inf))
@@ -164,8 +172,12 @@ class SourceRenderer:
 
     # -- kernels ----------------------------------------------------------------------------------
 
-    def kernels(self, state: _PathState, time: float) -> tuple[np.ndarray, np.ndarray]:
-        """Direction kernels of every live path for reception at ``time``, and delays then (K,)."""
+    def kernels(self, state: _PathState, time: float, *, reuse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Direction kernels of every live path for reception at ``time``, and delays then (K,).
+
+        With ``reuse``, paths whose direction moved less than ``KERNEL_ANGLE_DEG`` and whose distance changed
+        less than ``KERNEL_DISTANCE_RATIO`` since their kernel was made keep it (``state.kernels_b``).
+        """
         engine = self.engine
         listener = engine.listener.at(np.array([time]))
         rotation = engine.head.rotations(np.array([time]))[0]
@@ -173,14 +185,30 @@ class SourceRenderer:
         offset = images[:, 0, :] - listener[0]
         distance = np.linalg.norm(offset, axis=1)
         directions = (offset / distance[:, None]) @ rotation  # world → head frame
+        made = np.concatenate([directions, distance[:, None]], axis=1)
         if engine.gain_paths:
+            state.made_for = made
             return panning_gains(engine.encoder, directions), delay[:, 0]
-        bands = np.exp(state.paths.log_reflection)
-        if engine.air.attenuation_db_per_m is not None:
-            bands = bands * 10.0 ** (-np.outer(distance, engine.air.attenuation_db_per_m) / 20.0)
-        banded = bands if engine.banded else None
-        spatial = direction_kernels(engine.encoder, engine.shape, directions, distance, banded)
-        return sp_fft.rfft(spatial, engine.n_fft, axis=-1), delay[:, 0]
+        fresh = np.ones(len(distance), dtype=bool)
+        if reuse and len(state.made_for) == len(distance):
+            turned = np.einsum("kd,kd->k", directions, state.made_for[:, :3]) < np.cos(np.radians(KERNEL_ANGLE_DEG))
+            moved = np.abs(np.log(distance / state.made_for[:, 3])) > np.log(KERNEL_DISTANCE_RATIO)
+            fresh = turned | moved
+        kernels = state.kernels_b.copy() if not fresh.all() else None
+        if fresh.any():
+            bands = np.exp(state.paths.log_reflection[fresh])
+            if engine.air.attenuation_db_per_m is not None:
+                bands = bands * 10.0 ** (-np.outer(distance[fresh], engine.air.attenuation_db_per_m) / 20.0)
+            banded = bands if engine.banded else None
+            spatial = direction_kernels(engine.encoder, engine.shape, directions[fresh], distance[fresh], banded)
+            spectra = sp_fft.rfft(spatial, engine.n_fft, axis=-1)
+            if kernels is None:
+                kernels = spectra
+            else:
+                kernels[fresh] = spectra
+            same = len(state.made_for) == len(made)
+            state.made_for = np.where(fresh[:, None], made, state.made_for) if same else made
+        return kernels, delay[:, 0]
 
     def _new_state(self, paths: ImagePaths, generation: int, time: float, fade: tuple[int, int]) -> _PathState:
         engine = self.engine
@@ -200,6 +228,7 @@ class SourceRenderer:
             np.zeros((k, engine.shape.length - 1)),
             np.linalg.norm(first - listener, axis=1) / engine.air.speed_of_sound,
             np.zeros(k),
+            np.empty((0, 4)),
         )
         state.kernels_b, state.last_delay = self.kernels(state, time)
         state.held_delay = state.last_delay.copy()
@@ -247,7 +276,7 @@ class SourceRenderer:
         if self.source.update_blocks > 1 and len(state.keys):
             state = self._refresh(state, start, end, t_end)
         if len(state.keys):
-            state.kernels_b, _ = self.kernels(state, t_end)
+            state.kernels_b, _ = self.kernels(state, t_end, reuse=True)
             fading = state.envelope[:, 3] == 0.0
             state.kernels_b[fading] = state.kernels_a[fading]  # a path on its way out keeps its last kernel
         self.state = state
@@ -320,7 +349,7 @@ class SourceRenderer:
             return
         rate = engine.sample_rate
         samples = start + np.arange(block)
-        grid = np.unique(np.concatenate([np.arange(0, block, DOPPLER_STRIDE), [block]]))
+        grid = _delay_grid(block)
         t_grid = (start + grid - engine.latency_samples) / rate
         listener = engine.listener.at(t_grid)
         delay_grid, _ = self.delays(state, t_grid, listener)
@@ -367,11 +396,23 @@ class SourceRenderer:
 
 
 def _interpolate(grid: np.ndarray, values: np.ndarray, block: int) -> np.ndarray:
-    """Values (K, G) on sample offsets ``grid`` interpolated linearly to offsets 0…block−1, shape (K, block)."""
-    offsets = np.arange(block)
-    segment = np.clip(np.searchsorted(grid, offsets, side="right") - 1, 0, len(grid) - 2)
-    frac = (offsets - grid[segment]) / (grid[segment + 1] - grid[segment])
+    """Values (K, G) on sample offsets ``grid`` (``_delay_grid(block)``) interpolated linearly to 0…block−1."""
+    segment, frac = _grid_weights(block)
     return values[:, segment] * (1.0 - frac) + values[:, segment + 1] * frac
+
+
+@functools.cache
+def _delay_grid(block: int) -> np.ndarray:
+    """Sample offsets within a block where delays are solved exactly: every DOPPLER_STRIDE, and the block's end."""
+    return np.unique(np.concatenate([np.arange(0, block, DOPPLER_STRIDE), [block]]))
+
+
+@functools.cache
+def _grid_weights(block: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each sample of a block, the grid interval it falls in and how far along it."""
+    grid, offsets = _delay_grid(block), np.arange(block)
+    segment = np.clip(np.searchsorted(grid, offsets, side="right") - 1, 0, len(grid) - 2)
+    return segment, (offsets - grid[segment]) / (grid[segment + 1] - grid[segment])
 
 
 def _envelope(envelope: np.ndarray, samples: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
-from soundstage.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -123,11 +122,31 @@ def shoebox_paths(
     return ImagePaths(keys, matrices, 2.0 * n * size, log_reflection, hits.sum(axis=1))
 
 
-def check_supported(model) -> None:
-    """Refuse a propagation model moving sources cannot use yet, saying what to do."""
-    if model.name == "mesh":
-        raise ParameterError(
-            "room.mesh: moving sources and a turning head are rendered in the free field, over a ground "
-            "or in a shoebox room; mesh rooms are not supported for them yet (use room.shoebox, or keep "
-            "the scene still)"
-        )
+def mesh_paths(
+    room, source_position: np.ndarray, listener_position: np.ndarray, *, max_distance_m: float, max_order: int
+) -> ImagePaths:
+    """The visible image sources of a mesh room within ``max_distance_m``, as paths keyed by their planes.
+
+    An image made by reflecting off planes ``p1, p2, …`` (first reflection first) is the source under the
+    composition of the planes' reflections ``x → x − 2 (n·x − d) n``, an affine map that does not depend on
+    where the source is; which images are visible does, so the set is refreshed as the source moves.
+    """
+    from soundstage.acoustics.room.mesh import visible_images
+
+    source = np.asarray(source_position, dtype=float)
+    listener = np.asarray(listener_position, dtype=float)
+    _images, orders, chains = visible_images(room, source, listener, max_order=max_order, max_distance_m=max_distance_m)
+    log_coefficient = 0.5 * np.log1p(-room.absorption)
+    k = len(chains)
+    matrices = np.repeat(np.eye(3)[None], k, axis=0)
+    offsets = np.zeros((k, 3))
+    log_reflection = np.zeros((k, len(OCTAVE_BANDS_HZ)))
+    for index, chain in enumerate(chains):
+        for plane in chain:
+            normal, distance = room.plane_normals[plane], room.plane_offsets[plane]
+            mirror = np.eye(3) - 2.0 * np.outer(normal, normal)
+            matrices[index] = mirror @ matrices[index]
+            offsets[index] = mirror @ offsets[index] + 2.0 * distance * normal
+            log_reflection[index] += log_coefficient[plane]
+    keys = tuple(("planes", *chain) for chain in chains)
+    return ImagePaths(keys, matrices, offsets, log_reflection, np.asarray(orders, dtype=int))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from soundstage.acoustics.moving.engine import Air, BlockEngine, MovingSource
-from soundstage.acoustics.moving.paths import check_supported, direct_path, ground_paths, shoebox_paths
+from soundstage.acoustics.moving.paths import direct_path, ground_paths, mesh_paths, shoebox_paths
 from soundstage.errors import ParameterError
 from soundstage.scene.motion import PointPath, head_turn, listener_path, source_path
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from soundstage.scene.model import Scene
 
 #: Samples per block of the offline render (a real-time stream chooses its own).
-OFFLINE_BLOCK = 512
+OFFLINE_BLOCK = 1024
 #: Time step at which trajectories are checked for speed and for passing through the head, seconds.
 _CHECK_STEP_S = 0.001
 
@@ -38,7 +38,6 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
     """
     from soundstage.acoustics.propagation import _Air
 
-    check_supported(model)
     listener = listener_path(scene)
     air = _Air.of(scene)
     c = air.speed_of_sound
@@ -49,6 +48,8 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
         path = source_path(scene, index, listener)
         field = f"{label}.trajectory" if source.trajectory is not None else f"{label}.position"
         distance = _check_path(path, listener, scene, field, c)
+        if model.name == "mesh":
+            _check_inside_mesh(model, path, listener, field)
         start_xyz = path.at(0.0)
         propagation = model.propagate(start_xyz, label)
         tail = None
@@ -57,7 +58,7 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
 
             seed = scene.room.seed if scene.room is not None else 0
             tail = diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index]))
-        paths_of, update, reach = _paths_of(model, start_xyz, c)
+        paths_of, update, reach = _paths_of(model, start_xyz, propagation, c)
         horizon = max(horizon, reach / c)
         longest = max(longest, distance / c)
         sources.append(MovingSource(label, path, paths_of, bool(source.doppler), update, tail))
@@ -136,7 +137,7 @@ def render_moving(
     return out[:, engine.latency_samples : engine.latency_samples + length]
 
 
-def _paths_of(model: PropagationModel, start_xyz: np.ndarray, c: float):
+def _paths_of(model: PropagationModel, start_xyz: np.ndarray, propagation, c: float):
     """(paths_of(source, listener), blocks between path updates, farthest path length in metres)."""
     from soundstage.acoustics.moving.engine import REFLECTION_UPDATE_BLOCKS
 
@@ -147,6 +148,18 @@ def _paths_of(model: PropagationModel, start_xyz: np.ndarray, c: float):
         both = ground_paths(model.reflection)
         return (lambda source, listener: both), 1, 0.0
     spec = model.room_spec
+    if model.name == "mesh":
+        # The tail joins where the still render of the start position joins it. Without a tail every image
+        # up to the order limit counts, and a path of n reflections is at most (n + 1) room diagonals long.
+        if propagation.decay is not None:
+            reach = propagation.decay.mixing_time_s * c
+        else:
+            reach = (model.max_order + 1) * model.room.diagonal_m
+
+        def mesh(source: np.ndarray, listener: np.ndarray):
+            return mesh_paths(model.room, source, listener, max_distance_m=reach, max_order=model.max_order)
+
+        return mesh, REFLECTION_UPDATE_BLOCKS, reach
     horizon = model.mixing_time(start_xyz) if spec.late_reverb else float(np.max(model.rt60_s))
     reach = horizon * c
 
@@ -154,6 +167,21 @@ def _paths_of(model: PropagationModel, start_xyz: np.ndarray, c: float):
         return shoebox_paths(model.room, source, listener, max_distance_m=reach, max_order=spec.max_order)
 
     return shoebox, REFLECTION_UPDATE_BLOCKS, reach
+
+
+def _check_inside_mesh(model, path: PointPath, listener: PointPath, field: str) -> None:
+    """Refuse a source or listener path that leaves a mesh room, naming where."""
+    times = np.arange(0.0, float(max(path.segment_ends.max(), listener.segment_ends.max())) + 0.01, 0.01)
+    walkers = ((field, path.at(times), "source"), ("listener.trajectory", listener.at(times), "listener"))
+    for what, points, name in walkers:
+        inside = model.room.contains(points)
+        if not inside.all():
+            first = int(np.argmin(inside))
+            raise ParameterError(
+                f"{what}: the {name} leaves the mesh room {model.path} at t = {times[first]:.2f} s "
+                f"({', '.join(f'{v:.2f}' for v in points[first])} m); keep it inside (positions are in the "
+                "mesh's coordinates)"
+            )
 
 
 def _check_path(path: PointPath, listener: PointPath, scene: Scene, field: str, c: float) -> float:

@@ -676,8 +676,34 @@ def mesh_image_arrivals(
             "move it further away"
         )
 
-    geometry = _Geometry.of(room)
     max_distance = np.inf if max_delay_s is None else max_delay_s * speed_of_sound
+    images, orders, chains = visible_images(room, source, listener, max_order=max_order, max_distance_m=max_distance)
+    log_reflection = 0.5 * np.log1p(-room.absorption)  # (P, B): log of the pressure reflection coefficient
+    log_gain = np.zeros((len(images), len(OCTAVE_BANDS_HZ)))
+    for k, chain in enumerate(chains):
+        for plane in chain:
+            log_gain[k] += log_reflection[plane]
+    arrivals = image_source_arrivals(
+        images,
+        log_gain,
+        listener,
+        rotation,
+        speed_of_sound=speed_of_sound,
+        air_absorption_db_per_m=air_absorption_db_per_m,
+    )
+    return arrivals, orders
+
+
+def visible_images(
+    room: MeshRoom, source: np.ndarray, listener: np.ndarray, *, max_order: int, max_distance_m: float
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, ...]]]:
+    """The image sources whose paths reach the listener: positions (K, 3), orders (K,) and plane chains.
+
+    Each chain lists the planes the path reflects off, first reflection first (empty for the direct sound).
+    Positions and listener are in the mesh's coordinates; both must be inside the room.
+    """
+    geometry = _Geometry.of(room)
+    max_distance = max_distance_m
     found_images, found_orders, found_planes = [], [], []
     # Order 0: the source itself, its "path" the straight line (checked for occlusion below).
     chain = source[None, None, :]  # (N, order + 1, 3): the source and its successive images
@@ -699,25 +725,8 @@ def mesh_image_arrivals(
         visible = visible[np.sort(np.unique(key, axis=0, return_index=True)[1])] if len(visible) else visible
         found_images.append(chain[visible, -1])
         found_orders.append(np.full(len(visible), order))
-        found_planes.append(planes[visible])
-
-    images = np.concatenate(found_images)
-    log_reflection = 0.5 * np.log1p(-room.absorption)  # (P, B): log of the pressure reflection coefficient
-    log_gain = np.zeros((len(images), len(OCTAVE_BANDS_HZ)))
-    start = 0
-    for plane_list in found_planes:
-        for column in range(plane_list.shape[1]):
-            log_gain[start : start + len(plane_list)] += log_reflection[plane_list[:, column]]
-        start += len(plane_list)
-    arrivals = image_source_arrivals(
-        images,
-        log_gain,
-        listener,
-        rotation,
-        speed_of_sound=speed_of_sound,
-        air_absorption_db_per_m=air_absorption_db_per_m,
-    )
-    return arrivals, np.concatenate(found_orders)
+        found_planes.extend(tuple(int(p) for p in row) for row in planes[visible])
+    return np.concatenate(found_images), np.concatenate(found_orders), found_planes
 
 
 def _position(value: np.ndarray, field: str) -> np.ndarray:
