@@ -216,6 +216,12 @@ def test_a_variable_frame_rate_is_refused(tmp_path):
         probe_video(write_clip(tmp_path / "vfr.mp4", seconds=1.0, frame_times=times - times[0]))
 
 
+def test_a_long_clip_with_b_frames_is_not_taken_for_a_variable_rate(tmp_path):
+    # Packets come in decoding order; more of them than the check reads must not look like a gap.
+    info = probe_video(write_clip(tmp_path / "long.mp4", seconds=12.0, size=(64, 36), audio=False))
+    assert info.fps == 25 and abs(info.duration_s - 12.0) < 0.05
+
+
 def test_a_codec_that_cannot_be_decoded_says_how_to_re_encode(tmp_path, monkeypatch):
     clip = write_clip(tmp_path / "clip.mp4", seconds=0.5)
 

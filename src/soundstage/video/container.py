@@ -147,7 +147,9 @@ def _check_constant_rate(path: Path) -> None:
                 break
     # Packets come in decoding order (B-frames after the frames they lean on): sorted, the last few of the
     # window may still have a neighbour outside it, so they are left out.
-    stamps = sorted(stamps)[: max(len(stamps) - _REORDER_DEPTH, 0)] if len(stamps) >= _RATE_PACKETS else stamps
+    stamps = sorted(stamps)
+    if len(stamps) >= _RATE_PACKETS:  # the window was cut: its last frames may miss neighbours after it
+        stamps = stamps[: len(stamps) - _REORDER_DEPTH]
     if len(stamps) < 3:
         return
     steps = np.diff(np.array(stamps))
