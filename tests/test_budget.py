@@ -136,7 +136,8 @@ def test_a_typo_is_an_unknown_field_with_a_suggestion():
         scene_from_dict({"sorces": [{"audio": "a.wav", "position": [1, 0, 0]}]}, origin="s.yaml")
     with pytest.raises(InputFileError, match=r"sources\[0\]\.position\.dsit: unknown field; did you mean 'dist'\?"):
         scene_from_dict({"sources": [{"audio": "a.wav", "position": {"az": 0, "dsit": 1}}]}, origin="s.yaml")
-    with pytest.raises(InputFileError, match=r"sources\[0\]\.zzz: unknown field; the fields here are audio, downmix"):
+    fields = r"the fields here are audio, doppler, downmix"
+    with pytest.raises(InputFileError, match=r"sources\[0\]\.zzz: unknown field; " + fields):
         scene_from_dict({"sources": [{"audio": "a.wav", "position": [1, 0, 0], "zzz": 1}]}, origin="s.yaml")
 
 
