@@ -300,3 +300,14 @@ def test_the_command_line_writes_the_clip_and_its_tracks(clip, tmp_path, capsys)
     assert code == 0
     assert out.exists() and (tmp_path / "clip_spatial.tracks.png").exists()
     assert probe_video(out).audio_channels == 2
+
+
+def test_learned_lifts_the_clips_own_mix_with_its_frames(clip, tmp_path):
+    out = tmp_path / "learned.mp4"
+    code = main(["video", str(clip), "--learned", "-o", str(out), "--stride", "0.5", "--depth", "geometric", "--quiet"])
+    assert code == 0
+    with av.open(str(out)) as container:
+        ears = np.concatenate([f.to_ndarray() for f in container.decode(container.streams.audio[0])], axis=1)
+    assert ears.shape[0] == 2 and ears.shape[1] > 1.9 * RATE
+    # The model adds a difference between the ears to the mono mix it was given.
+    assert np.sqrt(np.mean((ears[0] - ears[1]) ** 2)) > 0.01 * np.sqrt(np.mean(ears**2))
