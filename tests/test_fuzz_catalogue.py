@@ -1695,6 +1695,28 @@ def _video_cases() -> list[Case]:
     ]
 
 
+def _text_cases() -> list[Case]:
+    err, ok = "error", "ok"
+
+    def t(prompt: str, *args: str) -> tuple[str, ...]:
+        return ("text", prompt, "-o", "out.wav", "--sample-rate", "16000", "--duration", "1", *args)
+
+    written = ("out.wav", "out.scene.yaml", "out.sounds", "out.sounds/*")
+    return [
+        Case("text-ok", t("a dog barking on the left", "--quiet"), ok, outputs=written),
+        Case("text-moving-ok", t("a car passing from left to right behind me", "--quiet"), ok, outputs=written),
+        Case("text-empty", t(""), err, "prompt is empty"),
+        Case("text-no-sound", t("something on the left"), err, "no sound named"),
+        Case("text-contradiction", t("a dog on the left and on the right"), err, "dog"),
+        Case("text-negative-distance", t("a dog -3 m away"), err, "between 0.2 and 1000 m"),
+        Case("text-huge-angle", t("a dog at 10000°"), err, "360"),
+        Case("text-duration-too-long", ("text", "a dog", "-o", "out.wav", "--duration", "100000"), err, "--duration"),
+        Case("text-sound-missing", t("a bell on the left", "--sound", "bell=missing.wav"), err, r"missing\.wav"),
+        Case("text-sound-no-file", t("a bell", "--sound", "bell"), err, "LABEL=FILE"),
+        Case("text-output-mp3", ("text", "a dog", "-o", "out.mp3"), err, r"\.wav"),
+    ]
+
+
 CASES: list[Case] = [
     *_found_by_fuzzing(),
     *_scene_cases(),
@@ -1705,6 +1727,7 @@ CASES: list[Case] = [
     *_learned_cases(),
     *_image_cases(),
     *_video_cases(),
+    *_text_cases(),
     *_analyze_cases(),
     *_eval_cases(),
     *_other_cases(),

@@ -171,13 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hrtf_option(demo)
     demo.set_defaults(handler=_demo)
 
-    from soundstage.cli import analyze, evaluate, image, learn, video
+    from soundstage.cli import analyze, evaluate, image, learn, text, video
 
     learn.register(commands)
     image.register(commands)
     analyze.register(commands)
     evaluate.register(commands)
     video.register(commands)
+    text.register(commands)
 
     info = commands.add_parser("info", help="formats, HRTFs available, versions")
     info.set_defaults(handler=_info)

@@ -58,6 +58,8 @@ def bird(sample_rate: int, duration: float = 6.0, *, seed: int = 2, peak: float 
             phase = 2 * np.pi * np.cumsum(sweep) / sample_rate
             start = int(time * sample_rate)
             stop = min(start + n, len(signal))
+            if stop <= start:  # a phrase running past the end of a short clip
+                break
             signal[start:stop] += (np.sin(phase) * np.hanning(n))[: stop - start]
             time += length + 0.03
         time += rng.uniform(0.4, 0.9)

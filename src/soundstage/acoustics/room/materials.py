@@ -63,10 +63,12 @@ _TABLE = (
     Material("wood_floor", "wood floor on joists", (0.15, 0.11, 0.10, 0.07, 0.06, 0.07)),
     Material("wood_panel", "10 mm plywood panelling", (0.28, 0.22, 0.17, 0.09, 0.10, 0.11)),
     Material("linoleum", "linoleum, vinyl or rubber tile on concrete", (0.02, 0.03, 0.03, 0.03, 0.03, 0.02)),
+    Material("ceramic_tile", "glazed ceramic tile or marble", (0.01, 0.01, 0.01, 0.01, 0.02, 0.02)),
     Material("carpet", "heavy carpet on concrete", (0.02, 0.06, 0.14, 0.37, 0.60, 0.65)),
     Material("carpet_on_pad", "heavy carpet on foam rubber underlay", (0.08, 0.24, 0.57, 0.69, 0.71, 0.73)),
     Material("acoustic_tile", "mineral-fibre ceiling tile, suspended", (0.70, 0.66, 0.72, 0.92, 0.88, 0.75)),
     Material("heavy_curtain", "heavy velour curtain, draped to half its area", (0.14, 0.35, 0.55, 0.72, 0.70, 0.65)),
+    Material("audience", "audience seated in upholstered seats", (0.39, 0.57, 0.80, 0.94, 0.92, 0.87)),
     Material("water", "water surface, as of a swimming pool", (0.008, 0.008, 0.013, 0.015, 0.020, 0.025)),
     Material("asphalt", "asphalt or concrete pavement outdoors", (0.02, 0.02, 0.03, 0.03, 0.03, 0.02)),
     Material(

@@ -248,6 +248,52 @@ def build_sound_pool(
     return [_clip_of(folder, entry) for entry in done]
 
 
+def synthesize_clip(
+    kind: str, label: str, rng: np.random.Generator, rate: int, seconds: float, *, synthesizer=None
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """One clip of a pool class made on demand: trimmed, cut to ``seconds``, faded and peak-normalized.
+
+    Parameters
+    ----------
+    kind : {"fluidsynth", "espeak", "procedural"}
+        The generator; :func:`available_generators` says which this machine has.
+    label : str
+        An instrument of :data:`INSTRUMENTS` (fluidsynth), ``"speech"`` (espeak) or a key of
+        :data:`~soundstage.learn.data.procedural_sounds.PROCEDURAL`.
+    rng : np.random.Generator
+    rate : int
+        In Hz.
+    seconds : float
+        Length wanted.
+    synthesizer : callable or None
+        For ``procedural``: a synthesizer ``(rng, rate, seconds) -> (audio, parameters)`` to use instead of the
+        pool's own one of ``label``.
+
+    Returns
+    -------
+    audio : np.ndarray or None
+        Mono float32, or None when less than a second of sound came out (draw again).
+    drawn : dict
+        What was drawn (program, voice, pitch...).
+
+    Raises
+    ------
+    ParameterError
+        When the generator is missing on this machine (the message says which package to install).
+    """
+    from soundstage.errors import ParameterError
+
+    missing = available_generators().get(kind)
+    if missing is not None:
+        raise ParameterError(missing)
+    if kind == "fluidsynth":
+        instrument = next(i for i in INSTRUMENTS if i.label == label)
+        return _instrument_clip(rng, instrument, shutil.which("fluidsynth"), _soundfont(), rate, seconds)
+    if kind == "espeak":
+        return _speech_clip(rng, shutil.which("espeak-ng"), rate, seconds)
+    return _procedural_clip(rng, synthesizer or PROCEDURAL[label], rate, seconds)
+
+
 def load_clip(clip: SoundClip) -> np.ndarray:
     """Read a pool clip as a mono signal, silence-trimmed and peak-normalized to :data:`PEAK`.
 

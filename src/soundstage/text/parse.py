@@ -1,0 +1,488 @@
+"""Reading a prompt into events: which sound, where, how it moves, when, and in what room.
+
+The rule-based reader, offline and deterministic. A prompt is split into *clauses* at ``then``, ``while``,
+``and``, commas and full stops; each clause holds at most one sounding thing (the longest sound phrase of
+the library found in it) and what the clause says about it. Words the reader does not use are reported, never
+dropped silently. Rules for what a prompt leaves open (each shown by ``--explain``):
+
+- no direction: in front (0°); no distance: the class's usual distance (a voice 1.5 m, a bell 25 m...);
+- ``passing`` / ``from left to right`` without ``behind``: a straight line in front of the listener, at the
+  event's distance at its closest; with ``behind``: behind the listener;
+- a degree range (``120°→240°``): an arc at constant distance, turning the shorter way unless the numbers
+  say otherwise (``120→240`` goes through 180°);
+- ``circling``: one turn a clip, counter-clockwise seen from above (to the left first);
+- ``approaching`` / ``moving away``: along the event's direction between 20 m and its distance (default 2 m);
+- ``flying over``: from ahead to behind, 10 m up, crossing overhead halfway;
+- timing: clauses joined by ``then`` follow each other, others start together; ``after N seconds`` starts N s
+  after the previous event's start; ``for N seconds`` sets the event's length (else the prompt's duration).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from soundstage.errors import ParameterError
+from soundstage.text import vocabulary as words
+
+#: Most seconds a prompt may ask for (the whole scene).
+MAX_DURATION_S = 600.0
+#: Distances a prompt may give, in metres.
+MIN_DISTANCE_M, MAX_DISTANCE_M = 0.2, 1000.0
+#: Usual distance of each class when the prompt gives none, in metres.
+USUAL_DISTANCE_M = {"church_bell": 25.0, "helicopter": 30.0, "siren": 20.0, "car": 8.0, "dog": 6.0, "bird": 6.0,
+                    "crowd": 8.0, "applause": 8.0, "clock": 1.5, "phone_ring": 2.0, "water_stream": 4.0}
+DEFAULT_DISTANCE_M = 2.0
+#: Length of an event followed by another ("then") when the prompt gives it none, in seconds.
+DEFAULT_EVENT_S = 3.0
+
+
+@dataclass
+class Event:
+    """One sounding thing of a prompt.
+
+    Attributes
+    ----------
+    sound : str
+        The library class (``church_bell``) — or the user's label when ``--sound`` names it.
+    phrase : str
+        The words of the prompt that named it.
+    azimuth_deg, elevation_deg : float
+        Where it is (where it starts when it moves), Soundstage's convention.
+    distance_m : float
+    motion : str or None
+        ``pass``, ``traverse``, ``circle``, ``approach``, ``recede``, ``overhead`` or None.
+    path : list of (float, float, float)
+        For motion: (azimuth, elevation, distance) at the start and end (and in between for arcs and circles).
+    start_s : float
+    duration_s : float or None
+        None: the prompt's duration.
+    ambient : bool
+        All around (rain, a crowd): rendered from several directions at once.
+    """
+
+    sound: str
+    phrase: str
+    azimuth_deg: float = 0.0
+    elevation_deg: float = 0.0
+    distance_m: float = DEFAULT_DISTANCE_M
+    motion: str | None = None
+    path: list[tuple[float, float, float]] = field(default_factory=list)
+    start_s: float = 0.0
+    duration_s: float | None = None
+    ambient: bool = False
+    placed: bool = False  # the prompt gave its direction
+
+
+@dataclass
+class ParsedPrompt:
+    """A prompt read into events, a room, and what the reader decided or did not understand."""
+
+    prompt: str
+    events: list[Event]
+    room: dict | None
+    room_phrase: str | None
+    decisions: list[str]
+    unknown: list[str]
+
+    def explain(self) -> str:
+        """The parse, one line per event and per decision, for ``--explain``."""
+        lines = [f"prompt: {self.prompt!r}"]
+        for index, event in enumerate(self.events):
+            where = f"az {event.azimuth_deg:+.0f}°, el {event.elevation_deg:+.0f}°, {event.distance_m:g} m"
+            if event.motion:
+                steps = " → ".join(f"{a:+.0f}°/{e:+.0f}°/{d:g} m" for a, e, d in event.path)
+                where = f"{event.motion}: {steps}"
+            if event.ambient:
+                where = f"all around, {event.distance_m:g} m"
+            length = f"{event.duration_s:g} s" if event.duration_s is not None else "the whole scene"
+            lines.append(f"event {index + 1}: {event.sound} ({event.phrase!r}) — {where}; from {event.start_s:g} s "
+                         f"for {length}")
+        lines.append(f"room: {self.room_phrase or 'none (free field)'}")
+        lines += [f"decided: {line}" for line in self.decisions]
+        if self.unknown:
+            lines.append(f"not understood: {', '.join(self.unknown)}")
+        return "\n".join(lines)
+
+
+def parse_prompt(prompt: str, *, user_sounds: tuple[str, ...] = ()) -> ParsedPrompt:
+    """Read ``prompt`` into events (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    prompt : str
+    user_sounds : tuple of str
+        Labels the user gives files for (``--sound bell=my_bell.wav``): they count as sound words.
+
+    Raises
+    ------
+    ParameterError
+        For an empty prompt, one that names no sound, contradictory or absurd directions and distances.
+    """
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ParameterError("the prompt is empty; describe the sounds, e.g. \"a dog barking on the left\"")
+    text = _normalise(prompt)
+    decisions: list[str] = []
+    room, room_phrase, text = _room(text)
+    events: list[Event] = []
+    unknown: list[str] = []
+    for connector, clause in _clauses(text):
+        event, leftover = _event(clause, user_sounds, decisions)
+        if event is None:
+            if _meaningful(leftover):
+                if events and _only_modifiers(clause):
+                    # "..., far away" or "... for 3 seconds" after the sound: it modifies the previous event.
+                    _apply_modifiers(events[-1], clause, decisions, later=True)
+                    continue
+                unknown += [w for w in leftover.split() if w not in words.FILLER]
+            continue
+        if connector == "then" and events:
+            previous = events[-1]
+            event.start_s = previous.start_s + (previous.duration_s or 0.0)
+            if previous.duration_s is None:
+                previous.duration_s = DEFAULT_EVENT_S
+                event.start_s = previous.start_s + DEFAULT_EVENT_S
+                decisions.append(
+                    f"{previous.sound} lasts {DEFAULT_EVENT_S:g} s (no length given) before {event.sound} follows"
+                )
+        after = words.AFTER.search(clause)
+        if after:
+            event.start_s = (events[-1].start_s if events else 0.0) + float(after.group(1))
+        events.append(event)
+        unknown += [w for w in leftover.split() if w not in words.FILLER and not w.isdigit()]
+    if not events:
+        from soundstage.library import BY_NAME
+
+        raise ParameterError(
+            f"no sound named in {prompt!r}; name one the library knows ({', '.join(BY_NAME)}) or give "
+            "--sound LABEL=FILE and use LABEL in the prompt"
+        )
+    return ParsedPrompt(prompt, events, room, room_phrase, decisions, sorted(set(unknown), key=unknown.index))
+
+
+def _normalise(prompt: str) -> str:
+    text = prompt.lower().replace("−", "-").replace("–", "-").replace("’", "'").replace("º", "°")
+    text = re.sub(r"(\d)\s*°", r"\1°", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _room(text: str) -> tuple[dict | None, str | None, str]:
+    """The room the prompt names (removed from the text), as a scene ``room`` mapping."""
+    outdoors = [phrase for phrase in words.OUTDOORS if re.search(rf"\b{re.escape(phrase)}\b", text)]
+    if outdoors:
+        material = words.OUTDOORS[outdoors[0]]
+        for phrase in outdoors:
+            text = re.sub(rf"\b{re.escape(phrase)}\b", " ", text)
+        return {"ground": material}, " ".join(outdoors), text
+    pattern = r"in (?:a|an|the) ((?:(?:" + "|".join(words.ROOM_SCALES) + r")\s+)?(?:[a-z]+\s+)?(?:" + "|".join(
+        sorted(map(re.escape, words.ROOMS), key=len, reverse=True)
+    ) + r"))\b"
+    match = re.search(pattern, text)
+    if not match:
+        return None, None, text
+    phrase = match.group(1)
+    name = next(n for n in sorted(words.ROOMS, key=len, reverse=True) if phrase.endswith(n))
+    preset = words.ROOMS[name]
+    scale = next((words.ROOM_SCALES[w] for w in phrase.split() if w in words.ROOM_SCALES and w not in name), 1.0)
+    if scale < 1.0 and np.prod(preset["size"]) < 30.0:
+        scale = 1.0  # a bathroom is small already: "small" does not shrink it below a person's size
+    size = [round(side * scale, 2) for side in preset["size"]]
+    room = {"shoebox": {"size": size}, "materials": dict(preset["materials"])}
+    return room, phrase, text[: match.start()] + " " + text[match.end() :]
+
+
+_SEPARATORS = re.compile(r"(,\s*and then\s+|\s+and then\s+|,\s*then\s+|\s+then\s+|;\s*|\.\s+|,\s*while\s+|\s+while\s+|"
+                         r",\s*and\s+|\s+and\s+(?!then)|,\s*)")
+
+
+def _clauses(text: str) -> list[tuple[str, str]]:
+    """(connector, clause) pairs: connector ``then`` or ``with`` (simultaneous) to the clause before."""
+    parts = _SEPARATORS.split(text.rstrip(". "))
+    out, connector = [], "with"
+    for part in parts:
+        if _SEPARATORS.fullmatch(part):
+            connector = "then" if "then" in part else "with"
+            continue
+        if part.strip():
+            out.append((connector, part.strip()))
+            connector = "with"
+    # "from left to right": the separator split "left to right" apart only when written with "and"; keep as is.
+    return out
+
+
+def _find_sound(clause: str, user_sounds: tuple[str, ...]) -> tuple[str, str, str] | None:
+    """(class or user label, phrase, clause without it) for the longest sound phrase in ``clause``."""
+    from soundstage.library import CLASSES
+
+    candidates = [(label, label) for label in user_sounds]
+    candidates += [(sound.name, phrase) for sound in CLASSES for phrase in sound.words]
+    for name, phrase in sorted(candidates, key=lambda item: -len(item[1])):
+        match = re.search(rf"\b{re.escape(phrase)}s?\b", clause)
+        if match:
+            return name, match.group(0), clause[: match.start()] + " " + clause[match.end() :]
+    return None
+
+
+def _event(clause: str, user_sounds: tuple[str, ...], decisions: list[str]) -> tuple[Event | None, str]:
+    found = _find_sound(clause, user_sounds)
+    if found is None:
+        return None, clause
+    name, phrase, rest = found
+    event = Event(name, phrase)
+    rest = _apply_modifiers(event, rest, decisions, name=name)
+    return event, rest
+
+
+def _apply_modifiers(
+    event: Event, rest: str, decisions: list[str], *, name: str | None = None, later: bool = False
+) -> str:
+    """Read timing, distance, motion and direction from ``rest`` into ``event``; return what is left.
+
+    ``later``: the words follow the event in a clause of their own (``..., 3 m away``); they change only what
+    they name.
+    """
+    from soundstage.library import BY_NAME
+
+    name = name or event.sound
+    duration = words.SECONDS.search(rest)
+    if duration:
+        seconds = float(duration.group(1))
+        if not 0 < seconds <= MAX_DURATION_S:
+            raise ParameterError(f"{duration.group(0)!r}: give a length between 0 and {MAX_DURATION_S:g} seconds")
+        event.duration_s = seconds
+        rest = rest.replace(duration.group(0), " ")
+    after = words.AFTER.search(rest)
+    if after:
+        rest = rest.replace(after.group(0), " ")
+    distance = _distance(rest)
+    if distance is not None:
+        event.distance_m, rest = distance
+    elif name in USUAL_DISTANCE_M and event.distance_m == DEFAULT_DISTANCE_M:
+        event.distance_m = USUAL_DISTANCE_M[name]
+    moving = any(re.search(rf"\b{re.escape(phrase)}\b", rest) for phrase in words.MOTIONS)
+    if later:
+        if not moving and _has_direction(rest):
+            before, was_placed = event.azimuth_deg, event.placed
+            rest = _direction(event, rest, decisions, default_note=False)
+            if was_placed and abs(_wrap(event.azimuth_deg - before)) >= 90.0:
+                raise ParameterError(
+                    f"{event.sound}: placed at {before:+.0f}° and then at {event.azimuth_deg:+.0f}°; for motion say "
+                    "\"from ... to ...\", for two sounds name each"
+                )
+        return rest
+    if not moving and (
+        any(phrase in rest for phrase in words.AROUND)
+        or (BY_NAME.get(name) and BY_NAME[name].ambient and not _has_direction(rest))
+    ):
+        event.ambient = True
+        for phrase in words.AROUND:
+            rest = rest.replace(phrase, " ")
+        if not any(phrase in event.phrase for phrase in words.AROUND) and not _has_direction(rest):
+            decisions.append(f"{name}: a sound of everywhere, rendered from eight directions around")
+        return rest
+    rest = _motion(event, rest, decisions)
+    if event.motion is None:
+        rest = _direction(event, rest, decisions)
+    return rest
+
+
+def _has_direction(text: str) -> bool:
+    return bool(words.CLOCK.search(text) or words.ANGLE.search(text)
+                or any(re.search(rf"\b{re.escape(w)}\b", text) for w in words.DIRECTIONS))
+
+
+def _distance(text: str) -> tuple[float, str] | None:
+    match = words.METRES.search(text)
+    if match:
+        value = float(match.group(1).replace("−", "-"))
+        if not MIN_DISTANCE_M <= value <= MAX_DISTANCE_M:
+            raise ParameterError(
+                f"{match.group(0)!r}: a distance must be between {MIN_DISTANCE_M:g} and {MAX_DISTANCE_M:g} m"
+            )
+        return value, text.replace(match.group(0), " ")
+    for phrase, metres in sorted(words.DISTANCES.items(), key=lambda item: -len(item[0])):
+        if re.search(rf"\b{re.escape(phrase)}\b", text):
+            return metres, re.sub(rf"\b{re.escape(phrase)}\b", " ", text, count=1)
+    return None
+
+
+def _angle(value: str, where: str) -> float:
+    degrees = float(value)
+    if abs(degrees) > 360.0:
+        raise ParameterError(f"{where!r}: an azimuth must be within ±360°")
+    return degrees
+
+
+def _motion(event: Event, rest: str, decisions: list[str]) -> str:
+    arc = words.ARC_FROM.search(rest) or words.ARC.search(rest)
+    if arc:
+        start, end = _angle(arc.group(1), arc.group(0)), _angle(arc.group(2), arc.group(0))
+        elevation = _elevation(rest)
+        steps = np.linspace(start, end, 9)
+        event.motion = "traverse"
+        event.path = [(float(a), elevation, event.distance_m) for a in steps]
+        event.azimuth_deg, event.elevation_deg = start, elevation
+        return _drop_motion_words(_drop_elevation_words(rest.replace(arc.group(0), " ")))
+    kind = next((k for phrase, k in sorted(words.MOTIONS.items(), key=lambda i: -len(i[0]))
+                 if re.search(rf"\b{re.escape(phrase)}\b", rest)), None)
+    sides = words.SIDE_TO_SIDE.search(rest)
+    if sides and kind is None:
+        kind = "pass"
+    if kind is None:
+        return rest
+    d = event.distance_m
+    behind = bool(re.search(r"\bbehind\b", rest)) and not (sides and "behind" in sides.group(0))
+    if kind == "pass":
+        start_side, end_side = (sides.group(1), sides.group(2)) if sides else ("left", "right")
+        if not sides:
+            decisions.append(f"{event.sound}: passing with no sides given: from left to right")
+        a0, a1 = _side_azimuth(start_side, behind), _side_azimuth(end_side, behind)
+        event.path = _straight_pass(a0, a1, d, behind)
+        if sides:
+            rest = rest.replace(sides.group(0), " ")
+    elif kind == "circle":
+        start = _static_azimuth(rest)
+        a0 = 0.0 if start is None else start
+        event.path = [(float(a), 0.0, d) for a in a0 + np.linspace(0.0, 360.0, 9)]
+    elif kind in ("approach", "recede"):
+        direction = _static_azimuth(rest)
+        a0 = 0.0 if direction is None else direction
+        near = d if d < 20.0 else DEFAULT_DISTANCE_M
+        far = 20.0
+        if d == USUAL_DISTANCE_M.get(event.sound, DEFAULT_DISTANCE_M) and d >= 20.0:
+            near = DEFAULT_DISTANCE_M
+        path = [(a0, 0.0, far), (a0, 0.0, near)]
+        event.path = path if kind == "approach" else path[::-1]
+        decisions.append(f"{event.sound}: {'approaching' if kind == 'approach' else 'moving away'} between 20 m and "
+                         f"{near:g} m")
+    elif kind == "overhead":
+        event.path = [(0.0, 45.0, 14.0), (0.0, 90.0, 10.0), (180.0, 45.0, 14.0)]
+        decisions.append(f"{event.sound}: flying over from ahead to behind, 10 m up")
+    elif kind == "traverse":
+        event.path = [(90.0, 0.0, d), (0.0, 0.0, d), (-90.0, 0.0, d)]
+        decisions.append(f"{event.sound}: traversing with no angles given: from the left to the right in front")
+    event.motion = kind
+    event.azimuth_deg, event.elevation_deg, event.distance_m = event.path[0]
+    for phrase in words.AROUND:
+        rest = rest.replace(phrase, " ")
+    for word in ("behind", "left", "right", "front", "in front", "ahead"):
+        rest = re.sub(rf"\b{word}\b", " ", rest)
+    return _drop_motion_words(rest)
+
+
+def _drop_elevation_words(text: str) -> str:
+    for phrase in sorted(words.ELEVATIONS, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(phrase)}\b", " ", text)
+    return text
+
+
+def _drop_motion_words(text: str) -> str:
+    for phrase in sorted(words.MOTIONS, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(phrase)}\b", " ", text)
+    return text
+
+
+def _side_azimuth(side: str, behind: bool) -> float:
+    return {"left": 90.0, "right": -90.0, "front": 0.0, "back": 180.0, "behind": 180.0}[side]
+
+
+def _straight_pass(a0: float, a1: float, closest_m: float, behind: bool) -> list[tuple[float, float, float]]:
+    """A straight line from direction ``a0`` to ``a1`` passing ``closest_m`` from the listener (front or behind)."""
+    if {a0, a1} == {90.0, -90.0}:
+        x = -closest_m if behind else closest_m
+        half = 4.0 * closest_m
+        start = np.array([x, half if a0 > 0 else -half, 0.0])
+        end = np.array([x, -start[1], 0.0])
+    else:
+        half = 4.0 * closest_m
+        start = half * np.array([np.cos(np.radians(a0)), np.sin(np.radians(a0)), 0.0])
+        end = half * np.array([np.cos(np.radians(a1)), np.sin(np.radians(a1)), 0.0])
+        offset = np.array([-(end - start)[1], (end - start)[0], 0.0])
+        offset *= closest_m / np.linalg.norm(offset)
+        start, end = start + offset, end + offset
+    return [_spherical(point) for point in (start, end)]
+
+
+def _spherical(point: np.ndarray) -> tuple[float, float, float]:
+    distance = float(np.linalg.norm(point))
+    return (float(np.degrees(np.arctan2(point[1], point[0]))), float(np.degrees(np.arcsin(point[2] / distance))),
+            round(distance, 3))
+
+
+def _static_azimuth(text: str) -> float | None:
+    clock = words.CLOCK.search(text)
+    if clock:
+        return _clock_azimuth(int(clock.group(1)), clock.group(0))
+    angle = words.ANGLE.search(text)
+    if angle:
+        return _wrap(_angle(angle.group(1), angle.group(0)))
+    for phrase, (azimuth, _el) in sorted(words.DIRECTIONS.items(), key=lambda item: -len(item[0])):
+        if re.search(rf"\b{re.escape(phrase)}\b", text):
+            return azimuth
+    return None
+
+
+def _clock_azimuth(hour: int, where: str) -> float:
+    """Azimuth of a clock position (12 ahead, 3 right, 6 behind, 9 left): ``−30·N`` wrapped to (−180°, 180°]."""
+    if not 1 <= hour <= 12:
+        raise ParameterError(f"{where!r}: clock positions run from 1 to 12 o'clock")
+    return _wrap(-30.0 * hour)
+
+
+def _wrap(azimuth: float) -> float:
+    wrapped = -((180.0 - azimuth) % 360.0) + 180.0
+    return 180.0 if wrapped == -180.0 else float(wrapped)
+
+
+def _elevation(text: str) -> float:
+    for phrase, elevation in sorted(words.ELEVATIONS.items(), key=lambda item: -len(item[0])):
+        if re.search(rf"\b{re.escape(phrase)}\b", text):
+            return elevation
+    return 0.0
+
+
+def _direction(event: Event, rest: str, decisions: list[str], *, default_note: bool = True) -> str:
+    clock = words.CLOCK.search(rest)
+    angle = words.ANGLE.search(rest)
+    found = [(phrase, value) for phrase, value in sorted(words.DIRECTIONS.items(), key=lambda item: -len(item[0]))
+             if re.search(rf"\b{re.escape(phrase)}\b", rest)]
+    elevation = _elevation(rest)
+    for phrase in words.ELEVATIONS:
+        rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
+    event.placed = event.placed or bool(clock or angle or found)
+    if clock:
+        event.azimuth_deg = _clock_azimuth(int(clock.group(1)), clock.group(0))
+        rest = rest.replace(clock.group(0), " ")
+    elif angle:
+        event.azimuth_deg = _wrap(_angle(angle.group(1), angle.group(0)))
+        rest = rest.replace(angle.group(0), " ")
+    elif found:
+        phrase, (azimuth, _el) = found[0]
+        # The longest phrase wins; a second, different side in the same clause contradicts it.
+        remaining = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
+        others = [(p, v) for p, v in found[1:] if re.search(rf"\b{re.escape(p)}\b", remaining)]
+        opposite = [p for p, (a, _e) in others if abs(_wrap(a - azimuth)) >= 90.0]
+        if opposite:
+            raise ParameterError(
+                f"{event.sound}: {phrase!r} and {opposite[0]!r} contradict each other; for motion say "
+                f"\"from {phrase} to {opposite[0]}\", for two sounds name each"
+            )
+        event.azimuth_deg = azimuth
+        rest = remaining
+        for other, _value in others:
+            rest = re.sub(rf"\b{re.escape(other)}\b", " ", rest)
+    elif elevation == 0.0 and default_note:
+        decisions.append(f"{event.sound}: no direction given: in front")
+    event.elevation_deg = elevation if not (elevation == 90.0 and (clock or angle or found)) else 60.0
+    return rest
+
+
+def _meaningful(text: str) -> bool:
+    return any(w not in words.FILLER for w in text.split())
+
+
+def _only_modifiers(clause: str) -> bool:
+    """True when a clause without a sound still says something about one (distance, length, direction)."""
+    return bool(_distance(clause) or words.SECONDS.search(clause) or _has_direction(clause))

@@ -1,0 +1,216 @@
+"""Text → spatial audio: what the reader makes of prompts, the scene it builds, and where the render puts sounds."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.cli.main import main
+from soundstage.errors import ParameterError
+from soundstage.scene import Scene, load_scene
+from soundstage.text.parse import parse_prompt
+from soundstage.text.scene_builder import build_scene
+
+
+def one(prompt: str):
+    parsed = parse_prompt(prompt)
+    assert len(parsed.events) == 1, parsed.explain()
+    return parsed.events[0]
+
+
+@pytest.mark.parametrize(("hour", "azimuth"), [(12, 0), (1, -30), (2, -60), (3, -90), (6, 180), (9, 90), (10, 60)])
+def test_clock_positions_go_clockwise_from_ahead(hour, azimuth):
+    # 3 o'clock is the right, where Soundstage's azimuth (positive to the left) is −90°.
+    assert one(f"a phone ringing at {hour} o'clock").azimuth_deg == azimuth
+
+
+@pytest.mark.parametrize(
+    ("words", "azimuth", "elevation"),
+    [
+        ("on the left", 90, 0), ("on the right", -90, 0), ("in front", 0, 0), ("behind me", 180, 0),
+        ("front right", -45, 0), ("back left", 135, 0), ("at 120°", 120, 0), ("at -45 degrees", -45, 0),
+        ("45 degrees", 45, 0), ("at 270°", -90, 0), ("above", 0, 45), ("overhead", 0, 90),
+        ("on the left above", 90, 45),
+    ],
+)
+def test_directions_in_every_way_people_write_them(words, azimuth, elevation):
+    event = one(f"a dog barking {words}")
+    assert (event.azimuth_deg, event.elevation_deg) == (azimuth, elevation)
+
+
+@pytest.mark.parametrize(
+    ("words", "metres"), [("2 m away", 2.0), ("3.5 meters", 3.5), ("far away", 20.0), ("close to my ear", 0.3),
+                          ("nearby", 1.5)]
+)
+def test_distances(words, metres):
+    assert one(f"a violin on the left, {words}").distance_m == metres
+
+
+def test_a_pass_from_left_to_right_goes_in_front_and_behind_me_goes_behind():
+    front = one("a car passing from left to right")
+    behind = one("a car passing from left to right behind me")
+    for event, sign in ((front, 1), (behind, -1)):
+        (a0, _, d0), (a1, _, d1) = event.path
+        assert a0 > 0 > a1  # starts left, ends right
+        assert np.sign(np.cos(np.radians(a0))) == sign and np.sign(np.cos(np.radians(a1))) == sign
+        assert d0 == pytest.approx(d1)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kind", "check"),
+    [
+        ("helicopter traversing 120°→240°", "traverse", lambda p: (p[0][0], p[4][0], p[-1][0]) == (120, 180, 240)),
+        ("a bird flying from 30° to -30°", "traverse", lambda p: p[0][0] == 30 and p[-1][0] == -30),
+        ("footsteps circling around me", "circle", lambda p: p[-1][0] - p[0][0] == 360),
+        ("a violin approaching from the front", "approach", lambda p: p[0][2] > p[-1][2] and p[0][0] == 0),
+        ("a siren moving away on the right", "recede", lambda p: p[0][2] < p[-1][2] and p[0][0] == -90),
+        ("a helicopter flying over", "overhead", lambda p: max(e for _, e, _ in p) == 90),
+    ],
+)
+def test_motion_words(prompt, kind, check):
+    event = one(prompt)
+    assert event.motion == kind and check(event.path), parse_prompt(prompt).explain()
+
+
+def test_several_events_and_their_timing():
+    parsed = parse_prompt("a dog barking on the left for 2 seconds, then a bell on the right, while rain falls")
+    dog, bell, rain = parsed.events
+    assert (dog.sound, dog.duration_s, dog.start_s) == ("dog", 2.0, 0.0)
+    assert (bell.sound, bell.start_s, bell.azimuth_deg) == ("church_bell", 2.0, -90.0)
+    assert rain.sound == "rain" and rain.start_s == 0.0 and rain.ambient
+    later = parse_prompt("a piano in front and a guitar on the left after 3 seconds").events
+    assert later[1].start_s == 3.0
+
+
+def test_rooms_map_to_presets_with_library_materials():
+    from soundstage.acoustics.room.materials import MATERIALS
+
+    cathedral = parse_prompt("a choir voice in a cathedral").room
+    assert cathedral["shoebox"]["size"] == [60.0, 25.0, 30.0]
+    bathroom = parse_prompt("a man speaking in a small tiled bathroom").room
+    assert bathroom["materials"]["walls"] == "ceramic_tile" and "ceramic_tile" in MATERIALS
+    assert parse_prompt("a dog barking outdoors on grass").room == {"ground": "grass"}
+    assert parse_prompt("a dog barking").room is None
+
+
+def test_words_not_understood_are_reported_and_defaults_are_shown():
+    parsed = parse_prompt("a dog barking with purple elephants")
+    assert parsed.unknown == ["purple", "elephants"]
+    assert "dog: no direction given: in front" in parsed.explain()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ("", "the prompt is empty"),
+        ("   ", "the prompt is empty"),
+        ("something on the left", "no sound named"),
+        ("a dog on the left and on the right", "contradict|placed at"),
+        ("a dog -3 m away", "between 0.2 and 1000 m"),
+        ("a dog at 10000°", "within ±360°"),
+        ("a phone ringing at 13 o'clock", "from 1 to 12"),
+        ("a dog barking for 9999 seconds", "between 0 and 600"),
+    ],
+)
+def test_bad_prompts_get_one_line(prompt, message):
+    with pytest.raises(ParameterError, match=message):
+        parse_prompt(prompt)
+
+
+# -- the scene and the render -------------------------------------------------------------------------
+
+
+def _foa_azimuth(audio: np.ndarray) -> float:
+    w, y, _z, x = audio.astype(float)
+    return float(np.degrees(np.arctan2(np.sum(w * y), np.sum(w * x))))
+
+
+@pytest.mark.parametrize(("prompt", "azimuth"), [("a dog barking at 60 degrees", 60.0),
+                                                  ("a bird singing at 4 o'clock", -120.0),
+                                                  ("a clock ticking behind me on the left", 135.0)])
+def test_a_static_event_renders_where_the_prompt_says(prompt, azimuth):
+    from soundstage.acoustics.render import render
+
+    data, _sounds, _notes = build_scene(parse_prompt(prompt), output_format="foa", sample_rate=16000, duration_s=2.0)
+    result = render(Scene.model_validate(data), progress=False)
+    assert abs((_foa_azimuth(result.audio) - azimuth + 180) % 360 - 180) < 2.0
+
+
+def test_an_event_too_far_for_the_room_is_brought_inside_and_said_so():
+    data, _sounds, notes = build_scene(parse_prompt("a bell far away on the left in a small room"),
+                                       sample_rate=16000, duration_s=1.0)
+    scene = Scene.model_validate(data)  # validates that every source is inside the room
+    assert any("brought inside" in note for note in notes) and scene.room is not None
+
+
+def test_the_user_sound_is_used_for_its_label(tmp_path):
+    bell = tmp_path / "my_bell.wav"
+    tone = 0.2 * np.sin(2 * np.pi * 880 * np.arange(16000) / 16000)
+    soundfile.write(bell, tone, 16000)
+    _data, sounds, _ = build_scene(parse_prompt("a bell on the left"), sounds={"bell": bell}, sample_rate=16000,
+                                   duration_s=1.0)
+    assert sounds[0].origin == f"file {bell}"
+    assert np.allclose(sounds[0].audio[200:-200], tone[200:-200].astype(np.float32), atol=1e-4)
+
+
+def test_the_command_line_writes_audio_a_scene_that_re_renders_to_it_and_its_sounds(tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    code = main(["text", "a dog barking on the left, then a car passing from left to right behind me", "-o",
+                 str(out), "--sample-rate", "16000", "--explain", "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "event 2: car" in printed and "sound: dog" in printed
+    scene = load_scene(tmp_path / "out.scene.yaml")
+    assert len(scene.sources) == 2 and scene.sources[1].trajectory is not None
+    again = tmp_path / "again.wav"
+    assert main(["render", str(tmp_path / "out.scene.yaml"), "-o", str(again), "--bit-depth", "float", "--quiet"]) == 0
+    a, _ = soundfile.read(out)
+    b, _ = soundfile.read(again)
+    n = min(len(a), len(b))
+    assert np.max(np.abs(a[:n] - b[:n])) < 1e-3 and np.max(np.abs(a)) <= 10 ** (-1 / 20) + 1e-6
+
+
+def test_an_unreadable_sound_file_is_one_line(tmp_path, capsys):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF nonsense")
+    code = main(["text", "a bell on the left", "--sound", f"bell={broken}", "-o", str(tmp_path / "o.wav")])
+    err = capsys.readouterr().err
+    assert code != 0 and "broken.wav" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.wav").exists() and not (tmp_path / "o.scene.yaml").exists()
+
+
+# -- the library -------------------------------------------------------------------------------------
+
+
+def _available(kind: str) -> bool:
+    return {"fluidsynth": bool(shutil.which("fluidsynth")), "espeak": bool(shutil.which("espeak-ng"))}.get(kind, True)
+
+
+@pytest.mark.parametrize("name", [c.name for c in __import__("soundstage.library", fromlist=["CLASSES"]).CLASSES])
+def test_every_library_class_makes_a_sound_at_the_reference_level(name):
+    from soundstage.library import BY_NAME, REFERENCE_RMS, make_sound
+
+    if not _available(BY_NAME[name].kind):
+        pytest.skip(f"{BY_NAME[name].kind} is not installed (apt-get install fluidsynth fluid-soundfont-gm espeak-ng)")
+    audio, how = make_sound(name, 2.0, 16000)
+    assert audio.dtype == np.float32 and len(audio) > 0.9 * 16000
+    assert np.sqrt(np.mean(audio.astype(float) ** 2)) == pytest.approx(REFERENCE_RMS, rel=1e-3)
+    assert how
+
+
+def test_the_siren_sweeps_between_650_and_1500_hz_and_the_phone_rings_two_seconds_in_three():
+    from scipy.signal import stft
+
+    from soundstage.library.synthesizers import phone_ring, siren
+
+    rate = 16000
+    audio, _ = siren(np.random.default_rng(0), rate, 8.0)
+    freqs, _, spectrum = stft(audio, rate, nperseg=2048)
+    peaks = freqs[np.argmax(np.abs(spectrum), axis=0)][2:-2]
+    assert 600 < peaks.min() < 700 and 1400 < peaks.max() < 1550
+    ring, _ = phone_ring(np.random.default_rng(0), rate, 6.0)
+    frames = np.sqrt(np.mean(ring.reshape(-1, rate // 10) ** 2, axis=1))
+    assert np.mean(frames > 0.1 * frames.max()) == pytest.approx(2 / 3, abs=0.05)
