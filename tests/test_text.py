@@ -214,3 +214,35 @@ def test_the_siren_sweeps_between_650_and_1500_hz_and_the_phone_rings_two_second
     ring, _ = phone_ring(np.random.default_rng(0), rate, 6.0)
     frames = np.sqrt(np.mean(ring.reshape(-1, rate // 10) ** 2, axis=1))
     assert np.mean(frames > 0.1 * frames.max()) == pytest.approx(2 / 3, abs=0.05)
+
+
+def test_a_clock_position_is_not_a_clock():
+    event = one("birds singing at 4 o'clock")
+    assert (event.sound, event.azimuth_deg) == ("bird", -120.0)
+    assert one("a clock ticking at 9 o'clock").sound == "clock"
+
+
+def test_a_short_pass_is_shortened_to_a_car_speed():
+    from soundstage.text.scene_builder import MAX_PASS_SPEED_M_S
+
+    data, _, notes = build_scene(parse_prompt("a helicopter passing from left to right"), sample_rate=16000,
+                                 duration_s=1.0)
+    keyframes = data["sources"][0]["trajectory"]["keyframes"]
+    start, end = (np.array(k["position"]) for k in (keyframes[0], keyframes[-1]))
+    seconds = keyframes[-1]["t"] - keyframes[0]["t"]
+    assert np.linalg.norm(end - start) / seconds == pytest.approx(MAX_PASS_SPEED_M_S, rel=1e-6)
+    assert any("passes at" in note for note in notes)
+
+
+def test_the_template_prompt_suite_is_read_right():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "text_prompts"))
+    from templates import template_prompts
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_text import check
+
+    results = [check(item, parse_prompt(item["prompt"]))["all"] for item in template_prompts()]
+    assert np.mean(results) >= 0.98

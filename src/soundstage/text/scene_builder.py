@@ -23,6 +23,8 @@ DEFAULT_DURATION_S = 6.0
 AROUND_AZIMUTHS = tuple(range(0, 360, 45))
 #: How close to a wall a source may be brought, metres.
 WALL_MARGIN_M = 0.3
+#: Fastest a pass moves, m/s (a fast car; a pass over a short event is shortened instead).
+MAX_PASS_SPEED_M_S = 70.0
 #: Height of the listener's ears in a room or outdoors, metres.
 EAR_HEIGHT_M = 1.6
 
@@ -85,6 +87,8 @@ def build_scene(
             continue
         source = {**common, "name": f"{event.sound}_{index + 1}", "gain_db": level}
         if event.motion:
+            if event.motion == "pass":
+                event.path = _slow_enough(event.path, length, notes, event.sound)
             times = np.linspace(event.start_s, event.start_s + length, len(event.path))
             keyframes = [
                 {"t": float(t), "position": _inside(listener, bounds, a, e, d, notes, event.sound)}
@@ -102,6 +106,25 @@ def build_scene(
         scene["room"] = parsed.room
         scene["listener"] = {"position": listener.tolist()}
     return scene, made, notes
+
+
+def _slow_enough(path, seconds: float, notes: list[str], label: str):
+    """A straight pass shortened about its closest point so that it moves at most MAX_PASS_SPEED."""
+    from soundstage.conventions import cartesian_to_spherical, spherical_to_cartesian
+
+    start, end = (spherical_to_cartesian(a, e, d) for a, e, d in path)
+    speed = float(np.linalg.norm(end - start)) / seconds
+    if speed <= MAX_PASS_SPEED_M_S:
+        return path
+    along = (end - start) / np.linalg.norm(end - start)
+    closest = start - along * float(start @ along)
+    half = MAX_PASS_SPEED_M_S * seconds / 2
+    notes.append(f"{label}: passes at {MAX_PASS_SPEED_M_S:g} m/s over {seconds:g} s, so it starts nearer the front")
+    out = []
+    for point in (closest - along * half, closest + along * half):
+        azimuth, elevation, distance = cartesian_to_spherical(point)
+        out.append((float(azimuth), float(elevation), float(distance)))
+    return out
 
 
 def _scene_length(parsed: ParsedPrompt, duration_s: float | None) -> float:
