@@ -246,3 +246,17 @@ def test_the_template_prompt_suite_is_read_right():
 
     results = [check(item, parse_prompt(item["prompt"]))["all"] for item in template_prompts()]
     assert np.mean(results) >= 0.98
+
+
+def test_tta_gives_each_event_a_generated_sound(tmp_path, monkeypatch):
+    from test_audio_models import _tiny_audioldm2
+
+    folder = tmp_path / "audioldm2"
+    _tiny_audioldm2(tmp_path / "tokenizer").save_pretrained(folder)
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path / "cache"))
+    parsed = parse_prompt("a dog barking on the left, and a bell on the right")
+    _data, sounds, _ = build_scene(parsed, tta=str(folder), tta_steps=2, sample_rate=16000, duration_s=0.2)
+    assert [s.origin.split(":")[0] for s in sounds] == [f"text-to-audio {folder}"] * 2
+    assert "'the sound of dog barking'" in sounds[0].origin
+    assert all(len(s.audio) == round(0.2 * 16000) and np.any(s.audio != 0) for s in sounds)
+    assert len(list((tmp_path / "cache" / "generated").glob("*.wav"))) == 2  # cached by prompt and seed

@@ -31,6 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--tta", metavar="MODEL",
         help="text-to-audio model for sounds without a file: audioldm2, stable-audio, a model id or a folder",
     )
+    text.add_argument("--tta-steps", type=int, help="denoising steps of the text-to-audio model (default 200)")
     text.add_argument("--duration", type=float, help="length of the scene in seconds (default: the events', ≥ 6 s)")
     text.add_argument("--format", default="binaural", help=f"output format: {FORMAT_HELP}")
     text.add_argument("--sample-rate", type=int, default=48000, help="Hz (default 48000)")
@@ -70,7 +71,7 @@ def run_text(args: argparse.Namespace) -> int:
     tta = TTA_ALIASES.get(args.tta, args.tta) if args.tta else None
     scene_data, made, notes = build_scene(
         parsed, sounds=sounds, duration_s=args.duration, output_format=args.format, sample_rate=args.sample_rate,
-        tta=tta, seed=args.seed,
+        tta=tta, tta_steps=args.tta_steps, seed=args.seed,
     )
     scene = Scene.model_validate(scene_data)
     rendered = render(scene, hrtf=args.hrtf, progress=not args.quiet)

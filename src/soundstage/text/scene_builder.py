@@ -47,6 +47,7 @@ def build_scene(
     output_format: str = "binaural",
     sample_rate: int = 48000,
     tta: str | None = None,
+    tta_steps: int | None = None,
     seed: int = 0,
 ) -> tuple[dict, list[SceneSound], list[str]]:
     """The scene (as a scene mapping whose sources' ``audio`` are arrays), the sounds, and notes.
@@ -62,6 +63,8 @@ def build_scene(
         Written into the scene.
     tta : str or None
         A text-to-audio model (id or folder) for events without a file; None: the library.
+    tta_steps : int or None
+        Its denoising steps (None: the backend's default).
     seed : int
         Seeds the library's sounds and the text-to-audio model.
     """
@@ -74,7 +77,7 @@ def build_scene(
     sources, made = [], []
     for index, event in enumerate(parsed.events):
         length = max(0.1, (event.duration_s if event.duration_s is not None else total - event.start_s))
-        sound = _sound_for(event, sounds, tta, length, sample_rate, seed + index)
+        sound = _sound_for(event, sounds, (tta, tta_steps), length, sample_rate, seed + index)
         made.append(sound)
         level = BY_NAME[event.sound].level_db if event.sound in BY_NAME else 0.0
         common = {"audio": sound.audio, "sample_rate": sound.sample_rate, "start": event.start_s}
@@ -169,7 +172,7 @@ def _inside(listener, bounds, azimuth, elevation, distance, notes: list[str], la
     return [round(float(v), 4) for v in point]
 
 
-def _sound_for(event: Event, sounds: dict[str, Path], tta: str | None, seconds: float, rate: int, seed: int):
+def _sound_for(event: Event, sounds: dict[str, Path], tta: tuple, seconds: float, rate: int, seed: int):
     """The samples of an event: the user's file, a text-to-audio model, or the library."""
     from soundstage.io.audio import load_audio
 
@@ -177,12 +180,16 @@ def _sound_for(event: Event, sounds: dict[str, Path], tta: str | None, seconds: 
         if key in sounds:
             audio, _rate = load_audio(sounds[key], sample_rate=rate, field=f"--sound {key}")
             return SceneSound(event.sound, _fit(audio, seconds, rate), rate, f"file {sounds[key]}")
-    if tta is not None:
-        from soundstage.audio_models.text_to_audio import generate_audio_file
+    model, steps = tta
+    if model is not None:
+        from soundstage.audio_models.text_to_audio import DEFAULT_STEPS, generate_audio_file
 
-        path = generate_audio_file(f"the sound of {event.phrase}", model=tta, duration_s=seconds, seed=seed)
-        audio, _ = load_audio(path, sample_rate=rate, field=f"{tta} output")
-        return SceneSound(event.sound, _fit(audio, seconds, rate), rate, f"text-to-audio {tta} ({path.name})")
+        prompt = f"the sound of {event.phrase}"
+        path = generate_audio_file(
+            prompt, model=model, duration_s=seconds, seed=seed, num_inference_steps=steps or DEFAULT_STEPS
+        )
+        audio, _ = load_audio(path, sample_rate=rate, field=f"{model} output")
+        return SceneSound(event.sound, _fit(audio, seconds, rate), rate, f"text-to-audio {model}: {prompt!r}")
     from soundstage.library import make_sound
 
     audio, how = make_sound(event.sound, seconds, rate, seed=seed)
