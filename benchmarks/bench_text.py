@@ -83,6 +83,8 @@ def rendered_directions(items: list[tuple[dict, object]], limit: int) -> None:
     rate, head_radius, c = 16000, 0.0875, 343.0
     chosen = [(t, p) for t, p in items if len(p.events) == 1 and p.room is None and p.events[0].motion is None
               and not p.events[0].ambient][:limit]
+    if not chosen:
+        return
     foa_err, lateral_err, sector_ok, itd_err = [], [], [], []
     for _truth, parsed in chosen:
         event = parsed.events[0]

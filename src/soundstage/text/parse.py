@@ -168,7 +168,12 @@ def parse_prompt(prompt: str, *, user_sounds: tuple[str, ...] = ()) -> ParsedPro
 def _normalise(prompt: str) -> str:
     text = prompt.lower().replace("−", "-").replace("–", "-").replace("’", "'").replace("º", "°")
     text = re.sub(r"(\d)\s*°", r"\1°", text)
+    text = re.sub(words.RIGHT_INTENSIFIER, "", text)  # "right in front of me" is in front, not on the right
+    text = re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b", lambda m: str(_NUMBERS[m.group(1)]), text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+_NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
 
 
 def _room(text: str) -> tuple[dict | None, str | None, str]:
@@ -179,9 +184,9 @@ def _room(text: str) -> tuple[dict | None, str | None, str]:
         for phrase in outdoors:
             text = re.sub(rf"\b{re.escape(phrase)}\b", " ", text)
         return {"ground": material}, " ".join(outdoors), text
-    pattern = r"in (?:a|an|the) ((?:(?:" + "|".join(words.ROOM_SCALES) + r")\s+)?(?:[a-z]+\s+)?(?:" + "|".join(
-        sorted(map(re.escape, words.ROOMS), key=len, reverse=True)
-    ) + r"))\b"
+    scales = "|".join(words.ROOM_SCALES)
+    names = "|".join(sorted(map(re.escape, words.ROOMS), key=len, reverse=True))
+    pattern = rf"(?:in|inside|within|at) (?:(?:a|an|the|my|our)\s+)?((?:(?:{scales})\s+)?(?:[a-z]+\s+)?(?:{names}))\b"
     match = re.search(pattern, text)
     if not match:
         return None, None, text
@@ -197,7 +202,7 @@ def _room(text: str) -> tuple[dict | None, str | None, str]:
 
 
 _SEPARATORS = re.compile(r"(,\s*and then\s+|\s+and then\s+|,\s*then\s+|\s+then\s+|;\s*|\.\s+|,\s*while\s+|\s+while\s+|"
-                         r",\s*and\s+|\s+and\s+(?!then)|,\s*)")
+                         r",\s*and\s+|\s+and\s+(?!then)|,\s*with\s+|\s+with\s+|,\s*)")
 
 
 def _clauses(text: str) -> list[tuple[str, str]]:
@@ -266,7 +271,9 @@ def _apply_modifiers(
         event.distance_m, rest = distance
     elif name in USUAL_DISTANCE_M and event.distance_m == DEFAULT_DISTANCE_M:
         event.distance_m = USUAL_DISTANCE_M[name]
-    moving = any(re.search(rf"\b{re.escape(phrase)}\b", rest) for phrase in words.MOTIONS)
+    moving = any(re.search(pattern, rest) for pattern, _kind in words.MOTION_PATTERNS) or bool(
+        words.SIDE_TO_SIDE.search(rest) or words.ARC.search(rest) or words.ARC_FROM.search(rest)
+    )
     if later:
         if not moving and _has_direction(rest):
             before, was_placed = event.azimuth_deg, event.placed
@@ -330,8 +337,7 @@ def _motion(event: Event, rest: str, decisions: list[str]) -> str:
         event.path = [(float(a), elevation, event.distance_m) for a in steps]
         event.azimuth_deg, event.elevation_deg = start, elevation
         return _drop_motion_words(_drop_elevation_words(rest.replace(arc.group(0), " ")))
-    kind = next((k for phrase, k in sorted(words.MOTIONS.items(), key=lambda i: -len(i[0]))
-                 if re.search(rf"\b{re.escape(phrase)}\b", rest)), None)
+    kind = next((k for pattern, k in words.MOTION_PATTERNS if re.search(pattern, rest)), None)
     sides = words.SIDE_TO_SIDE.search(rest)
     if sides and kind is None:
         kind = "pass"
@@ -363,8 +369,18 @@ def _motion(event: Event, rest: str, decisions: list[str]) -> str:
         decisions.append(f"{event.sound}: {'approaching' if kind == 'approach' else 'moving away'} between 20 m and "
                          f"{near:g} m")
     elif kind == "overhead":
-        event.path = [(0.0, 45.0, 14.0), (0.0, 90.0, 10.0), (180.0, 45.0, 14.0)]
-        decisions.append(f"{event.sound}: flying over from ahead to behind, 10 m up")
+        start_side = sides.group(1) if sides else ("behind" if re.search(r"\bfrom (?:the )?(?:behind|back)\b", rest)
+                                                   else ("left" if re.search(r"\bfrom (?:the |my )?left\b", rest)
+                                                         else ("right" if re.search(r"\bfrom (?:the |my )?right\b",
+                                                                                    rest) else "front")))
+        a0 = _side_azimuth(start_side, False)
+        a1 = _side_azimuth(sides.group(2), False) if sides else _wrap(a0 + 180.0)
+        event.path = [(a0, 45.0, 14.0), (a0, 90.0, 10.0), (a1, 45.0, 14.0)]
+        if sides:
+            rest = rest.replace(sides.group(0), " ")
+        decisions.append(f"{event.sound}: flying over, 10 m up, from {start_side} to the opposite side"
+                         if not sides else f"{event.sound}: flying over, 10 m up, from {sides.group(1)} to "
+                         f"{sides.group(2)}")
     elif kind == "traverse":
         event.path = [(90.0, 0.0, d), (0.0, 0.0, d), (-90.0, 0.0, d)]
         decisions.append(f"{event.sound}: traversing with no angles given: from the left to the right in front")
@@ -384,6 +400,8 @@ def _drop_elevation_words(text: str) -> str:
 
 
 def _drop_motion_words(text: str) -> str:
+    for pattern, _kind in words.MOTION_PATTERNS:
+        text = re.sub(pattern, " ", text)
     for phrase in sorted(words.MOTIONS, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(phrase)}\b", " ", text)
     return text
@@ -468,6 +486,9 @@ def _direction(event: Event, rest: str, decisions: list[str], *, default_note: b
         # The longest phrase wins; a second, different side in the same clause contradicts it.
         remaining = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
         others = [(p, v) for p, v in found[1:] if re.search(rf"\b{re.escape(p)}\b", remaining)]
+        combined = _combine_sides(azimuth, [a for _p, (a, _e) in others])
+        if combined is not None:
+            azimuth, others = combined, []
         opposite = [p for p, (a, _e) in others if abs(_wrap(a - azimuth)) >= 90.0]
         if opposite:
             raise ParameterError(
@@ -482,6 +503,20 @@ def _direction(event: Event, rest: str, decisions: list[str], *, default_note: b
         decisions.append(f"{event.sound}: no direction given: in front")
     event.elevation_deg = elevation if not (elevation == 90.0 and (clock or angle or found)) else 60.0
     return rest
+
+
+def _combine_sides(first: float, others: list[float]) -> float | None:
+    """A front or back word with a side word ("behind me to the right"): the diagonal between them, else None."""
+    sides = {first, *others}
+    if len(sides) != 2:
+        return None
+    a, b = sorted(sides, key=abs)
+    if a == 0.0 and abs(b) == 90.0:
+        return b / 2.0
+    if {abs(a), abs(b)} == {90.0, 180.0}:
+        side = a if abs(a) == 90.0 else b
+        return 135.0 if side > 0 else -135.0
+    return None
 
 
 def _meaningful(text: str) -> bool:

@@ -10,8 +10,30 @@ from __future__ import annotations
 
 import re
 
+#: "right" as an intensifier ("right in front", "right behind me"), not a side: removed before reading sides.
+RIGHT_INTENSIFIER = (
+    r"(?<!to )(?<!the )(?<!my )(?<!from )(?<!hard )(?<!far )(?<!and )(?<!or )\bright\s+"
+    r"(?=in front|behind|next to|beside|above|over|here|there|at|by|in my ear|up)"
+)
 #: Direction words → (azimuth, elevation) in degrees; longer phrases are matched first.
 DIRECTIONS: dict[str, tuple[float, float]] = {
+    "to my left": (90.0, 0.0),
+    "to my right": (-90.0, 0.0),
+    "on my left": (90.0, 0.0),
+    "on my right": (-90.0, 0.0),
+    "hard left": (90.0, 0.0),
+    "hard right": (-90.0, 0.0),
+    "far left": (90.0, 0.0),
+    "far right": (-90.0, 0.0),
+    "at the back": (180.0, 0.0),
+    "directly behind": (180.0, 0.0),
+    "straight behind": (180.0, 0.0),
+    "directly in front": (0.0, 0.0),
+    "in front of me": (0.0, 0.0),
+    "front-left": (45.0, 0.0),
+    "front-right": (-45.0, 0.0),
+    "back-left": (135.0, 0.0),
+    "back-right": (-135.0, 0.0),
     "front left": (45.0, 0.0),
     "front right": (-45.0, 0.0),
     "left front": (45.0, 0.0),
@@ -68,6 +90,26 @@ DISTANCES: dict[str, float] = {
     "near": 1.5,
     "close": 1.0,
 }
+#: Motion patterns (regular expressions, any tense of the verb) → motion kind, tried in this order.
+MOTION_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"\bfl(?:y|ies|ying|ew|own)\s+(?:over(?:head)?|above)\b|\b(?:passing|passes|pass|going|goes)\s+overhead\b"
+     r"|\bfl(?:y|ies|ying|ew)\s+over\s+(?:me|us|my head)\b", "overhead"),
+    (r"\bcircl(?:e|es|ed|ing)\b|\bin (?:a )?circles?\b|\brotat(?:e|es|ed|ing)\b|\borbit(?:s|ed|ing)?\b"
+     r"|\bround and round\b|\b(?:go|goes|going|went|walk|walks|walking|move|moves|moving|spin|spins|spinning)"
+     r"\s+(?:all\s+)?(?:a)?round\b", "circle"),
+    (r"\bapproach(?:es|ed|ing)?\b|\b(?:come|comes|coming|came|walk|walks|walking|drive|drives|driving|run|runs|"
+     r"running|move|moves|moving|head|heads|heading|get|gets|getting)\s+(?:toward|towards|closer|nearer)\b"
+     r"|\bdraw(?:s|ing)? near(?:er)?\b", "approach"),
+    (r"\b(?:fad|mov|driv|walk|pull|run|runn|trott|head|drift|go|goe|went|recede|reced|leav|ride|rid|fly|flie|flyi)"
+     r"(?:e|es|ed|ing|s)?\s+(?:away|off)\b|\breced(?:e|es|ed|ing)\b|\bdisappear(?:s|ed|ing)?\b"
+     r"|\bfad(?:e|es|ed|ing)\s+(?:out|into)\b", "recede"),
+    (r"\btravers(?:e|es|ed|ing)\b|\bsweep(?:s|ing)?\b|\bswept\b|\bpan(?:s|ned|ning)?\b", "traverse"),
+    (r"\bpass(?:es|ed|ing)?\b|\b(?:drive|drives|driving|drove|run|runs|running|ran|walk|walks|walking|walked|go|goes|"
+     r"going|went|zoom|zooms|zooming|whizz(?:es|ing)?|speed(?:s|ing)?|rush(?:es|ing)?|fly|flies|flying|flew|move|"
+     r"moves|moving|moved|travel(?:s|ing|led)?)\s+(?:past|by)\b|\bpast\b", "pass"),
+    (r"\b(?:mov(?:e|es|ed|ing)|travel(?:s|ling|ing|led)?|go(?:es|ing)?|walk(?:s|ing|ed)?|drive(?:s)?|driving|"
+     r"fl(?:y|ies|ying|ew)|run(?:s|ning)?|ran)\b(?=.*\bto\b)", "pass"),
+)
 #: Motion words → motion kind; longer phrases first.
 MOTIONS: dict[str, str] = {
     "flying overhead": "overhead",
@@ -129,6 +171,19 @@ ROOMS: dict[str, dict] = {
                                                        "ceiling": "plaster"}},
     "corridor": {"size": (20.0, 2.5, 3.0), "materials": {"walls": "painted_concrete", "floor": "linoleum",
                                                          "ceiling": "plaster"}},
+    "hallway": {"size": (12.0, 2.2, 2.7), "materials": {"walls": "plaster", "floor": "wood_floor",
+                                                        "ceiling": "plaster"}},
+    "stairwell": {"size": (4.0, 3.0, 12.0), "materials": {"walls": "concrete", "floor": "concrete",
+                                                          "ceiling": "concrete"}},
+    "tunnel": {"size": (40.0, 5.0, 4.5), "materials": {"walls": "concrete", "floor": "asphalt", "ceiling": "concrete"}},
+    "gym": {"size": (30.0, 18.0, 8.0), "materials": {"walls": "painted_concrete", "floor": "wood_floor",
+                                                     "ceiling": "plaster"}},
+    "studio": {"size": (7.0, 5.0, 3.0), "materials": {"walls": "acoustic_tile", "floor": "carpet",
+                                                      "ceiling": "acoustic_tile"}},
+    "theatre": {"size": (30.0, 22.0, 14.0), "materials": {"walls": "wood_panel", "floor": "audience",
+                                                          "ceiling": "plaster"}},
+    "theater": {"size": (30.0, 22.0, 14.0), "materials": {"walls": "wood_panel", "floor": "audience",
+                                                          "ceiling": "plaster"}},
     "garage": {"size": (6.0, 3.5, 2.6), "materials": {"walls": "concrete", "floor": "concrete", "ceiling": "concrete"}},
     "small room": {"size": (3.5, 3.0, 2.5), "materials": {"walls": "plaster", "floor": "wood_floor",
                                                           "ceiling": "plaster"}},
@@ -138,6 +193,22 @@ ROOMS: dict[str, dict] = {
 }
 #: Outdoor phrases → ground material.
 OUTDOORS: dict[str, str] = {
+    "in the park": "grass",
+    "in a garden": "grass",
+    "in the garden": "grass",
+    "in the yard": "grass",
+    "in the backyard": "grass",
+    "in the woods": "grass",
+    "in the forest": "grass",
+    "forest clearing": "grass",
+    "at the beach": "grass",
+    "on the beach": "grass",
+    "in the countryside": "grass",
+    "in a city": "asphalt",
+    "downtown": "asphalt",
+    "on the sidewalk": "asphalt",
+    "at a crossing": "asphalt",
+    "at the station": "asphalt",
     "on grass": "grass",
     "in a park": "grass",
     "in a field": "grass",
