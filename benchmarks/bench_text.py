@@ -24,6 +24,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+#: The held-out phrasings, each written by a separate session that saw neither the reader nor the sets before it.
+#: Each was read once, untouched, before the reader was improved in general ways (v1: 73.3 %, v2: 67.5 %); the
+#: sets seen since then are marked so, and only the newest one is a fair measure.
+HELD_OUT_SETS = (("held-out v1 (seen since its first run)", "held_out.jsonl"),
+                 ("held-out v2 (seen since its first run)", "held_out_v2.jsonl"),
+                 ("held-out v3 (unseen)", "held_out_v3.jsonl"))
 sys.path.insert(0, str(HERE / "text_prompts"))
 
 
@@ -123,14 +129,18 @@ def main() -> None:
     parser.add_argument("--show-failures", type=int, default=15, help="failures to list per set")
     args = parser.parse_args()
     templates = template_prompts()
-    held_out_file = HERE / "text_prompts" / "held_out.jsonl"
-    held_out = [json.loads(line) for line in held_out_file.read_text().splitlines() if line.strip()]
     print("## Parse accuracy\n")
     print("| set | prompts | all fields | event count | sounds | directions (±5°) | motion | room |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     parsed_templates, template_failures = parse_accuracy("templates", templates)
-    _parsed, held_out_failures = parse_accuracy("held-out phrasings", held_out)
-    for name, failures in (("templates", template_failures), ("held-out", held_out_failures)):
+    reports = [("templates", template_failures)]
+    for name, file in HELD_OUT_SETS:
+        if not (HERE / "text_prompts" / file).exists():
+            continue
+        prompts = [json.loads(line) for line in (HERE / "text_prompts" / file).read_text().splitlines() if line.strip()]
+        _parsed, failures = parse_accuracy(name, prompts)
+        reports.append((name, failures))
+    for name, failures in reports:
         if failures:
             print(f"\n{name}: {len(failures)} not read right, e.g.:")
             for line in failures[: args.show_failures]:

@@ -260,3 +260,28 @@ def test_tta_gives_each_event_a_generated_sound(tmp_path, monkeypatch):
     assert "'the sound of dog barking'" in sounds[0].origin
     assert all(len(s.audio) == round(0.2 * 16000) and np.any(s.audio != 0) for s in sounds)
     assert len(list((tmp_path / "cache" / "generated").glob("*.wav"))) == 2  # cached by prompt and seed
+
+
+@pytest.mark.parametrize(
+    ("prompt", "azimuth"),
+    [("violin at azimuth -45", -45.0), ("a flute 30 degrees to the right", -30.0), ("a piano 45° left", 45.0),
+     ("a drum at +30", 30.0), ("birdsong from behind me and to the right", -135.0),
+     ("a drum kit behind me to the left", 135.0), ("someone speaking right in front of me", 0.0)],
+)
+def test_angles_and_sides_written_loosely(prompt, azimuth):
+    assert one(prompt).azimuth_deg == azimuth
+
+
+def test_sides_with_arrows_and_motion_said_after_the_sound():
+    steps = one("footsteps left→right")
+    assert steps.motion == "pass" and steps.path[0][0] > 0 > steps.path[-1][0]
+    phone = one("a phone ringing, it moves in a circle around me")
+    assert phone.motion == "circle"
+
+
+@pytest.mark.parametrize(("prompt", "kind"), [("Living room, a clock directly behind me", "shoebox"),
+                                               ("On a busy street, a car passes from left to right", "ground"),
+                                               ("a church bell on the left", None)])
+def test_a_place_named_anywhere_sets_the_room(prompt, kind):
+    room = parse_prompt(prompt).room
+    assert (None if room is None else ("ground" if "ground" in room else "shoebox")) == kind

@@ -169,6 +169,19 @@ def _normalise(prompt: str) -> str:
     text = prompt.lower().replace("−", "-").replace("–", "-").replace("’", "'").replace("º", "°")
     text = re.sub(r"(\d)\s*°", r"\1°", text)
     text = re.sub(words.RIGHT_INTENSIFIER, "", text)  # "right in front of me" is in front, not on the right
+    text = re.sub(r"\s*(?:→|->|–>)\s*", " to ", text)  # arrows read as "to" (degree ranges and sides alike)
+    text = re.sub(r"\bup front\b", "in front", text)
+    # "azimuth 120", "at -45": bare numbers where only an angle can be meant are degrees.
+    not_unit = r"(?!\s*(?:°|deg|m\b|meters?|metres?|s\b|sec|seconds?|o'?\s?clock|:))"
+    text = re.sub(rf"\bazimuth\s+(?:of\s+)?([-+]?\d+(?:\.\d+)?)\b{not_unit}", r"\1°", text)
+    text = re.sub(rf"\bat\s+([-+]\d+(?:\.\d+)?)\b{not_unit}", r"at \1°", text)
+    text = re.sub(r"(?<=\s)([-+]\d+(?:\.\d+)?)\b(?=\s*(?:,|$|\.|\band\b))", r"\1°", text)
+    # "30 degrees to the right" is −30°, "45° left" +45°.
+    text = re.sub(
+        r"(\d+(?:\.\d+)?)\s*(?:°|degrees?\b|deg\b)\s*(?:to\s+(?:the|my)\s+|on\s+(?:the|my)\s+)?(left|right)\b",
+        lambda m: f"{'-' if m.group(2) == 'right' else ''}{m.group(1)}°",
+        text,
+    )
     text = re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b", lambda m: str(_NUMBERS[m.group(1)]), text)
     return re.sub(r"\s+", " ", text).strip()
 
@@ -189,7 +202,7 @@ def _room(text: str) -> tuple[dict | None, str | None, str]:
     pattern = rf"(?:in|inside|within|at) (?:(?:a|an|the|my|our)\s+)?((?:(?:{scales})\s+)?(?:[a-z]+\s+)?(?:{names}))\b"
     match = re.search(pattern, text)
     if not match:
-        return None, None, text
+        return _room_named_anywhere(text)
     phrase = match.group(1)
     name = next(n for n in sorted(words.ROOMS, key=len, reverse=True) if phrase.endswith(n))
     preset = words.ROOMS[name]
@@ -199,6 +212,29 @@ def _room(text: str) -> tuple[dict | None, str | None, str]:
     size = [round(side * scale, 2) for side in preset["size"]]
     room = {"shoebox": {"size": size}, "materials": dict(preset["materials"])}
     return room, phrase, text[: match.start()] + " " + text[match.end() :]
+
+
+def _room_named_anywhere(text: str) -> tuple[dict | None, str | None, str]:
+    """A room or outdoor place named without "in a" ("Living room, a clock behind me", "On a busy street...")."""
+    masked = _mask_sounds(text)
+    for name in sorted(words.ROOMS, key=len, reverse=True):
+        if name != "room" and re.search(rf"\b{re.escape(name)}s?\b", masked):
+            preset = words.ROOMS[name]
+            room = {"shoebox": {"size": list(preset["size"])}, "materials": dict(preset["materials"])}
+            return room, name, re.sub(rf"\b{re.escape(name)}s?\b", " ", text, count=1)
+    for word, material in sorted(words.OUTDOOR_WORDS.items(), key=lambda item: -len(item[0])):
+        if re.search(rf"\b{re.escape(word)}\b", masked):
+            return {"ground": material}, word, re.sub(rf"\b{re.escape(word)}\b", " ", text, count=1)
+    return None, None, text
+
+
+def _mask_sounds(text: str) -> str:
+    """``text`` with every sound phrase blanked out (a "church bell" names no church)."""
+    from soundstage.library import CLASSES
+
+    for phrase in sorted((p for c in CLASSES for p in c.words), key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(phrase)}s?\b", lambda m: " " * len(m.group(0)), text)
+    return text
 
 
 _SEPARATORS = re.compile(r"(,\s*and then\s+|\s+and then\s+|,\s*then\s+|\s+then\s+|;\s*|\.\s+|,\s*while\s+|\s+while\s+|"
@@ -275,10 +311,16 @@ def _apply_modifiers(
         words.SIDE_TO_SIDE.search(rest) or words.ARC.search(rest) or words.ARC_FROM.search(rest)
     )
     if later:
+        if moving and event.motion is None:
+            rest = _motion(event, rest, decisions)
+            return rest
         if not moving and _has_direction(rest):
             before, was_placed = event.azimuth_deg, event.placed
             rest = _direction(event, rest, decisions, default_note=False)
-            if was_placed and abs(_wrap(event.azimuth_deg - before)) >= 90.0:
+            combined = _combine_sides(before, [event.azimuth_deg]) if was_placed else None
+            if combined is not None:
+                event.azimuth_deg = combined
+            elif was_placed and abs(_wrap(event.azimuth_deg - before)) >= 90.0:
                 raise ParameterError(
                     f"{event.sound}: placed at {before:+.0f}° and then at {event.azimuth_deg:+.0f}°; for motion say "
                     "\"from ... to ...\", for two sounds name each"
@@ -525,4 +567,5 @@ def _meaningful(text: str) -> bool:
 
 def _only_modifiers(clause: str) -> bool:
     """True when a clause without a sound still says something about one (distance, length, direction)."""
-    return bool(_distance(clause) or words.SECONDS.search(clause) or _has_direction(clause))
+    moving = any(re.search(pattern, clause) for pattern, _kind in words.MOTION_PATTERNS)
+    return bool(_distance(clause) or words.SECONDS.search(clause) or _has_direction(clause) or moving)

@@ -95,11 +95,13 @@ MOTION_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\bfl(?:y|ies|ying|ew|own)\s+(?:over(?:head)?|above)\b|\b(?:passing|passes|pass|going|goes)\s+overhead\b"
      r"|\bfl(?:y|ies|ying|ew)\s+over\s+(?:me|us|my head)\b", "overhead"),
     (r"\bcircl(?:e|es|ed|ing)\b|\bin (?:a )?circles?\b|\brotat(?:e|es|ed|ing)\b|\borbit(?:s|ed|ing)?\b"
+     r"|\bloop(?:s|ing)?\b|\ball the way (?:a)?round\b|\bfull (?:circle|turn)\b|\b360\b"
      r"|\bround and round\b|\b(?:go|goes|going|went|walk|walks|walking|move|moves|moving|spin|spins|spinning)"
      r"\s+(?:all\s+)?(?:a)?round\b", "circle"),
     (r"\bapproach(?:es|ed|ing)?\b|\b(?:come|comes|coming|came|walk|walks|walking|drive|drives|driving|run|runs|"
      r"running|move|moves|moving|head|heads|heading|get|gets|getting)\s+(?:toward|towards|closer|nearer)\b"
-     r"|\bdraw(?:s|ing)? near(?:er)?\b", "approach"),
+     r"|\bdraw(?:s|ing)? near(?:er)?\b|\bcom(?:e|es|ing)\s+(?:in|at me|at us|straight at)\b|\bhead-on\b"
+     r"|\btoward(?:s)? (?:me|us|the listener)\b", "approach"),
     (r"\b(?:fad|mov|driv|walk|pull|run|runn|trott|head|drift|go|goe|went|recede|reced|leav|ride|rid|fly|flie|flyi)"
      r"(?:e|es|ed|ing|s)?\s+(?:away|off)\b|\breced(?:e|es|ed|ing)\b|\bdisappear(?:s|ed|ing)?\b"
      r"|\bfad(?:e|es|ed|ing)\s+(?:out|into)\b", "recede"),
@@ -238,5 +240,12 @@ SECONDS = re.compile(rf"for\s+({NUMBER})\s*(?:s\b|sec\b|secs\b|seconds?\b)")
 AFTER = re.compile(rf"after\s+({NUMBER})\s*(?:s\b|sec\b|secs\b|seconds?\b)")
 #: "from left to right", "from the front to the back", "left to right".
 SIDE_TO_SIDE = re.compile(
-    r"(?:from\s+)?(?:the\s+)?(left|right|front|back|behind)\s+to\s+(?:the\s+)?(left|right|front|back|behind)"
+    r"(?:from\s+)?(?:the\s+|my\s+)?(left|right|front|back|behind)\s+to\s+(?:the\s+|my\s+)?(left|right|front|back|behind)"
 )
+#: Outdoor words found anywhere in a prompt → ground material (after the phrases of OUTDOORS).
+OUTDOOR_WORDS: dict[str, str] = {
+    "street": "asphalt", "road": "asphalt", "highway": "asphalt", "parking": "asphalt", "city": "asphalt",
+    "field": "grass", "park": "grass", "forest": "grass", "woods": "grass", "beach": "grass", "garden": "grass",
+    "yard": "grass", "meadow": "grass", "mountain": "grass", "countryside": "grass", "outdoors": "grass",
+    "outside": "grass", "open air": "grass", "campsite": "grass", "lawn": "grass",
+}
