@@ -285,3 +285,44 @@ def test_sides_with_arrows_and_motion_said_after_the_sound():
 def test_a_place_named_anywhere_sets_the_room(prompt, kind):
     room = parse_prompt(prompt).room
     assert (None if room is None else ("ground" if "ground" in room else "shoebox")) == kind
+
+
+def test_a_sound_word_the_vocabulary_lacks_is_matched_by_clap(tmp_path):
+    from soundstage.text.matching import ClapMatcher
+    from test_audio_models import _tiny_clap
+
+    model, processor = _tiny_clap(tmp_path / "tokenizer")
+    model.save_pretrained(tmp_path / "clap")
+    processor.save_pretrained(tmp_path / "clap")
+    matcher = ClapMatcher(str(tmp_path / "clap"), threshold=-1.0)  # a random tiny model: accept its best
+    with pytest.raises(ParameterError, match="no sound named"):
+        parse_prompt("a cat meowing on the left")
+    parsed = parse_prompt("a cat meowing on the left", matcher=matcher)
+    event = parsed.events[0]
+    expected = matcher.names[int(np.argmax(matcher.similarities("cat meowing")))]
+    assert (event.sound, event.azimuth_deg) == (expected, 90.0)
+    assert "matched to it by CLAP" in parsed.explain() and not parsed.unknown
+    # Above the threshold only: a matcher that never reaches it leaves the words not understood.
+    strict = ClapMatcher(str(tmp_path / "clap"), threshold=1.01)
+    with pytest.raises(ParameterError, match="no sound named"):
+        parse_prompt("a cat meowing on the left", matcher=strict)
+
+
+def test_offline_the_command_line_falls_back_to_the_synonym_table_and_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["text", "a dog barking on the left, and a cat meowing", "-o", str(tmp_path / "o.wav"),
+                 "--sample-rate", "16000", "--duration", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "synonym table" in err and "not understood: cat, meowing" in err
+
+
+def test_with_a_text_to_audio_model_any_sound_the_prompt_names_is_made(tmp_path, monkeypatch):
+    from test_audio_models import _tiny_audioldm2
+
+    folder = tmp_path / "audioldm2"
+    _tiny_audioldm2(tmp_path / "tokenizer").save_pretrained(folder)
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path / "cache"))
+    parsed = parse_prompt("a cat meowing on the left", free_sounds=True)
+    assert (parsed.events[0].sound, parsed.events[0].azimuth_deg) == ("cat meowing", 90.0)
+    _data, sounds, _ = build_scene(parsed, tta=str(folder), tta_steps=2, sample_rate=16000, duration_s=0.2)
+    assert "'the sound of cat meowing'" in sounds[0].origin

@@ -32,6 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="text-to-audio model for sounds without a file: audioldm2, stable-audio, a model id or a folder",
     )
     text.add_argument("--tta-steps", type=int, help="denoising steps of the text-to-audio model (default 200)")
+    text.add_argument(
+        "--match", choices=["auto", "synonyms"], default="auto",
+        help="sound words the library's synonyms lack: auto matches them by CLAP when its weights are at hand "
+        "(fetched on first use when online), synonyms reports them as not understood",
+    )
     text.add_argument("--duration", type=float, help="length of the scene in seconds (default: the events', ≥ 6 s)")
     text.add_argument("--format", default="binaural", help=f"output format: {FORMAT_HELP}")
     text.add_argument("--sample-rate", type=int, default=48000, help="Hz (default 48000)")
@@ -67,7 +72,13 @@ def run_text(args: argparse.Namespace) -> int:
         sounds[label.strip().lower()] = Path(file.strip())
     record_inputs(sounds.values())
     check_outputs([(outputs["audio"], ".wav"), (outputs["scene"], ".yaml")], overwrite=args.overwrite)
-    parsed = parse_prompt(args.prompt, user_sounds=tuple(sounds))
+    matcher = None
+    if args.match == "auto":
+        from soundstage.text.matching import LazyMatcher
+
+        matcher = LazyMatcher()
+    parsed = parse_prompt(args.prompt, user_sounds=tuple(sounds), matcher=matcher, free_sounds=args.tta is not None)
+    notes_from_matching = matcher.notes if matcher is not None else []
     tta = TTA_ALIASES.get(args.tta, args.tta) if args.tta else None
     scene_data, made, notes = build_scene(
         parsed, sounds=sounds, duration_s=args.duration, output_format=args.format, sample_rate=args.sample_rate,
@@ -94,7 +105,8 @@ def run_text(args: argparse.Namespace) -> int:
         print(parsed.explain())
         for sound in made:
             print(f"sound: {sound.label} — {sound.origin}")
-    for line in dict.fromkeys(notes + ([f"not understood: {', '.join(parsed.unknown)}"] if parsed.unknown else [])):
+    not_understood = [f"not understood: {', '.join(parsed.unknown)}"] if parsed.unknown else []
+    for line in dict.fromkeys(notes_from_matching + notes + not_understood):
         print(f"soundstage: note: {line}", file=sys.stderr)
     if not args.quiet:
         print(

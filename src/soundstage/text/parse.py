@@ -110,7 +110,9 @@ class ParsedPrompt:
         return "\n".join(lines)
 
 
-def parse_prompt(prompt: str, *, user_sounds: tuple[str, ...] = ()) -> ParsedPrompt:
+def parse_prompt(
+    prompt: str, *, user_sounds: tuple[str, ...] = (), matcher=None, free_sounds: bool = False
+) -> ParsedPrompt:
     """Read ``prompt`` into events (see the module docstring for the rules).
 
     Parameters
@@ -118,6 +120,12 @@ def parse_prompt(prompt: str, *, user_sounds: tuple[str, ...] = ()) -> ParsedPro
     prompt : str
     user_sounds : tuple of str
         Labels the user gives files for (``--sound bell=my_bell.wav``): they count as sound words.
+    matcher : callable or None
+        For a clause naming no sound the vocabulary knows: ``matcher(words) -> (class, similarity) or None``
+        (:class:`soundstage.text.matching.ClapMatcher`). Without one, its words are reported as not understood.
+    free_sounds : bool
+        A clause naming no known sound becomes an event named by its own words (for a text-to-audio model to
+        make), when no matcher takes it.
 
     Raises
     ------
@@ -134,13 +142,26 @@ def parse_prompt(prompt: str, *, user_sounds: tuple[str, ...] = ()) -> ParsedPro
     for connector, clause in _clauses(text):
         event, leftover = _event(clause, user_sounds, decisions)
         if event is None:
-            if _meaningful(leftover):
-                if events and _only_modifiers(clause):
-                    # "..., far away" or "... for 3 seconds" after the sound: it modifies the previous event.
-                    _apply_modifiers(events[-1], clause, decisions, later=True)
-                    continue
-                unknown += [w for w in leftover.split() if w not in words.FILLER]
-            continue
+            described = " ".join(w for w in _without_modifiers(clause).split() if w not in words.FILLER)
+            found = matcher(described) if matcher is not None and described else None
+            if found is None and free_sounds and described and not (events and _only_modifiers(clause)):
+                found = (described, None)
+            if found is None:
+                if _meaningful(leftover):
+                    if events and _only_modifiers(clause):
+                        # "..., far away" or "... for 3 seconds" after the sound: it modifies the previous event.
+                        _apply_modifiers(events[-1], clause, decisions, later=True)
+                        continue
+                    unknown += [w for w in leftover.split() if w not in words.FILLER]
+                continue
+            name, similarity = found
+            event = Event(name, described)
+            _apply_modifiers(event, clause, decisions, name=name)
+            if similarity is None:
+                decisions.append(f"{described!r}: not in the library; its sound is made from these words")
+            else:
+                decisions.append(f"{name}: {described!r} matched to it by CLAP (text similarity {similarity:.2f})")
+            leftover = ""
         if connector == "then" and events:
             previous = events[-1]
             event.start_s = previous.start_s + (previous.duration_s or 0.0)
@@ -159,8 +180,8 @@ def parse_prompt(prompt: str, *, user_sounds: tuple[str, ...] = ()) -> ParsedPro
         from soundstage.library import BY_NAME
 
         raise ParameterError(
-            f"no sound named in {prompt!r}; name one the library knows ({', '.join(BY_NAME)}) or give "
-            "--sound LABEL=FILE and use LABEL in the prompt"
+            f"no sound named in {prompt!r}; name one the library knows ({', '.join(BY_NAME)}), give "
+            "--sound LABEL=FILE and use LABEL in the prompt, or make any sound with a text-to-audio model (--tta)"
         )
     return ParsedPrompt(prompt, events, room, room_phrase, decisions, sorted(set(unknown), key=unknown.index))
 
@@ -563,6 +584,11 @@ def _combine_sides(first: float, others: list[float]) -> float | None:
 
 def _meaningful(text: str) -> bool:
     return any(w not in words.FILLER for w in text.split())
+
+
+def _without_modifiers(clause: str) -> str:
+    """The words of a clause left once directions, distances, motion and timing are read out of it."""
+    return _apply_modifiers(Event("", ""), clause, [], name="")
 
 
 def _only_modifiers(clause: str) -> bool:
