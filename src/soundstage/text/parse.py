@@ -197,6 +197,9 @@ def _normalise(prompt: str) -> str:
     text = re.sub(rf"\bazimuth\s+(?:of\s+)?([-+]?\d+(?:\.\d+)?)\b{not_unit}", r"\1°", text)
     text = re.sub(rf"\bat\s+([-+]\d+(?:\.\d+)?)\b{not_unit}", r"at \1°", text)
     text = re.sub(r"(?<=\s)([-+]\d+(?:\.\d+)?)\b(?=\s*(?:,|$|\.|\band\b))", r"\1°", text)
+    clause_end = r"(?=\s*(?:,|;|$|\.\s|\.$))"
+    text = re.sub(rf"(?<![0-9])(?<!for )(?<!after )(?<!every )(?<!in )(?<=[a-z] )(\d{{1,3}}(?:\.\d+)?){clause_end}",
+                  r"\1°", text)
     # "30 degrees to the right" is −30°, "45° left" +45°.
     text = re.sub(
         r"(\d+(?:\.\d+)?)\s*(?:°|degrees?\b|deg\b)\s*(?:to\s+(?:the|my)\s+|on\s+(?:the|my)\s+)?(left|right)\b",
@@ -259,7 +262,8 @@ def _mask_sounds(text: str) -> str:
 
 
 _SEPARATORS = re.compile(r"(,\s*and then\s+|\s+and then\s+|,\s*then\s+|\s+then\s+|;\s*|\.\s+|,\s*while\s+|\s+while\s+|"
-                         r",\s*and\s+|\s+and\s+(?!then)|,\s*with\s+|\s+with\s+|,\s*)")
+                         r",\s*and\s+|\s+and\s+(?!then)|,\s*with\s+(?!its\b|his\b|her\b|their\b)|\s+with\s+(?!its\b|his\b|her\b|their\b)|"
+                         r"\s+as\s+(?=(?:a|an|the|someone|somebody|people)\b)|,\s*)")
 
 
 def _clauses(text: str) -> list[tuple[str, str]]:
@@ -285,11 +289,22 @@ def _find_sound(clause: str, user_sounds: tuple[str, ...]) -> tuple[str, str, st
     candidates += [(sound.name, phrase) for sound in CLASSES for phrase in sound.words]
     # "3 o'clock" is a direction, not a clock: hidden (same length, so positions hold) while sounds are sought.
     masked = words.CLOCK.sub(lambda m: " " * len(m.group(0)), clause)
+    found = []
     for name, phrase in sorted(candidates, key=lambda item: -len(item[1])):
         match = re.search(rf"\b{re.escape(phrase)}s?\b", masked)
         if match:
-            return name, match.group(0), clause[: match.start()] + " " + clause[match.end() :]
-    return None
+            found.append((name, match))
+    if not found:
+        return None
+    name, match = found[0]
+    # "someone playing piano" is a piano: a person word yields to an object the clause also names.
+    if name == "speech" and match.group(0).rstrip("s") in PERSON_WORDS:
+        name, match = next(((n, m) for n, m in found if n != "speech"), (name, match))
+    return name, match.group(0), clause[: match.start()] + " " + clause[match.end() :]
+
+
+#: Words for a person, which name speech only when the clause names no other sound.
+PERSON_WORDS = frozenset("man woman person someone somebody child kid boy girl guy lady stranger friend".split())
 
 
 def _event(clause: str, user_sounds: tuple[str, ...], decisions: list[str]) -> tuple[Event | None, str]:
@@ -332,6 +347,11 @@ def _apply_modifiers(
         words.SIDE_TO_SIDE.search(rest) or words.ARC.search(rest) or words.ARC_FROM.search(rest)
     )
     if later:
+        sides = words.SIDE_TO_SIDE.search(rest)
+        if event.motion in ("pass", "overhead") and sides:
+            trigger = "flying over" if event.motion == "overhead" else "passing"
+            event.motion = None
+            return _motion(event, f"{trigger} {rest}", decisions)
         if moving and event.motion is None:
             rest = _motion(event, rest, decisions)
             return rest
@@ -437,6 +457,9 @@ def _motion(event: Event, rest: str, decisions: list[str]) -> str:
                                                          else ("right" if re.search(r"\bfrom (?:the |my )?right\b",
                                                                                     rest) else "front")))
         a0 = _side_azimuth(start_side, False)
+        named = _static_azimuth(rest) if not sides and start_side == "front" else None
+        if named is not None:
+            a0 = named
         a1 = _side_azimuth(sides.group(2), False) if sides else _wrap(a0 + 180.0)
         event.path = [(a0, 45.0, 14.0), (a0, 90.0, 10.0), (a1, 45.0, 14.0)]
         if sides:
@@ -471,7 +494,9 @@ def _drop_motion_words(text: str) -> str:
 
 
 def _side_azimuth(side: str, behind: bool) -> float:
-    return {"left": 90.0, "right": -90.0, "front": 0.0, "back": 180.0, "behind": 180.0}[side]
+    side = side.replace("-", " ").replace("rear", "back")
+    simple = {"left": 90.0, "right": -90.0, "front": 0.0, "back": 180.0, "behind": 180.0}
+    return simple[side] if side in simple else words.DIRECTIONS[side][0]
 
 
 def _straight_pass(a0: float, a1: float, closest_m: float, behind: bool) -> list[tuple[float, float, float]]:

@@ -92,25 +92,43 @@ DISTANCES: dict[str, float] = {
 }
 #: Motion patterns (regular expressions, any tense of the verb) → motion kind, tried in this order.
 MOTION_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"\bfl(?:y|ies|ying|ew|own)\s+(?:over(?:head)?|above)\b|\b(?:passing|passes|pass|going|goes)\s+overhead\b"
-     r"|\bfl(?:y|ies|ying|ew)\s+over\s+(?:me|us|my head)\b", "overhead"),
-    (r"\bcircl(?:e|es|ed|ing)\b|\bin (?:a )?circles?\b|\brotat(?:e|es|ed|ing)\b|\borbit(?:s|ed|ing)?\b"
-     r"|\bloop(?:s|ing)?\b|\ball the way (?:a)?round\b|\bfull (?:circle|turn)\b|\b360\b"
-     r"|\bround and round\b|\b(?:go|goes|going|went|walk|walks|walking|move|moves|moving|spin|spins|spinning)"
-     r"\s+(?:all\s+)?(?:a)?round\b", "circle"),
-    (r"\bapproach(?:es|ed|ing)?\b|\b(?:come|comes|coming|came|walk|walks|walking|drive|drives|driving|run|runs|"
-     r"running|move|moves|moving|head|heads|heading|get|gets|getting)\s+(?:toward|towards|closer|nearer)\b"
-     r"|\bdraw(?:s|ing)? near(?:er)?\b|\bcom(?:e|es|ing)\s+(?:in|at me|at us|straight at)\b|\bhead-on\b"
-     r"|\btoward(?:s)? (?:me|us|the listener)\b", "approach"),
-    (r"\b(?:fad|mov|driv|walk|pull|run|runn|trott|head|drift|go|goe|went|recede|reced|leav|ride|rid|fly|flie|flyi)"
-     r"(?:e|es|ed|ing|s)?\s+(?:away|off)\b|\breced(?:e|es|ed|ing)\b|\bdisappear(?:s|ed|ing)?\b"
-     r"|\bfad(?:e|es|ed|ing)\s+(?:out|into)\b", "recede"),
+    (
+        r"\bfl(?:y|ies|ying|ew|own)\s+(?:over(?:head)?|above)\b|\b(?:passing|passes|pass|going|goes)\s+overhead\b"
+        r"|\bfl(?:y|ies|ying|ew)\s+over\s+(?:me|us|my head)\b|\bfly-?overs?\b",
+        "overhead",
+    ),
+    (
+        r"\bcircl(?:e|es|ed|ing)\b|\bin (?:a )?circles?\b|\brotat(?:e|es|ed|ing)\b|\borbit(?:s|ed|ing)?\b"
+        r"|\bloop(?:s|ing)?\b|\ball the way (?:a)?round\b|\bfull (?:circle|turn)\b|\b360\b"
+        r"|\bround and round\b|\b(?:go|goes|going|went|walk|walks|walking|move|moves|moving|spin|spins|spinning)"
+        r"\s+(?:all\s+)?(?:a)?round\b",
+        "circle",
+    ),
+    (
+        r"\bapproach(?:es|ed|ing)?\b|\b(?:come|comes|coming|came|walk|walks|walking|drive|drives|driving|run|runs|"
+        r"running|move|moves|moving|head|heads|heading|get|gets|getting)\s+(?:toward|towards|closer|nearer)\b"
+        r"|\bdraw(?:s|ing)? near(?:er)?\b|\bcom(?:e|es|ing)\s+(?:in|at me|at us|straight at)\b|\bhead-on\b"
+        r"|\btoward(?:s)? (?:me|us|the listener)\b",
+        "approach",
+    ),
+    (
+        r"\b(?:fad|mov|driv|walk|pull|run|runn|trott|head|drift|go|goe|went|recede|reced|leav|ride|rid|fly|flie|flyi)"
+        r"(?:e|es|ed|ing|s)?\s+(?:away|off)\b|\breced(?:e|es|ed|ing)\b|\bdisappear(?:s|ed|ing)?\b"
+        r"|\bfad(?:e|es|ed|ing)\s+(?:out|into)\b|\b(?!far\b)[a-z]+(?:ing|ed|s)\s+away\b",
+        "recede",
+    ),
     (r"\btravers(?:e|es|ed|ing)\b|\bsweep(?:s|ing)?\b|\bswept\b|\bpan(?:s|ned|ning)?\b", "traverse"),
-    (r"\bpass(?:es|ed|ing)?\b|\b(?:drive|drives|driving|drove|run|runs|running|ran|walk|walks|walking|walked|go|goes|"
-     r"going|went|zoom|zooms|zooming|whizz(?:es|ing)?|speed(?:s|ing)?|rush(?:es|ing)?|fly|flies|flying|flew|move|"
-     r"moves|moving|moved|travel(?:s|ing|led)?)\s+(?:past|by)\b|\bpast\b", "pass"),
-    (r"\b(?:mov(?:e|es|ed|ing)|travel(?:s|ling|ing|led)?|go(?:es|ing)?|walk(?:s|ing|ed)?|drive(?:s)?|driving|"
-     r"fl(?:y|ies|ying|ew)|run(?:s|ning)?|ran)\b(?=.*\bto\b)", "pass"),
+    (
+        r"\bpass(?:es|ed|ing)?\b|\b(?:drive|drives|driving|drove|run|runs|running|ran|walk|walks|walking|walked|go|goes|"
+        r"going|went|zoom|zooms|zooming|whizz(?:es|ing)?|speed(?:s|ing)?|rush(?:es|ing)?|fly|flies|flying|flew|move|"
+        r"moves|moving|moved|travel(?:s|ing|led)?)\s+(?:past|by)\b|\bpast\b",
+        "pass",
+    ),
+    (
+        r"\b(?:mov(?:e|es|ed|ing)|travel(?:s|ling|ing|led)?|go(?:es|ing)?|walk(?:s|ing|ed)?|drive(?:s)?|driving|"
+        r"fl(?:y|ies|ying|ew)|run(?:s|ning)?|ran)\b(?=.*\bto\b)",
+        "pass",
+    ),
 )
 #: Motion words → motion kind; longer phrases first.
 MOTIONS: dict[str, str] = {
@@ -151,46 +169,118 @@ FILLER = frozenset(
 ROOMS: dict[str, dict] = {
     "cathedral": {"size": (60.0, 25.0, 30.0), "materials": {"walls": "brick", "floor": "concrete", "ceiling": "brick"}},
     "church": {"size": (30.0, 15.0, 15.0), "materials": {"walls": "brick", "floor": "concrete", "ceiling": "plaster"}},
-    "concert hall": {"size": (40.0, 25.0, 18.0), "materials": {"walls": "wood_panel", "floor": "audience",
-                                                               "ceiling": "plaster"}},
-    "large hall": {"size": (30.0, 20.0, 10.0), "materials": {"walls": "painted_concrete", "floor": "wood_floor",
-                                                             "ceiling": "plaster"}},
-    "hall": {"size": (20.0, 12.0, 7.0), "materials": {"walls": "painted_concrete", "floor": "wood_floor",
-                                                      "ceiling": "plaster"}},
-    "tiled bathroom": {"size": (2.5, 2.0, 2.4), "materials": {"walls": "ceramic_tile", "floor": "ceramic_tile",
-                                                              "ceiling": "plaster"}},
-    "bathroom": {"size": (3.0, 2.5, 2.4), "materials": {"walls": "ceramic_tile", "floor": "ceramic_tile",
-                                                        "ceiling": "plaster"}},
-    "living room": {"size": (6.0, 4.5, 2.6), "materials": {"walls": "plaster", "floor": "carpet",
-                                                           "ceiling": "plaster"}},
-    "bedroom": {"size": (4.5, 3.5, 2.5), "materials": {"walls": "plaster", "floor": "carpet_on_pad",
-                                                       "ceiling": "plaster"}},
-    "office": {"size": (6.0, 5.0, 2.8), "materials": {"walls": "gypsum_board", "floor": "carpet",
-                                                      "ceiling": "acoustic_tile"}},
-    "classroom": {"size": (9.0, 7.0, 3.0), "materials": {"walls": "painted_concrete", "floor": "linoleum",
-                                                         "ceiling": "acoustic_tile"}},
-    "kitchen": {"size": (4.0, 3.5, 2.6), "materials": {"walls": "ceramic_tile", "floor": "ceramic_tile",
-                                                       "ceiling": "plaster"}},
-    "corridor": {"size": (20.0, 2.5, 3.0), "materials": {"walls": "painted_concrete", "floor": "linoleum",
-                                                         "ceiling": "plaster"}},
-    "hallway": {"size": (12.0, 2.2, 2.7), "materials": {"walls": "plaster", "floor": "wood_floor",
-                                                        "ceiling": "plaster"}},
-    "stairwell": {"size": (4.0, 3.0, 12.0), "materials": {"walls": "concrete", "floor": "concrete",
-                                                          "ceiling": "concrete"}},
+    "concert hall": {
+        "size": (40.0, 25.0, 18.0),
+        "materials": {"walls": "wood_panel", "floor": "audience", "ceiling": "plaster"},
+    },
+    "large hall": {
+        "size": (30.0, 20.0, 10.0),
+        "materials": {"walls": "painted_concrete", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "hall": {
+        "size": (20.0, 12.0, 7.0),
+        "materials": {"walls": "painted_concrete", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "tiled bathroom": {
+        "size": (2.5, 2.0, 2.4),
+        "materials": {"walls": "ceramic_tile", "floor": "ceramic_tile", "ceiling": "plaster"},
+    },
+    "bathroom": {
+        "size": (3.0, 2.5, 2.4),
+        "materials": {"walls": "ceramic_tile", "floor": "ceramic_tile", "ceiling": "plaster"},
+    },
+    "living room": {
+        "size": (6.0, 4.5, 2.6),
+        "materials": {"walls": "plaster", "floor": "carpet", "ceiling": "plaster"},
+    },
+    "bedroom": {
+        "size": (4.5, 3.5, 2.5),
+        "materials": {"walls": "plaster", "floor": "carpet_on_pad", "ceiling": "plaster"},
+    },
+    "office": {
+        "size": (6.0, 5.0, 2.8),
+        "materials": {"walls": "gypsum_board", "floor": "carpet", "ceiling": "acoustic_tile"},
+    },
+    "classroom": {
+        "size": (9.0, 7.0, 3.0),
+        "materials": {"walls": "painted_concrete", "floor": "linoleum", "ceiling": "acoustic_tile"},
+    },
+    "kitchen": {
+        "size": (4.0, 3.5, 2.6),
+        "materials": {"walls": "ceramic_tile", "floor": "ceramic_tile", "ceiling": "plaster"},
+    },
+    "corridor": {
+        "size": (20.0, 2.5, 3.0),
+        "materials": {"walls": "painted_concrete", "floor": "linoleum", "ceiling": "plaster"},
+    },
+    "hallway": {
+        "size": (12.0, 2.2, 2.7),
+        "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "stairwell": {
+        "size": (4.0, 3.0, 12.0),
+        "materials": {"walls": "concrete", "floor": "concrete", "ceiling": "concrete"},
+    },
     "tunnel": {"size": (40.0, 5.0, 4.5), "materials": {"walls": "concrete", "floor": "asphalt", "ceiling": "concrete"}},
-    "gym": {"size": (30.0, 18.0, 8.0), "materials": {"walls": "painted_concrete", "floor": "wood_floor",
-                                                     "ceiling": "plaster"}},
-    "studio": {"size": (7.0, 5.0, 3.0), "materials": {"walls": "acoustic_tile", "floor": "carpet",
-                                                      "ceiling": "acoustic_tile"}},
-    "theatre": {"size": (30.0, 22.0, 14.0), "materials": {"walls": "wood_panel", "floor": "audience",
-                                                          "ceiling": "plaster"}},
-    "theater": {"size": (30.0, 22.0, 14.0), "materials": {"walls": "wood_panel", "floor": "audience",
-                                                          "ceiling": "plaster"}},
+    "gym": {
+        "size": (30.0, 18.0, 8.0),
+        "materials": {"walls": "painted_concrete", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "studio": {
+        "size": (7.0, 5.0, 3.0),
+        "materials": {"walls": "acoustic_tile", "floor": "carpet", "ceiling": "acoustic_tile"},
+    },
+    "theatre": {
+        "size": (30.0, 22.0, 14.0),
+        "materials": {"walls": "wood_panel", "floor": "audience", "ceiling": "plaster"},
+    },
+    "theater": {
+        "size": (30.0, 22.0, 14.0),
+        "materials": {"walls": "wood_panel", "floor": "audience", "ceiling": "plaster"},
+    },
+    "cafe": {"size": (10.0, 7.0, 3.2), "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "plaster"}},
+    "café": {"size": (10.0, 7.0, 3.2), "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "plaster"}},
+    "restaurant": {
+        "size": (14.0, 10.0, 3.2),
+        "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "acoustic_tile"},
+    },
+    "bar": {
+        "size": (10.0, 6.0, 3.0),
+        "materials": {"walls": "wood_panel", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "pub": {
+        "size": (10.0, 6.0, 3.0),
+        "materials": {"walls": "wood_panel", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "lobby": {
+        "size": (15.0, 10.0, 5.0),
+        "materials": {"walls": "plaster", "floor": "ceramic_tile", "ceiling": "plaster"},
+    },
+    "library": {
+        "size": (20.0, 12.0, 4.0),
+        "materials": {"walls": "wood_panel", "floor": "carpet", "ceiling": "acoustic_tile"},
+    },
+    "museum": {
+        "size": (25.0, 15.0, 6.0),
+        "materials": {"walls": "plaster", "floor": "ceramic_tile", "ceiling": "plaster"},
+    },
+    "shop": {
+        "size": (10.0, 8.0, 3.0),
+        "materials": {"walls": "gypsum_board", "floor": "linoleum", "ceiling": "acoustic_tile"},
+    },
+    "warehouse": {
+        "size": (40.0, 25.0, 9.0),
+        "materials": {"walls": "concrete", "floor": "concrete", "ceiling": "concrete"},
+    },
     "garage": {"size": (6.0, 3.5, 2.6), "materials": {"walls": "concrete", "floor": "concrete", "ceiling": "concrete"}},
-    "small room": {"size": (3.5, 3.0, 2.5), "materials": {"walls": "plaster", "floor": "wood_floor",
-                                                          "ceiling": "plaster"}},
-    "large room": {"size": (12.0, 9.0, 3.5), "materials": {"walls": "plaster", "floor": "wood_floor",
-                                                           "ceiling": "plaster"}},
+    "small room": {
+        "size": (3.5, 3.0, 2.5),
+        "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "plaster"},
+    },
+    "large room": {
+        "size": (12.0, 9.0, 3.5),
+        "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "plaster"},
+    },
     "room": {"size": (5.0, 4.0, 2.7), "materials": {"walls": "plaster", "floor": "wood_floor", "ceiling": "plaster"}},
 }
 #: Outdoor phrases → ground material.
@@ -239,13 +329,41 @@ METRES = re.compile(rf"({NUMBER})\s*(?:m\b|meters?\b|metres?\b)(?:\s+away)?")
 SECONDS = re.compile(rf"for\s+({NUMBER})\s*(?:s\b|sec\b|secs\b|seconds?\b)")
 AFTER = re.compile(rf"after\s+({NUMBER})\s*(?:s\b|sec\b|secs\b|seconds?\b)")
 #: "from left to right", "from the front to the back", "left to right".
-SIDE_TO_SIDE = re.compile(
-    r"(?:from\s+)?(?:the\s+|my\s+)?(left|right|front|back|behind)\s+to\s+(?:the\s+|my\s+)?(left|right|front|back|behind)"
+_SIDE = (
+    r"(front[- ]left|front[- ]right|back[- ]left|back[- ]right|rear[- ]left|rear[- ]right|left|right|front|back|behind)"
 )
+SIDE_TO_SIDE = re.compile(rf"(?:from\s+)?(?:the\s+|my\s+)?{_SIDE}\s+to\s+(?:the\s+|my\s+)?{_SIDE}")
 #: Outdoor words found anywhere in a prompt → ground material (after the phrases of OUTDOORS).
 OUTDOOR_WORDS: dict[str, str] = {
-    "street": "asphalt", "road": "asphalt", "highway": "asphalt", "parking": "asphalt", "city": "asphalt",
-    "field": "grass", "park": "grass", "forest": "grass", "woods": "grass", "beach": "grass", "garden": "grass",
-    "yard": "grass", "meadow": "grass", "mountain": "grass", "countryside": "grass", "outdoors": "grass",
-    "outside": "grass", "open air": "grass", "campsite": "grass", "lawn": "grass",
+    "street": "asphalt",
+    "road": "asphalt",
+    "highway": "asphalt",
+    "parking": "asphalt",
+    "city": "asphalt",
+    "field": "grass",
+    "park": "grass",
+    "forest": "grass",
+    "woods": "grass",
+    "beach": "grass",
+    "garden": "grass",
+    "yard": "grass",
+    "meadow": "grass",
+    "mountain": "grass",
+    "countryside": "grass",
+    "outdoors": "grass",
+    "outside": "grass",
+    "open air": "grass",
+    "campsite": "grass",
+    "lawn": "grass",
+    "square": "asphalt",
+    "plaza": "asphalt",
+    "market": "asphalt",
+    "village": "asphalt",
+    "town": "asphalt",
+    "courtyard": "asphalt",
+    "platform": "asphalt",
+    "harbour": "asphalt",
+    "harbor": "asphalt",
+    "riverbank": "grass",
+    "hill": "grass",
 }
