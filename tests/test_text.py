@@ -326,3 +326,20 @@ def test_with_a_text_to_audio_model_any_sound_the_prompt_names_is_made(tmp_path,
     assert (parsed.events[0].sound, parsed.events[0].azimuth_deg) == ("cat meowing", 90.0)
     _data, sounds, _ = build_scene(parsed, tta=str(folder), tta_steps=2, sample_rate=16000, duration_s=0.2)
     assert "'the sound of cat meowing'" in sounds[0].origin
+
+
+def test_diagonal_passes_sides_after_a_fly_over_and_attributes_that_are_not_events():
+    car = one("a car goes by from front-left to back-right")
+    assert car.motion == "pass" and abs(car.path[0][0] - 45) < 20 and abs(car.path[-1][0] + 135) < 20
+    birds = one("birds flying overhead, back to front")
+    assert birds.motion == "overhead" and birds.path[0][0] == 180 and birds.path[-1][0] == 0
+    ambulance = one("an ambulance with its siren on, approaching from behind")
+    assert (ambulance.sound, ambulance.motion, ambulance.azimuth_deg) == ("siren", "approach", 180)
+    two = parse_prompt("a siren approaching from the left as a dog barks behind me").events
+    assert [(e.sound, e.azimuth_deg) for e in two] == [("siren", 90), ("dog", 180)]
+
+
+def test_an_object_wins_over_a_person_word_and_bare_angles_close_a_clause():
+    assert one("someone playing piano on the left").sound == "piano"
+    events = parse_prompt("guitar -30, flute +30, drums 180").events
+    assert [e.azimuth_deg for e in events] == [-30, 30, 180]
