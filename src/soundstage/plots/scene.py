@@ -59,7 +59,19 @@ def _top_view(ax, scene: Scene) -> None:
         az, el, dist = (float(v) for v in cartesian_to_spherical(offset))
         reach = max(reach, dist)
         # Page: +x (forward) up, +y (left) to the left (the horizontal axis runs from +y to -y).
-        ax.plot(offset[1], offset[0], "o", markersize=10)
+        marker = ax.plot(offset[1], offset[0], "o", markersize=10)[0]
+        if source.trajectory is not None:  # a moving source: its path, from the marker (where it starts)
+            from soundstage.scene.motion import source_path
+
+            path = source_path(scene, index).sample_points() - listener
+            ax.plot(path[:, 1], path[:, 0], "-", color=marker.get_color(), alpha=0.6)
+            ax.annotate(
+                "",
+                xy=(path[-1, 1], path[-1, 0]),
+                xytext=(path[-2, 1], path[-2, 0]),
+                arrowprops={"arrowstyle": "->", "color": marker.get_color()},
+            )
+            reach = max(reach, float(np.max(np.linalg.norm(path[:, :2], axis=1))))
         label = source.name or f"source {index}"
         ax.annotate(
             f"{label}\naz {az:.0f}° el {el:.0f}° {dist:.1f} m",
