@@ -354,3 +354,34 @@ def test_a_moving_scene_has_no_single_impulse_response():
     }
     with pytest.raises(ParameterError, match="no single impulse response"):
         impulse_responses(scene(source, "foa", 16000), progress=False)
+
+
+def test_a_source_leaving_the_reflections_reach_and_coming_back_is_heard_throughout():
+    # A large room with a short mixing time: the source walks beyond the reach of its reflections and back.
+    rate = 16000
+    keyframes = [{"t": 0, "position": [4, 7.5, 1.6]}, {"t": 1.5, "position": [28, 7.5, 1.6]},
+                 {"t": 3, "position": [4, 7.5, 1.6]}]
+    source = {"audio": noise(3.0, rate), "sample_rate": rate, "trajectory": {"keyframes": keyframes}}
+    room = {"shoebox": {"size": [30, 15, 10]}, "rt60": 0.6, "mixing_time": 0.03}
+    y = render(scene(source, "omni", rate, room=room, listener={"position": [2, 7.5, 1.6]}), progress=False).audio
+    quarter = [float(np.sqrt(np.mean(y[0, int(a * rate) : int((a + 0.25) * rate)] ** 2))) for a in (0.2, 1.4, 2.7)]
+    assert all(level > 1e-3 for level in quarter)  # near, far (direct sound only) and near again
+
+
+def test_a_high_listener_over_a_ground_hears_the_bounce_without_running_out_of_delay_line():
+    rate = 48000
+    source = {"audio": noise(0.5, rate), "sample_rate": rate, "trajectory": {"keyframes": [
+        {"t": 0, "position": [2, 0.5, 12]}, {"t": 0.5, "position": [2, -0.5, 12]}]}}
+    y = render(scene(source, "stereo", rate, room={"ground": "asphalt"}, listener={"position": [0, 0, 12]}),
+               progress=False).audio
+    assert np.all(np.isfinite(y)) and np.max(np.abs(y)) > 0
+
+
+def test_a_listener_jump_is_refused():
+    from soundstage.errors import InputFileError
+    from soundstage.scene import scene_from_dict
+
+    with pytest.raises(InputFileError, match="would make the listener jump"):
+        scene_from_dict({"sources": [{"audio": "a.wav", "position": [1, 0, 0]}], "listener": {"trajectory": {
+            "keyframes": [{"t": 0, "position": [0, 0, 0]}, {"t": 1, "position": [0, 0, 0]},
+                          {"t": 1, "position": [5, 0, 0]}]}}})

@@ -343,3 +343,29 @@ def test_an_object_wins_over_a_person_word_and_bare_angles_close_a_clause():
     assert one("someone playing piano on the left").sound == "piano"
     events = parse_prompt("guitar -30, flute +30, drums 180").events
     assert [e.azimuth_deg for e in events] == [-30, 30, 180]
+
+
+def test_an_unknown_sound_keeps_its_own_words_and_does_not_move_the_one_before():
+    parsed = parse_prompt("a piano, then a trumpet on the left")
+    assert [(e.sound, e.azimuth_deg) for e in parsed.events] == [("piano", 0.0)] and parsed.unknown == ["trumpet"]
+    assert parse_prompt("a dog on the left, a cat on the right").events[0].azimuth_deg == 90.0
+    assert one("a guitar being strummed, positioned at -60").azimuth_deg == -60.0  # still a modifier
+
+
+def test_nouns_win_over_verbs_and_far_left_is_a_side():
+    assert one("a bell ringing on the left").sound == "church_bell"
+    assert one("an alarm ringing").sound == "siren"
+    piano = one("a piano on the far left")
+    assert (piano.azimuth_deg, piano.distance_m) == (90.0, 2.0)
+
+
+def test_the_wind_does_not_flutter_at_its_filter_updates():
+    from soundstage.library.synthesizers import wind
+
+    rate = 16000
+    audio, _ = wind(np.random.default_rng(0), rate, 4.0)
+    block = rate // 20
+    edges = np.mean([np.mean(np.abs(audio[k : k + 16])) for k in range(block, len(audio) - block, block)])
+    middles = np.mean([np.mean(np.abs(audio[k + block // 2 : k + block // 2 + 16]))
+                       for k in range(block, len(audio) - block, block)])
+    assert edges / middles > 0.85

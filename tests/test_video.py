@@ -311,3 +311,28 @@ def test_learned_lifts_the_clips_own_mix_with_its_frames(clip, tmp_path):
     assert ears.shape[0] == 2 and ears.shape[1] > 1.9 * RATE
     # The model adds a difference between the ears to the mono mix it was given.
     assert np.sqrt(np.mean((ears[0] - ears[1]) ** 2)) > 0.01 * np.sqrt(np.mean(ears**2))
+
+
+def test_a_matroska_clip_at_30_fps_has_a_constant_rate(tmp_path):
+    # Matroska's 1 ms ticks make 30 fps frame steps of 33 and 34 ms: rounding, not a variable rate.
+    info = probe_video(write_clip(tmp_path / "clip.mkv", seconds=2.0, fps=30, size=(64, 36), audio=False))
+    assert info.fps == pytest.approx(30, rel=1e-3)
+
+
+def test_the_soundtrack_starts_with_the_first_picture(tmp_path):
+    if not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    source = write_clip(tmp_path / "a.mp4", seconds=1.0)
+    late = tmp_path / "late.mp4"  # every stream delayed by 1 s, as camcorder files start
+    delayed = ["ffmpeg", "-v", "error", "-itsoffset", "1.0", "-i", str(source), "-c", "copy", str(late)]
+    subprocess.run(delayed, check=True)
+    info = probe_video(late)
+    assert info.video_start_s == pytest.approx(1.0, abs=0.05)
+    out = tmp_path / "out.mp4"
+    from soundstage.video.mp4 import write_spatial_mp4
+
+    write_spatial_mp4(late, out, np.zeros((2, RATE), np.float32), RATE, "stereo")
+    with av.open(str(out)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        starts = [float(s.start_time * s.time_base) for s in (video, audio)]
+    assert abs(starts[0] - starts[1]) < 0.05

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.signal import butter, lfilter, sosfilt
+from scipy.signal import butter, lfilter, lfilter_zi, sosfilt
 
 
 def _time(rate: int, seconds: float) -> np.ndarray:
@@ -93,10 +93,13 @@ def wind(rng: np.random.Generator, rate: int, seconds: float) -> tuple[np.ndarra
     out = np.zeros(n)
     centre = 550.0 + 350.0 * _wander(rng, n, rate, 0.5)
     block = rate // 20
-    for start in range(0, n, block):  # a slowly moving low-pass, 50 ms at a time (state carried)
+    state = None
+    for start in range(0, n, block):  # a slowly moving low-pass, 50 ms at a time, its state carried across
         b, a = butter(2, centre[start], fs=rate)
         stop = min(n, start + block)
-        out[start:stop] = lfilter(b, a, noise[start:stop])
+        if state is None:
+            state = lfilter_zi(b, a) * noise[0]
+        out[start:stop], state = lfilter(b, a, noise[start:stop], zi=state)
     gusts = 0.55 + 0.45 * _wander(rng, n, rate, 0.3)
     return out * gusts, {}
 

@@ -225,6 +225,12 @@ class Listener(_Strict):
         if self.trajectory is not None:
             if "position" in self.model_fields_set:
                 raise ValueError("give the listener position or trajectory, not both")
+            times = [k.t for k in self.trajectory.keyframes]
+            if len(set(times)) < len(times):
+                raise ValueError(
+                    "trajectory: two keyframes at one time would make the listener jump, which is not supported; "
+                    "give the listener's keyframes distinct times (sources may jump)"
+                )
             for k, keyframe in enumerate(self.trajectory.keyframes):
                 if isinstance(keyframe.position, SphericalPosition):
                     raise ValueError(

@@ -8,8 +8,8 @@ dropped silently. Rules for what a prompt leaves open (each shown by ``--explain
 - no direction: in front (0°); no distance: the class's usual distance (a voice 1.5 m, a bell 25 m...);
 - ``passing`` / ``from left to right`` without ``behind``: a straight line in front of the listener, at the
   event's distance at its closest; with ``behind``: behind the listener;
-- a degree range (``120°→240°``): an arc at constant distance, turning the shorter way unless the numbers
-  say otherwise (``120→240`` goes through 180°);
+- a degree range (``120°→240°``): an arc at constant distance that follows the numbers (``120→240`` goes
+  through 180°, ``170→-170`` through the front; write ``170→190`` for the short way behind);
 - ``circling``: one turn a clip, counter-clockwise seen from above (to the left first);
 - ``approaching`` / ``moving away``: along the event's direction between 20 m and its distance (default 2 m);
 - ``flying over``: from ahead to behind, 10 m up, crossing overhead halfway;
@@ -147,12 +147,17 @@ def parse_prompt(
             if found is None and free_sounds and described and not (events and _only_modifiers(clause)):
                 found = (described, None)
             if found is None:
-                if _meaningful(leftover):
-                    if events and _only_modifiers(clause):
-                        # "..., far away" or "... for 3 seconds" after the sound: it modifies the previous event.
-                        _apply_modifiers(events[-1], clause, decisions, later=True)
-                        continue
-                    unknown += [w for w in leftover.split() if w not in words.FILLER]
+                content = [w for w in described.split() if w not in words.MODIFIER_WORDS and w not in VERB_WORDS]
+                # "a trumpet on the left" names a thing (an article before a word the reader does not know);
+                # "placed front right" or "3 m away" only says more about the sound before it.
+                names_a_thing = bool(content) and re.match(r"(?:a|an|the|some|another|several)\s+[a-z]", clause)
+                if events and not names_a_thing and _only_modifiers(clause):
+                    # "..., far away" or "... for 3 seconds" after the sound: it modifies the previous event.
+                    _apply_modifiers(events[-1], clause, decisions, later=True)
+                elif _meaningful(leftover):
+                    # A sound the reader does not know ("a trumpet on the left"): reported, and its direction is
+                    # not given to the sound before it.
+                    unknown += [w for w in (content or leftover.split()) if w not in words.FILLER]
                 continue
             name, similarity = found
             event = Event(name, described)
@@ -175,7 +180,7 @@ def parse_prompt(
         if after:
             event.start_s = (events[-1].start_s if events else 0.0) + float(after.group(1))
         events.append(event)
-        unknown += [w for w in leftover.split() if w not in words.FILLER and not w.isdigit()]
+        unknown += [w for w in leftover.split() if w not in words.FILLER and w not in VERB_WORDS and not w.isdigit()]
     if not events:
         from soundstage.library import BY_NAME
 
@@ -290,7 +295,9 @@ def _find_sound(clause: str, user_sounds: tuple[str, ...]) -> tuple[str, str, st
     # "3 o'clock" is a direction, not a clock: hidden (same length, so positions hold) while sounds are sought.
     masked = words.CLOCK.sub(lambda m: " " * len(m.group(0)), clause)
     found = []
-    for name, phrase in sorted(candidates, key=lambda item: -len(item[1])):
+    # Nouns before the verbs a class is also known by ("a bell ringing" is a bell, not a phone), longest first.
+    ranked = sorted(candidates, key=lambda item: (item[1] in VERB_WORDS, -len(item[1])))
+    for name, phrase in ranked:
         match = re.search(rf"\b{re.escape(phrase)}s?\b", masked)
         if match:
             found.append((name, match))
@@ -303,6 +310,12 @@ def _find_sound(clause: str, user_sounds: tuple[str, ...]) -> tuple[str, str, st
     return name, match.group(0), clause[: match.start()] + " " + clause[match.end() :]
 
 
+#: Words of the library that are verbs: they name a sound only when the clause holds no noun of one.
+VERB_WORDS = frozenset(
+    """ringing rings ticking ticks barking barks yapping yaps chirping chirps tweeting speaking talking says saying
+    speaks talks chatting whispering whisper strumming tolling walking clapping claps murmuring murmur raining
+    gurgling trickling""".split()
+)
 #: Words for a person, which name speech only when the clause names no other sound.
 PERSON_WORDS = frozenset("man woman person someone somebody child kid boy girl guy lady stranger friend".split())
 
@@ -398,8 +411,10 @@ def _distance(text: str) -> tuple[float, str] | None:
             )
         return value, text.replace(match.group(0), " ")
     for phrase, metres in sorted(words.DISTANCES.items(), key=lambda item: -len(item[0])):
-        if re.search(rf"\b{re.escape(phrase)}\b", text):
-            return metres, re.sub(rf"\b{re.escape(phrase)}\b", " ", text, count=1)
+        # "far left" is a side, not a distance.
+        pattern = rf"\b{re.escape(phrase)}\b(?![- ](?:left|right)\b)"
+        if re.search(pattern, text):
+            return metres, re.sub(pattern, " ", text, count=1)
     return None
 
 

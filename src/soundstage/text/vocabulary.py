@@ -165,6 +165,12 @@ FILLER = frozenset(
     seconds meter meters metre metres m deg degree degrees o'clock oclock clock position around over past
     across through toward towards into onto away up down direction listener head""".split()
 )
+#: Words that may be left in a clause about direction, distance or time without naming anything that sounds.
+MODIFIER_WORDS = FILLER | frozenset(
+    """off side spot same way all again now still not one other both each first last next end start starts
+    starting started begin begins beginning from where along further farther closer way long short steady
+    constant continuous continuously loud soft here there right left front back behind""".split()
+)
 #: Room phrases → (kind, size in metres or ground material, wall/floor/ceiling materials).
 ROOMS: dict[str, dict] = {
     "cathedral": {"size": (60.0, 25.0, 30.0), "materials": {"walls": "brick", "floor": "concrete", "ceiling": "brick"}},

@@ -52,6 +52,8 @@ class VideoInfo:
     codec: str
     audio_channels: int
     audio_rate: int | None
+    video_start_s: float = 0.0
+    audio_start_s: float = 0.0
 
     @property
     def has_audio(self) -> bool:
@@ -115,6 +117,7 @@ def probe_video(path: str | Path) -> VideoInfo:
     _check_constant_rate(path)
     with _open(path) as container:
         audio = container.streams.audio[0] if container.streams.audio else None
+        video = container.streams.video[0]
         return VideoInfo(
             path,
             int(stream.codec_context.width),
@@ -124,7 +127,14 @@ def probe_video(path: str | Path) -> VideoInfo:
             codec,
             int(audio.codec_context.channels) if audio is not None else 0,
             int(audio.codec_context.sample_rate) if audio is not None else None,
+            _start_s(video),
+            _start_s(audio) if audio is not None else 0.0,
         )
+
+
+def _start_s(stream) -> float:
+    """When a stream's first packet is due, seconds (0 when the file does not say)."""
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
 
 
 def _duration(container, stream) -> float:
@@ -154,7 +164,8 @@ def _check_constant_rate(path: Path) -> None:
         return
     steps = np.diff(np.array(stamps))
     steps = steps[steps > 0]
-    if len(steps) and (steps.max() - steps.min()) > _RATE_TOLERANCE * np.median(steps):
+    # One tick of rounding is not a variable rate (Matroska's 1 ms ticks make 30 fps steps of 33 and 34 ms).
+    if len(steps) and (steps.max() - steps.min()) > max(_RATE_TOLERANCE * np.median(steps), 1):
         raise InputFileError(
             f"{path}: has a variable frame rate (frames {steps.min() * float(stream.time_base) * 1000:.1f}–"
             f"{steps.max() * float(stream.time_base) * 1000:.1f} ms apart); convert it to a constant rate first: "
@@ -216,7 +227,14 @@ def read_audio_track(info: VideoInfo) -> tuple[np.ndarray, int]:
             raise InputFileError(f"{info.path}: its audio cannot be decoded ({_reason(error)})") from None
     if not pieces:
         raise InputFileError(f"{info.path}: its audio stream holds no samples")
-    return np.concatenate(pieces, axis=1).astype(np.float32), int(info.audio_rate)
+    audio = np.concatenate(pieces, axis=1).astype(np.float32)
+    # Sample 0 is the first frame's moment: the audio stream may start before or after the video stream.
+    shift = round((info.audio_start_s - info.video_start_s) * info.audio_rate)
+    if shift > 0:
+        audio = np.concatenate([np.zeros((audio.shape[0], shift), np.float32), audio], axis=1)
+    elif shift < 0:
+        audio = audio[:, -shift:]
+    return audio, int(info.audio_rate)
 
 
 def _reason(error: Exception) -> str:

@@ -99,10 +99,14 @@ def write_spatial_mp4(
                 packet.stream = picture
                 target.mux(packet)
             frame_size = 960 if opus else 1024
+            # The soundtrack starts with the first picture, which may be due later than 0 (camcorder files).
+            video_stream = source.streams.video[0]
+            first = video_stream.start_time * video_stream.time_base if video_stream.start_time is not None else 0
+            offset = round(float(first) * rate)
             for start in range(0, audio.shape[1], frame_size):
                 frame = _audio_frame(audio[:, start : start + frame_size], layout)
                 frame.sample_rate = rate
-                frame.pts = start
+                frame.pts = offset + start
                 for packet in sound.encode(frame):
                     target.mux(packet)
             for packet in sound.encode(None):

@@ -2,9 +2,9 @@
 
 Each analysed frame gives candidate regions (the image pipeline's region stage) with their centroid,
 box, mean colour and distance. Regions are associated with the tracks so far by the Hungarian method
-on a cost that adds how far a region is from where the track's constant-velocity Kalman filter
-predicts it (in image diagonals), how little its box overlaps the track's last box, and how different
-its colour is; pairs beyond the gate start new tracks. Once every frame is seen, each track is
+on a cost that adds how far a region is from where the track is predicted to be (constant velocity from
+its last two detections, in image diagonals), how little its box overlaps the track's last box, and how
+different its colour is; pairs beyond the gate start new tracks. Once every frame is seen, each track is
 smoothed backwards (Rauch–Tung–Striebel), so a path uses the frames after a moment as well as before.
 
 The state of each track is ``(u, v, z)`` — image position in pixels and distance in metres — with a

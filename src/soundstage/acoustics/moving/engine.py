@@ -13,8 +13,9 @@ source (the direct sound, a ground bounce, a shoebox's image sources):
 3. **direction** — the format's own encoder gives each path a *direction kernel* (panning gains, an
    HRIR pair, a microphone pair's response, with the band filter of walls and air) for the head's
    orientation at the end of each update interval; the output crossfades from the kernel of the
-   interval's start to that of its end, which interpolates the filter sample by sample. The direct
-   sound updates every block, reflections every ``REFLECTION_UPDATE_BLOCKS`` blocks;
+   interval's start to that of its end, which interpolates the filter sample by sample. In the free
+   field and over a ground the kernels update every block; in rooms every path's (the direct sound's
+   too) every ``REFLECTION_UPDATE_BLOCKS`` blocks, when the set of reflections is refreshed;
 4. **fades** — paths that appear or disappear as the source moves (images entering or leaving the
    mixing time) fade in or out over an update interval; at a jump in a trajectory (a cut) the old
    paths fade out and the new ones in over ``JUMP_FADE_S``, each at its own place: nothing glides
@@ -189,6 +190,9 @@ class SourceRenderer:
         if engine.gain_paths:
             state.made_for = made
             return panning_gains(engine.encoder, directions), delay[:, 0]
+        if not len(distance):  # no path reaches the listener now (a far source in a room, an occluded one)
+            state.made_for = made
+            return np.zeros((0, engine.encoder.n_channels, engine.n_fft // 2 + 1), dtype=complex), delay[:, 0]
         fresh = np.ones(len(distance), dtype=bool)
         if reuse and len(state.made_for) == len(distance):
             turned = np.einsum("kd,kd->k", directions, state.made_for[:, :3]) < np.cos(np.radians(KERNEL_ANGLE_DEG))
@@ -273,7 +277,7 @@ class SourceRenderer:
         alive = ~((state.envelope[:, 3] == 0.0) & (state.envelope[:, 1] <= start))
         state = self._keep(state, alive)
         state.kernels_a = state.kernels_b
-        if self.source.update_blocks > 1 and len(state.keys):
+        if self.source.update_blocks > 1:  # even with no live path: one may come within reach again
             state = self._refresh(state, start, end, t_end)
         if len(state.keys):
             state.kernels_b, _ = self.kernels(state, t_end, reuse=True)

@@ -119,7 +119,24 @@ def shoebox_paths(
     keys = tuple(("image", *map(int, nq)) for nq in np.concatenate([n, q], axis=1))
     matrices = np.zeros((len(images), 3, 3))
     matrices[:, [0, 1, 2], [0, 1, 2]] = sign
-    return ImagePaths(keys, matrices, 2.0 * n * size, log_reflection, hits.sum(axis=1))
+    paths = ImagePaths(keys, matrices, 2.0 * n * size, log_reflection, hits.sum(axis=1))
+    if not np.any(paths.order == 0):
+        # The direct sound is heard however far the source is; only reflections stop at the mixing time.
+        direct = ImagePaths(
+            (("image", 0, 0, 0, 0, 0, 0),),
+            np.eye(3)[None],
+            np.zeros((1, 3)),
+            np.zeros((1, log_reflection.shape[1])),
+            np.zeros(1, dtype=int),
+        )
+        paths = ImagePaths(
+            direct.keys + paths.keys,
+            *(
+                np.concatenate([getattr(direct, f), getattr(paths, f)])
+                for f in ("matrices", "offsets", "log_reflection", "order")
+            ),
+        )
+    return paths
 
 
 def mesh_paths(

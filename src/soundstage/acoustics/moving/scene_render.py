@@ -59,6 +59,10 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
             seed = scene.room.seed if scene.room is not None else 0
             tail = diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index]))
         paths_of, update, reach = _paths_of(model, start_xyz, propagation, c)
+        if model.name == "ground":
+            # The bounce off the ground is longer than the direct sound by at most twice the heights.
+            heights = np.concatenate([path.sample_points()[:, 2], listener.sample_points()[:, 2]])
+            reach = 2.0 * float(np.max(heights))
         horizon = max(horizon, reach / c)
         longest = max(longest, distance / c)
         sources.append(MovingSource(label, path, paths_of, bool(source.doppler), update, tail))
