@@ -124,16 +124,17 @@ def part_peer() -> None:
 
 def part_video() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    import av
     import soundfile
 
     from soundstage.video.pipeline import VideoJob, render_video
+    from synthetic_video import write_clip
 
     print("\n## 3. Video: 10 s of 1280 × 720 at 30 fps, two tracked discs → binaural MP4\n")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         clip = work / "clip.mp4"
-        _draw_two_discs(av, clip)
+        crossing = [(0.1, 0.9, 0.62, 0.08, (230, 50, 40)), (0.9, 0.1, 0.75, 0.08, (40, 200, 60))]
+        write_clip(clip, seconds=DURATION_S, fps=30, size=(1280, 720), discs=crossing)
         sounds = []
         for name, seed in (("red", 1), ("green", 2)):
             path = work / f"{name}.wav"
@@ -149,36 +150,6 @@ def part_video() -> None:
             print(f"| {stage.stage} ({stage.backend}) | {stage.seconds:.2f} |")
         print(f"| **total** | **{total:.2f}** |")
         print(f"\n{len(result.analysis.sources)} tracks; target < 30 s.")
-
-
-def _draw_two_discs(av, path: Path, fps: int = 30, size=(1280, 720)) -> None:
-    out = av.open(str(path), "w")
-    video = out.add_stream("libx264", rate=fps)
-    video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
-    sound = out.add_stream("aac", rate=48000)
-    sound.layout = "mono"
-    n = int(DURATION_S * fps)
-    rows, cols = np.mgrid[0 : size[1], 0 : size[0]]
-    for i in range(n):
-        picture = np.zeros((size[1], size[0], 3), np.uint8)
-        picture[:] = (60, 90, 120)
-        x = i / (n - 1)
-        for cx, cy, colour in ((0.1 + 0.8 * x, 0.62, (230, 50, 40)), (0.9 - 0.8 * x, 0.75, (40, 200, 60))):
-            disc = (cols - cx * size[0]) ** 2 + (rows - cy * size[1]) ** 2 < (0.08 * size[1]) ** 2
-            picture[disc] = colour
-        for packet in video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-            out.mux(packet)
-    for packet in video.encode():
-        out.mux(packet)
-    signal = noise(48000)
-    for start in range(0, len(signal), 1024):
-        frame = av.AudioFrame.from_ndarray(signal[None, start : start + 1024], format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 48000, start
-        for packet in sound.encode(frame):
-            out.mux(packet)
-    for packet in sound.encode():
-        out.mux(packet)
-    out.close()
 
 
 def main() -> None:

@@ -10,10 +10,18 @@ import numpy as np
 RATE = 48000
 
 
-def write_clip(path: Path, *, seconds=2.0, fps=25, size=(320, 180), audio=True, rotation=0, frame_times=None):
+#: The disc crossing the frame: (start and end of its centre as shares of the width, its height as a share of the
+#: frame's, its radius as a share of the height, its colour).
+RED_DISC = (0.15, 0.85, 0.6, 0.12, (230, 50, 40))
+
+
+def write_clip(
+    path: Path, *, seconds=2.0, fps=25, size=(320, 180), audio=True, rotation=0, frame_times=None, discs=(RED_DISC,)
+):
     """Write the clip (H.264, and AAC noise unless ``audio`` is False) and return its path.
 
-    ``rotation`` adds display-matrix rotation metadata; ``frame_times`` (seconds) give uneven frame times.
+    ``rotation`` adds display-matrix rotation metadata; ``frame_times`` (seconds) give uneven frame times;
+    ``discs`` are the moving discs (see :data:`RED_DISC`).
     """
     import av
 
@@ -32,8 +40,9 @@ def write_clip(path: Path, *, seconds=2.0, fps=25, size=(320, 180), audio=True, 
     for i in range(n):
         picture = np.zeros((size[1], size[0], 3), np.uint8)
         picture[:] = (60, 90, 120)
-        cx, cy = 0.15 * size[0] + 0.7 * size[0] * i / (n - 1), 0.6 * size[1]
-        picture[(cols - cx) ** 2 + (rows - cy) ** 2 < (0.12 * size[1]) ** 2] = (230, 50, 40)
+        for x0, x1, y, radius, colour in discs:
+            cx, cy = (x0 + (x1 - x0) * i / (n - 1)) * size[0], y * size[1]
+            picture[(cols - cx) ** 2 + (rows - cy) ** 2 < (radius * size[1]) ** 2] = colour
         frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
         if frame_times is not None:
             frame.pts, frame.time_base = round(frame_times[i] * 1000), Fraction(1, 1000)

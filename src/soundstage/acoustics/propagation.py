@@ -82,14 +82,14 @@ class PropagationModel(ABC):
 
 
 @dataclass
-class _Air:
+class Air:
     """Speed of sound and per-band air attenuation shared by the models."""
 
     speed_of_sound: float
     attenuation_db_per_m: np.ndarray | None
 
     @classmethod
-    def of(cls, scene: Scene) -> _Air:
+    def of(cls, scene: Scene) -> Air:
         p = scene.propagation
         attenuation = None
         if p.air_absorption:
@@ -151,7 +151,7 @@ class Ground(FreeField):
         super().__init__(scene)
         self.material = scene.room.ground
         self.reflection = np.sqrt(1.0 - absorption_coefficients(self.material, field="room.ground"))
-        self.air = _Air.of(scene)
+        self.air = Air.of(scene)
 
     def propagate(self, source_position: np.ndarray, label: str) -> SourcePropagation:
         direct = super().propagate(source_position, label).early
@@ -180,7 +180,7 @@ class _Room(PropagationModel):
         self.room_spec = scene.room
         self.listener = _listener_xyz(scene)
         self.rotation = _listener_rotation(scene)
-        self.air = _Air.of(scene)
+        self.air = Air.of(scene)
         self.head_radius = scene.listener.head_radius
 
     def uniform_absorption(self, volume_m3: float, surface_m2: float) -> float:

@@ -54,7 +54,7 @@ def run_text(args: argparse.Namespace) -> int:
     from soundstage.cli.outputs import check_outputs
     from soundstage.errors import ParameterError
     from soundstage.io.atomic import ensure_dir
-    from soundstage.io.export import NORMALIZE_TARGET_DBFS, write_render
+    from soundstage.io.export import normalization_gain_db, write_render
     from soundstage.io.inputs import record_inputs
     from soundstage.io.wav import write_wav
     from soundstage.scene import Scene
@@ -86,10 +86,8 @@ def run_text(args: argparse.Namespace) -> int:
     )
     scene = Scene.model_validate(scene_data)
     rendered = render(scene, hrtf=args.hrtf, progress=not args.quiet)
-    if rendered.peak == 0.0:
-        raise ParameterError("the render is silent; check the prompt's sounds (--explain shows them)")
     # The render is normalised to -1 dBFS; the scene file carries the same gain, so it re-renders as written.
-    gain_db = NORMALIZE_TARGET_DBFS - rendered.peak_dbfs
+    gain_db = normalization_gain_db(rendered.peak, outputs["audio"])
     # Everything is computed; now the files: the sounds the scene file points at, the scene, the render.
     folder = ensure_dir(outputs["sounds"])
     for index, source in enumerate(scene_data["sources"]):

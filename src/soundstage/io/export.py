@@ -23,6 +23,24 @@ class WriteReport:
     bit_depth: int | str
 
 
+def normalization_gain_db(peak: float, path: str | Path) -> float:
+    """The gain in dB that brings a signal whose peak is ``peak`` (linear) to :data:`NORMALIZE_TARGET_DBFS`.
+
+    Raises
+    ------
+    OutputError
+        For silence (naming ``path``, the file it was meant for).
+
+    Examples
+    --------
+    >>> round(normalization_gain_db(0.5, "out.wav"), 3)
+    5.021
+    """
+    if peak <= 0.0:
+        raise OutputError(f"{path}: the render is silent, so it cannot be normalised; check the sources")
+    return float(NORMALIZE_TARGET_DBFS - 20.0 * np.log10(peak))
+
+
 def write_render(
     result,
     path: str | Path,
@@ -70,9 +88,7 @@ def write_render(
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     gain_db = 0.0
     if normalize:
-        if peak == 0.0:
-            raise OutputError(f"{path}: the render is silent, so it cannot be normalised; check the sources")
-        gain_db = NORMALIZE_TARGET_DBFS - 20.0 * np.log10(peak)
+        gain_db = normalization_gain_db(peak, path)
         audio = audio * np.float32(10.0 ** (gain_db / 20.0))
         peak = float(np.max(np.abs(audio)))
     write_wav(

@@ -102,7 +102,7 @@ def make_sound(name: str, seconds: float, sample_rate: int, *, seed: int = 0) ->
         For a class the library lacks (the message lists those it has), or one whose generator is missing here
         (the message says which package to install, or to give the sound as a file).
     """
-    from soundstage.learn.data.sounds import synthesize_clip
+    from soundstage.learn.data.sounds import available_generators, synthesize_clip
     from soundstage.library.synthesizers import SYNTHESIZERS
 
     sound = BY_NAME.get(name)
@@ -113,18 +113,16 @@ def make_sound(name: str, seconds: float, sample_rate: int, *, seed: int = 0) ->
         )
     kind = "procedural" if sound.kind == "library" else sound.kind
     synthesizer = SYNTHESIZERS.get(sound.generator) if sound.kind == "library" else None
+    missing = available_generators()[kind]
+    if missing is not None:
+        raise ParameterError(f"{name}: {missing}; or give --sound {name}=FILE")
     rng = np.random.default_rng([seed, sum(map(ord, name))])
-    try:
-        for _attempt in range(4):
-            audio, drawn = synthesize_clip(kind, sound.generator, rng, sample_rate, seconds, synthesizer=synthesizer)
-            if audio is not None:
-                break
-        else:
-            raise ParameterError(f"the library could not make {name!r} of {seconds:g} s; give --sound {name}=FILE")
-    except ParameterError as error:
-        if "install" in str(error):
-            raise ParameterError(f"{name}: {error}; or give --sound {name}=FILE") from None
-        raise
+    for _attempt in range(4):
+        audio, drawn = synthesize_clip(kind, sound.generator, rng, sample_rate, seconds, synthesizer=synthesizer)
+        if audio is not None:
+            break
+    else:
+        raise ParameterError(f"the library could not make {name!r} of {seconds:g} s; give --sound {name}=FILE")
     rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
     audio = (audio * (REFERENCE_RMS / max(rms, 1e-9))).astype(np.float32)
     made = ", ".join(f"{key} {value}" for key, value in drawn.items() if key != "text")

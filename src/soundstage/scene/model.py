@@ -403,12 +403,15 @@ class Scene(_Strict):
         room = self.room
         if room is None or room.kind == "mesh":
             return self  # a mesh is checked when it is loaded
-        from soundstage.scene.motion import listener_path_points, source_path_points
+        from soundstage.scene.motion import listener_path, source_path
 
-        points = [("listener.position", xyz) for xyz in listener_path_points(self)]
+        listener = listener_path(self)
+        points = [("listener.position", xyz) for xyz in listener.sample_points()]
         for i, source in enumerate(self.sources):
             field = "trajectory" if source.trajectory is not None else "position"
-            points += [(f"{self.source_label(i)}.{field}", xyz) for xyz in source_path_points(self, i)]
+            points += [
+                (f"{self.source_label(i)}.{field}", xyz) for xyz in source_path(self, i, listener).sample_points()
+            ]
         for label, xyz in points:
             if room.kind == "ground" and xyz[2] <= 0:
                 raise ValueError(f"{label} is at z = {xyz[2]:g} m, on or below the ground (z = 0); raise it")

@@ -157,16 +157,6 @@ def trajectory_path(trajectory: Trajectory, listener: PointPath) -> PointPath:
     return keyframe_path(times, points, trajectory.interpolate)
 
 
-def listener_path_points(scene: Scene) -> list[np.ndarray]:
-    """Points along the listener's path to check against a room (its keyframes and between)."""
-    return list(listener_path(scene).sample_points())
-
-
-def source_path_points(scene: Scene, index: int) -> list[np.ndarray]:
-    """Points along source ``index``'s path to check against a room (its keyframes and between)."""
-    return list(source_path(scene, index).sample_points())
-
-
 @dataclass(frozen=True)
 class HeadTurn:
     """The head's orientation over time: :meth:`rotations` gives head-to-world matrices.

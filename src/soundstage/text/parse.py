@@ -447,7 +447,7 @@ def _motion(event: Event, rest: str, decisions: list[str]) -> str:
         start_side, end_side = (sides.group(1), sides.group(2)) if sides else ("left", "right")
         if not sides:
             decisions.append(f"{event.sound}: passing with no sides given: from left to right")
-        a0, a1 = _side_azimuth(start_side, behind), _side_azimuth(end_side, behind)
+        a0, a1 = _side_azimuth(start_side), _side_azimuth(end_side)
         event.path = _straight_pass(a0, a1, d, behind)
         if sides:
             rest = rest.replace(sides.group(0), " ")
@@ -471,11 +471,11 @@ def _motion(event: Event, rest: str, decisions: list[str]) -> str:
                                                    else ("left" if re.search(r"\bfrom (?:the |my )?left\b", rest)
                                                          else ("right" if re.search(r"\bfrom (?:the |my )?right\b",
                                                                                     rest) else "front")))
-        a0 = _side_azimuth(start_side, False)
+        a0 = _side_azimuth(start_side)
         named = _static_azimuth(rest) if not sides and start_side == "front" else None
         if named is not None:
             a0 = named
-        a1 = _side_azimuth(sides.group(2), False) if sides else _wrap(a0 + 180.0)
+        a1 = _side_azimuth(sides.group(2)) if sides else _wrap(a0 + 180.0)
         event.path = [(a0, 45.0, 14.0), (a0, 90.0, 10.0), (a1, 45.0, 14.0)]
         if sides:
             rest = rest.replace(sides.group(0), " ")
@@ -508,7 +508,7 @@ def _drop_motion_words(text: str) -> str:
     return text
 
 
-def _side_azimuth(side: str, behind: bool) -> float:
+def _side_azimuth(side: str) -> float:
     side = side.replace("-", " ").replace("rear", "back")
     simple = {"left": 90.0, "right": -90.0, "front": 0.0, "back": 180.0, "behind": 180.0}
     return simple[side] if side in simple else words.DIRECTIONS[side][0]

@@ -93,10 +93,14 @@ class VideoAnalysis:
     sources: list[TrackedSource]
     first_frame: np.ndarray
     report: PipelineReport
+    views: list = field(default_factory=list)
 
 
-def analyse_video(job: VideoJob, *, progress: bool = True) -> VideoAnalysis:
+def analyse_video(job: VideoJob, *, progress: bool = True, view_of=None) -> VideoAnalysis:
     """Probe, decode, find and track the sounding objects, and lift their paths to 3-D.
+
+    ``view_of(rgb)``, when given, is also applied to every analysed frame as it is decoded (the learned
+    binauralizer's picture views), so the clip is decoded once; the results are ``views``.
 
     Raises
     ------
@@ -130,7 +134,7 @@ def analyse_video(job: VideoJob, *, progress: bool = True) -> VideoAnalysis:
     started = time.perf_counter()
     finder = REGION_BACKENDS.create("classical")
     depth_stage, depth_note = _depth_stage(job)
-    frames, times, detections = [], [], []
+    frames, times, detections, views = [], [], [], []
     camera = None
     frame_iter = frames_at_stride(info, job.stride_s)
     if progress:
@@ -151,6 +155,8 @@ def analyse_video(job: VideoJob, *, progress: bool = True) -> VideoAnalysis:
         depth = depth_stage(image, camera)
         regions = finder.find(image, labels=None, max_regions=REGIONS_PER_FRAME)
         detections.append([_detection(t, region, image, depth, camera) for region in regions])
+        if view_of is not None:
+            views.append(view_of(rgb))
         times.append(t)
         if not frames:
             frames.append(rgb)
@@ -177,35 +183,19 @@ def analyse_video(job: VideoJob, *, progress: bool = True) -> VideoAnalysis:
         lines.append(f"{len(labels) - len(placed)} sound(s) without a track stay in front, at 3 m")
         report.warnings.append(lines[-1])
     report.add("tracks", "Kalman + RTS", lines, started)
-    return VideoAnalysis(info, times_array, placed, frames[0], report)
+    return VideoAnalysis(info, times_array, placed, frames[0], report, views)
 
 
 def _depth_stage(job: VideoJob):
     """A function giving each analysed frame's depth map, and a note saying which backend it is."""
-    from soundstage.vision.depth import DEPTH_BACKENDS
-    from soundstage.vision.pipeline import CAMERA_HEIGHT_M
+    from soundstage.vision.pipeline import depth_backend
 
-    choice = job.depth
-    note = ""
-    if choice == "auto":
-        from soundstage.hub import fetch_for_auto
-        from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
-
-        folder, note = fetch_for_auto(
-            DEFAULT_DEPTH_MODEL, purpose="depth estimation", fallback="the offline geometric prior"
-        )
-        choice = "transformers" if folder is not None else "geometric"
-    if choice == "geometric":
-        backend = DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M)
-        note = (note + "; " if note else "") + "depth: the geometric prior (a level camera 1.6 m over flat ground)"
-    else:
-        backend = DEPTH_BACKENDS.create("transformers")
-        note = (note + "; " if note else "") + "depth: the transformers depth model"
+    backend, note = depth_backend(job.depth)
 
     def stage(image, camera):
         return backend.estimate(image, horizontal_fov_deg=camera.horizontal_fov_deg)
 
-    return stage, note
+    return stage, "; ".join(filter(None, [note, f"depth: {backend.name}"]))
 
 
 def _detection(t: float, region, image, depth, camera) -> Detection:
@@ -308,11 +298,20 @@ def render_video(
     check_writable(output, overwrite=overwrite, inputs=(InputFile.of(job.video),))
     if job.learned and output_format != "binaural":
         raise ParameterError(f"--learned makes binaural sound; drop --format {output_format} (or --learned)")
-    if analysis is None:
-        analysis = analyse_video(job, progress=progress)
+    model = view_of = None
+    if job.learned:
+        from soundstage.learn.inference import load_binauralizer, picture_view
+
+        model = load_binauralizer(job.model)
+
+        def view_of(rgb):
+            return picture_view(model.config.view, rgb, fov_deg=job.fov_deg)
+
+    if analysis is None or (job.learned and not analysis.views):
+        analysis = analyse_video(job, progress=progress, view_of=view_of)
     started = time.perf_counter()
     if job.learned:
-        audio, rate, details = _learned(job, analysis, sample_rate)
+        audio, rate, details = _learned(model, analysis, sample_rate)
         analysis.report.add("render", "learned binauralizer", [details["learned"]], started)
     else:
         from soundstage.acoustics.render import render
@@ -326,10 +325,10 @@ def render_video(
     fitted[:, : min(length, audio.shape[1])] = audio[:, :length]
     peak = float(np.max(np.abs(fitted))) if fitted.size else 0.0
     gain_db = 0.0
-    if normalize and peak > 0:
-        from soundstage.io.export import NORMALIZE_TARGET_DBFS
+    if normalize:
+        from soundstage.io.export import normalization_gain_db
 
-        gain_db = NORMALIZE_TARGET_DBFS - 20 * np.log10(peak)
+        gain_db = normalization_gain_db(peak, output)
         fitted *= np.float32(10 ** (gain_db / 20))
         peak = float(np.max(np.abs(fitted)))
     if peak > 1.0:
@@ -344,20 +343,15 @@ def render_video(
     return VideoResult(output, output_format, rate, float(peak_dbfs), float(gain_db), analysis, details)
 
 
-def _learned(job: VideoJob, analysis: VideoAnalysis, sample_rate: int):
+def _learned(model, analysis: VideoAnalysis, sample_rate: int):
     """The clip's own mix lifted to two ears, the frame nearest each window as its picture."""
     from soundstage.io.audio import resample
-    from soundstage.learn.inference import FrameViews, binauralize, load_binauralizer, picture_view
+    from soundstage.learn.inference import FrameViews, binauralize
 
-    model = load_binauralizer(job.model)
     track, rate = read_audio_track(analysis.info)
     mono = track.mean(axis=0)
     if rate != sample_rate:
         mono = resample(mono, rate, sample_rate).astype(np.float32)
-    views = [
-        picture_view(model.config.view, rgb, fov_deg=job.fov_deg)
-        for _, rgb in frames_at_stride(analysis.info, job.stride_s)
-    ]
-    frames = FrameViews(analysis.frame_times[: len(views)], views)
+    frames = FrameViews(analysis.frame_times, analysis.views)
     result = binauralize(model, mono, sample_rate, frames)
-    return result.audio, sample_rate, {"learned": f"{model.architecture}, {len(views)} frames"}
+    return result.audio, sample_rate, {"learned": f"{model.architecture}, {len(analysis.views)} frames"}

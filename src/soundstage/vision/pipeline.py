@@ -279,32 +279,40 @@ def _check_sound_files(job: ImageJob) -> None:
 def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
     from soundstage.vision.depth import DEPTH_BACKENDS
 
-    choice = job.depth
     fov = camera.horizontal_fov_deg
-    if choice not in ("auto", "geometric", "transformers"):
-        return DEPTH_BACKENDS.create("file", path=Path(choice)).estimate(image, horizontal_fov_deg=fov)
-    if choice == "geometric":
-        return DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M).estimate(
-            image, horizontal_fov_deg=fov
-        )
-    options: dict[str, Any] = {"scene_depth_m": job.scene_depth_m}
-    if job.depth_model:
-        options["model"] = job.depth_model
-    if choice == "transformers":
-        return DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
-    # auto: the depth model (cached, or fetched when online), else the offline prior — and say which.
-    from soundstage.hub import fetch_for_auto
-    from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
+    if job.depth not in ("auto", "geometric", "transformers"):
+        return DEPTH_BACKENDS.create("file", path=Path(job.depth)).estimate(image, horizontal_fov_deg=fov)
+    backend, note = depth_backend(job.depth, depth_model=job.depth_model, scene_depth_m=job.scene_depth_m)
+    depth = backend.estimate(image, horizontal_fov_deg=fov)
+    return depth if note is None else replace(depth, notes=(note, *depth.notes))
 
-    model = job.depth_model or DEFAULT_DEPTH_MODEL
-    folder, note = fetch_for_auto(model, purpose="depth estimation", fallback="the offline geometric prior")
-    if folder is not None:
-        depth = DEPTH_BACKENDS.create("transformers", **options).estimate(image, horizontal_fov_deg=fov)
-    else:
-        depth = DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M).estimate(
-            image, horizontal_fov_deg=fov
+
+def depth_backend(
+    choice: str, *, depth_model: str | None = None, scene_depth_m: float | None = None
+) -> tuple[Any, str | None]:
+    """The depth stage's backend for ``auto``, ``geometric`` or ``transformers``, and what ``auto`` decided.
+
+    ``auto`` takes the depth model when its weights are cached or can be fetched (said in the note), else the
+    offline geometric prior (a level camera :data:`CAMERA_HEIGHT_M` over flat ground); the note is None for the
+    other choices.
+    """
+    from soundstage.vision.depth import DEPTH_BACKENDS
+
+    note = None
+    if choice == "auto":
+        from soundstage.hub import fetch_for_auto
+        from soundstage.vision.depth.transformers_depth import DEFAULT_DEPTH_MODEL
+
+        folder, note = fetch_for_auto(
+            depth_model or DEFAULT_DEPTH_MODEL, purpose="depth estimation", fallback="the offline geometric prior"
         )
-    return replace(depth, notes=(note, *depth.notes))
+        choice = "transformers" if folder is not None else "geometric"
+    if choice == "geometric":
+        return DEPTH_BACKENDS.create("geometric", camera_height_m=CAMERA_HEIGHT_M), note
+    options: dict[str, Any] = {"scene_depth_m": scene_depth_m}
+    if depth_model:
+        options["model"] = depth_model
+    return DEPTH_BACKENDS.create("transformers", **options), note
 
 
 def _camera_from_depth_model(image: LoadedImage, camera, depth: DepthMap):

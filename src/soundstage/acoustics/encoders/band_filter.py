@@ -34,7 +34,7 @@ _KAISER_BETA = 4.0
 #: Gains below this (relative to the arrival's loudest band) are treated as this, in dB.
 _FLOOR_DB = -120.0
 #: Length of a truncated Linkwitz–Riley response, in periods of its cutoff (it is below -200 dB by then).
-_CROSSOVER_PERIODS = 8.0
+CROSSOVER_PERIODS = 8.0
 
 
 def band_filter_length(sample_rate: int, band_centers_hz: np.ndarray) -> int:
@@ -204,7 +204,7 @@ def linkwitz_riley(cutoff_hz: float, sample_rate: int, kind: str = "lowpass") ->
     from scipy.signal import butter, sosfilt
 
     section = butter(2, cutoff_hz, btype=kind, fs=sample_rate, output="sos")
-    impulse = np.zeros(math.ceil(_CROSSOVER_PERIODS * sample_rate / cutoff_hz))
+    impulse = np.zeros(math.ceil(CROSSOVER_PERIODS * sample_rate / cutoff_hz))
     impulse[0] = 1.0
     return sosfilt(np.concatenate([section, section]), impulse)
 

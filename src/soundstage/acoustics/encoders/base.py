@@ -44,6 +44,8 @@ class Encoder(ABC):
     sample_rate: int
     channel_labels: tuple[str, ...]
     channel_mask: int = 0
+    #: Taps the encoder's own filters add after an arrival (crossovers, an LFE low-pass), 0 for none.
+    filter_tail_taps: int = 0
 
     @property
     def n_channels(self) -> int:

@@ -34,7 +34,7 @@ import numpy as np
 
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.encoders import check_sample_rate
-from soundstage.acoustics.encoders.band_filter import linkwitz_riley
+from soundstage.acoustics.encoders.band_filter import CROSSOVER_PERIODS, linkwitz_riley
 from soundstage.acoustics.encoders.base import Encoder, arrival_placer
 from soundstage.acoustics.encoders.diffuse_field import (
     DIFFUSE_QUADRATURE_DEGREE,
@@ -167,6 +167,8 @@ class SurroundEncoder(Encoder):
         self._panned = np.array([i for i, s in enumerate(speakers) if not s.is_lfe])
         self._lfe_index = next((i for i, s in enumerate(speakers) if s.is_lfe), None)
         self._azimuth_deg = np.array([speakers[i].azimuth_deg for i in self._panned])
+        lowest = min(self.crossover_hz, self.lfe_cutoff_hz) if self.lfe else self.crossover_hz
+        self.filter_tail_taps = math.ceil(CROSSOVER_PERIODS * self.sample_rate / lowest)
 
     def channel_gains(self, directions: np.ndarray, vector: str = "velocity") -> np.ndarray:
         """Panning gains of every channel (LFE 0) for ``directions`` (K, 3), shape (K, n_channels).

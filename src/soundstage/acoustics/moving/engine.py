@@ -48,6 +48,7 @@ from soundstage.acoustics.moving.kernels import (
 )
 from soundstage.acoustics.moving.partitioned import PartitionedConvolver
 from soundstage.acoustics.moving.paths import ImagePaths
+from soundstage.acoustics.propagation import Air
 from soundstage.errors import ParameterError
 from soundstage.scene.motion import HeadTurn, PointPath
 
@@ -100,18 +101,6 @@ class MovingSource:
     doppler: bool
     update_blocks: int = 1
     tail: np.ndarray | None = None
-
-
-@dataclass
-class Air:
-    """Speed of sound (m/s) and per-band air attenuation (dB/m on OCTAVE_BANDS_HZ, or None)."""
-
-    speed_of_sound: float
-    attenuation_db_per_m: np.ndarray | None = None
-
-
-#: The array fields of :class:`ImagePaths`, in order.
-_PATH_ARRAYS = ("matrices", "offsets", "log_reflection", "order")
 
 
 @dataclass
@@ -339,10 +328,7 @@ class SourceRenderer:
             if item.name == "keys":
                 parts["keys"] = mine + theirs
             elif item.name == "paths":
-                parts["paths"] = ImagePaths(
-                    mine.keys + theirs.keys,
-                    *(np.concatenate([getattr(mine, f), getattr(theirs, f)]) for f in _PATH_ARRAYS),
-                )
+                parts["paths"] = ImagePaths.concatenate([mine, theirs])
             else:
                 parts[item.name] = np.concatenate([mine, theirs])
         return _PathState(**parts)

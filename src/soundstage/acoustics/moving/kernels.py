@@ -52,7 +52,7 @@ def kernel_shape(encoder: Encoder, banded: bool) -> KernelShape:
     hrir = int(getattr(hrtf, "n_taps", 0) or 0)
     latency = math.ceil(float(getattr(hrtf, "latency_s", 0.0) or 0.0) * rate)
     lead = (band - 1) // 2 + HALF_WIDTH + math.ceil(_SPACING_LEAD_S * rate) + latency
-    tail = _encoder_tail(encoder)
+    tail = encoder.filter_tail_taps
     return KernelShape(lead, lead + band + hrir + 2 * HALF_WIDTH + tail + math.ceil(_SPACING_LEAD_S * rate))
 
 
@@ -103,13 +103,3 @@ def direction_kernels(
         bands,
     )
     return encoder.arrival_responses(arrivals, shape.length)
-
-
-def _encoder_tail(encoder: Encoder) -> int:
-    """Taps an encoder's own filters add after an arrival (crossovers, the LFE low-pass)."""
-    from soundstage.acoustics.encoders.surround import SurroundEncoder
-
-    if isinstance(encoder, SurroundEncoder):
-        lowest = min(encoder.crossover_hz, encoder.lfe_cutoff_hz if encoder.lfe else encoder.crossover_hz)
-        return math.ceil(8.0 * encoder.sample_rate / lowest)
-    return 0

@@ -55,6 +55,15 @@ class ImagePaths:
             (len(self),) + (1,) * (s.ndim - 2) + (3,)
         )
 
+    @classmethod
+    def concatenate(cls, parts: list[ImagePaths]) -> ImagePaths:
+        """The paths of several sets, in order."""
+        arrays = ("matrices", "offsets", "log_reflection", "order")
+        return cls(
+            tuple(key for part in parts for key in part.keys),
+            *(np.concatenate([getattr(part, name) for part in parts]) for name in arrays),
+        )
+
     def subset(self, keep: np.ndarray) -> ImagePaths:
         keep = np.asarray(keep)
         index = np.flatnonzero(keep) if keep.dtype == bool else keep
@@ -129,13 +138,7 @@ def shoebox_paths(
             np.zeros((1, log_reflection.shape[1])),
             np.zeros(1, dtype=int),
         )
-        paths = ImagePaths(
-            direct.keys + paths.keys,
-            *(
-                np.concatenate([getattr(direct, f), getattr(paths, f)])
-                for f in ("matrices", "offsets", "log_reflection", "order")
-            ),
-        )
+        paths = ImagePaths.concatenate([direct, paths])
     return paths
 
 

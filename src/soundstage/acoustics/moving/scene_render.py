@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from soundstage.acoustics.moving.engine import Air, BlockEngine, MovingSource
+from soundstage.acoustics.moving.engine import BlockEngine, MovingSource
 from soundstage.acoustics.moving.paths import direct_path, ground_paths, mesh_paths, shoebox_paths
 from soundstage.errors import ParameterError
 from soundstage.scene.motion import PointPath, head_turn, listener_path, source_path
@@ -36,10 +36,10 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
         For a room kind moving sources cannot use yet, a trajectory faster than sound or through the
         listener's head.
     """
-    from soundstage.acoustics.propagation import _Air
+    from soundstage.acoustics.propagation import Air
 
     listener = listener_path(scene)
-    air = _Air.of(scene)
+    air = Air.of(scene)
     c = air.speed_of_sound
     horizon = 0.0
     sources, longest = [], 0.0
@@ -71,7 +71,7 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
         sources,
         listener,
         head_turn(scene),
-        Air(c, air.attenuation_db_per_m),
+        air,
         block,
         max_delay_s=longest + horizon + 0.01,
         banded=model.name != "free_field" or air.attenuation_db_per_m is not None,
@@ -124,12 +124,6 @@ def render_moving(
         )
     n_blocks = -(-(length + engine.latency_samples) // block)
     out = np.zeros((encoder.n_channels, n_blocks * block), dtype=np.float32)
-    padded = [np.zeros(0)] * len(signals)
-    for index, (start, signal) in enumerate(zip(starts, signals, strict=True)):
-        full = np.zeros(n_blocks * block)
-        stop = min(start + len(signal), len(full))
-        full[start:stop] = signal[: stop - start]
-        padded[index] = full
     blocks = range(n_blocks)
     if progress:
         from tqdm.auto import tqdm
@@ -137,8 +131,18 @@ def render_moving(
         blocks = tqdm(blocks, desc=f"render {encoder.name} (moving)", unit="block", delay=1.0, leave=False)
     for b in blocks:
         lo = b * block
-        out[:, lo : lo + block] = engine.process([p[lo : lo + block] for p in padded])
+        inputs = [_block_of(signal, start, lo, block) for signal, start in zip(signals, starts, strict=True)]
+        out[:, lo : lo + block] = engine.process(inputs)
     return out[:, engine.latency_samples : engine.latency_samples + length]
+
+
+def _block_of(signal: np.ndarray, start: int, lo: int, block: int) -> np.ndarray:
+    """Samples ``lo`` to ``lo + block`` of the scene of a signal that starts at sample ``start`` (silence around it)."""
+    out = np.zeros(block)
+    first, last = max(lo, start), min(lo + block, start + len(signal))
+    if last > first:
+        out[first - lo : last - lo] = signal[first - start : last - start]
+    return out
 
 
 def _paths_of(model: PropagationModel, start_xyz: np.ndarray, propagation, c: float):
