@@ -422,11 +422,9 @@ def _source_signal(scene: Scene, index: int, rate: int) -> np.ndarray:
 
 def _progress(items, enabled: bool, description: str):
     """Wrap ``items`` in a progress bar that only appears after a second of work."""
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
+    from soundstage.progress import progress_bar
 
-    return tqdm(items, desc=description, unit="source", delay=1.0, leave=False)
+    return progress_bar(items, enabled=enabled, description=description, unit="source")
 
 
 def decode_to_binaural(

@@ -136,18 +136,15 @@ def analyse_video(job: VideoJob, *, progress: bool = True, view_of=None) -> Vide
     depth_stage, depth_note = _depth_stage(job)
     frames, times, detections, views = [], [], [], []
     camera = None
-    frame_iter = frames_at_stride(info, job.stride_s)
-    if progress:
-        from tqdm.auto import tqdm
+    from soundstage.progress import progress_bar
 
-        frame_iter = tqdm(
-            frame_iter,
-            desc="analyse frames",
-            unit="frame",
-            total=int(info.duration_s / job.stride_s) + 1,
-            delay=1.0,
-            leave=False,
-        )
+    frame_iter = progress_bar(
+        frames_at_stride(info, job.stride_s),
+        enabled=progress,
+        description="analyse frames",
+        unit="frame",
+        total=int(info.duration_s / job.stride_s) + 1,
+    )
     for t, rgb in frame_iter:
         image = LoadedImage(rgb, f"{info.path}@{t:.2f}s", (info.width, info.height), rgb.shape[1] / info.width)
         if camera is None:

@@ -124,11 +124,10 @@ def render_moving(
         )
     n_blocks = -(-(length + engine.latency_samples) // block)
     out = np.zeros((encoder.n_channels, n_blocks * block), dtype=np.float32)
-    blocks = range(n_blocks)
-    if progress:
-        from tqdm.auto import tqdm
+    from soundstage.progress import progress_bar
 
-        blocks = tqdm(blocks, desc=f"render {encoder.name} (moving)", unit="block", delay=1.0, leave=False)
+    description = f"render {encoder.name} (moving)"
+    blocks = progress_bar(range(n_blocks), enabled=progress, description=description, unit="block")
     for b in blocks:
         lo = b * block
         inputs = [_block_of(signal, start, lo, block) for signal, start in zip(signals, starts, strict=True)]
