@@ -1717,6 +1717,20 @@ def _text_cases() -> list[Case]:
     ]
 
 
+def _serve_cases() -> list[Case]:
+    """Bad options of ``soundstage serve`` are refused before a server starts (a good one would keep running)."""
+    err = "error"
+    return [
+        Case("serve-workers-zero", ("serve", "--workers", "0"), err, "--workers 0: give at least 1"),
+        Case("serve-port-zero", ("serve", "--port", "0"), err, "--port 0"),
+        Case("serve-port-huge", ("serve", "--port", "70000"), err, "--port 70000"),
+        Case("serve-port-text", ("serve", "--port", "http"), err, "invalid int value"),
+        Case("serve-keep-negative", ("serve", "--keep-hours", "-1"), err, "--keep-hours -1"),
+        Case("serve-upload-zero", ("serve", "--max-upload-mb", "0"), err, "--max-upload-mb 0"),
+        Case("serve-data-dir-empty", ("serve", "--data-dir", ""), err, "empty path"),
+    ]
+
+
 CASES: list[Case] = [
     *_found_by_fuzzing(),
     *_scene_cases(),
@@ -1728,6 +1742,7 @@ CASES: list[Case] = [
     *_image_cases(),
     *_video_cases(),
     *_text_cases(),
+    *_serve_cases(),
     *_analyze_cases(),
     *_eval_cases(),
     *_other_cases(),

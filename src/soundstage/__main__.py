@@ -4,4 +4,6 @@ import sys
 
 from soundstage.cli.main import main
 
-sys.exit(main())
+# Guarded: the web server's worker processes import the main module again, and must not rerun the CLI.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hrtf_option(demo)
     demo.set_defaults(handler=_demo)
 
-    from soundstage.cli import analyze, evaluate, image, learn, text, video
+    from soundstage.cli import analyze, evaluate, image, learn, serve, text, video
 
     learn.register(commands)
     image.register(commands)
@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(commands)
     video.register(commands)
     text.register(commands)
+    serve.register(commands)
 
     info = commands.add_parser("info", help="formats, HRTFs available, versions")
     info.set_defaults(handler=_info)

@@ -1,0 +1,74 @@
+"""``soundstage serve``: the web page to build, hear and download scenes, on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from soundstage.cli.main import path_argument
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` sub-command to the ``soundstage`` parser."""
+    serve = commands.add_parser(
+        "serve",
+        help="start the web page (upload a photo, video, sounds or a prompt; drag sources; render; download)",
+        description="Serve the Soundstage page and its API (OpenAPI at /docs). Listens on 127.0.0.1 unless "
+        "--host says otherwise; opens no browser by itself.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="jobs that run at once (default 2)"
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=path_argument,
+        help="uploads and results (default $SOUNDSTAGE_CACHE/serve or ~/.cache/soundstage/serve)",
+    )
+    serve.add_argument(
+        "--keep-hours", type=float, default=24.0, help="remove uploads and results unused this long (default 24)"
+    )
+    serve.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload in MiB (default 200)")
+    serve.add_argument("--max-render-seconds", type=float, default=120.0, help="longest render (default 120 s)")
+    serve.add_argument("--max-sources", type=int, default=32, help="most sources in one render (default 32)")
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Handler of ``soundstage serve``."""
+    from soundstage.errors import ParameterError
+
+    try:
+        import uvicorn
+
+        from soundstage.web.app import create_app
+        from soundstage.web.limits import MIB, Limits
+    except ImportError as error:
+        raise ParameterError(
+            f"soundstage serve needs the web extra ({error.name} is missing): pip install 'soundstage[web]'"
+        ) from None
+    if args.workers < 1:
+        raise ParameterError(f"--workers {args.workers}: give at least 1")
+    if not 0 < args.port < 65536:
+        raise ParameterError(f"--port {args.port}: give a port from 1 to 65535")
+    for option, value in (
+        ("--keep-hours", args.keep_hours),
+        ("--max-upload-mb", args.max_upload_mb),
+        ("--max-render-seconds", args.max_render_seconds),
+        ("--max-sources", args.max_sources),
+    ):
+        if not value > 0:
+            raise ParameterError(f"{option} {value:g}: give a number above 0")
+    limits = Limits(
+        max_upload_bytes=int(args.max_upload_mb * MIB),
+        max_render_seconds=args.max_render_seconds,
+        max_sources=args.max_sources,
+        keep_seconds=args.keep_hours * 3600.0,
+    )
+    app = create_app(args.data_dir, limits=limits, workers=args.workers)
+    print(f"soundstage: serving http://{args.host}:{args.port} (API docs at /docs); Ctrl-C stops", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
