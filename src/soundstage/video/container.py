@@ -192,6 +192,8 @@ def frames_at_stride(info: VideoInfo, stride_s: float, *, max_side: int = 640) -
             if frame.pts is None:
                 continue
             t = float(frame.pts * stream.time_base) - start
+            if t > info.duration_s + 1.0:
+                break  # frames past the length the file declares (a damaged or crafted file) are not read
             if t + 0.5 / info.fps < next_time:
                 continue
             rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
@@ -214,13 +216,19 @@ def read_audio_track(info: VideoInfo) -> tuple[np.ndarray, int]:
             f"{info.path}: has no audio stream to place; give the sound with --source LABEL=FILE (or --audio FILE)"
         )
     pieces = []
+    # Samples past the length the file declares (a damaged or crafted file) are not read.
+    most = round((info.duration_s + 1.0) * info.audio_rate)
     with _open(info.path) as container:
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=info.audio_rate)
+        read = 0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     pieces.append(out.to_ndarray())
+                    read += pieces[-1].shape[1]
+                if read > most:
+                    break
             for out in resampler.resample(None):
                 pieces.append(out.to_ndarray())
         except av.FFmpegError as error:
