@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import struct
 import time
 import zipfile
@@ -248,13 +249,15 @@ def test_uploads_past_the_size_and_length_limits_are_refused_with_the_limit(smal
 @pytest.mark.parametrize(
     "url",
     [
+        # (httpx would resolve a literal "../" before sending, so the dots are escaped as an attacker would.)
         "/api/uploads/..%2F..%2Fetc%2Fpasswd",
-        "/api/uploads/../../etc/passwd/content",
+        "/api/uploads/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd/content",
         "/api/uploads/%2Fetc%2Fpasswd/content",
         "/api/uploads/0123456789abcdef0123456789abcdeX/content",
         "/api/jobs/..%2Fuploads",
-        "/static/../app.py",
         "/static/%2E%2E/app.py",
+        "/static/%2E%2E%2Fapp.py",
+        "/static/js/%2E%2E%2F%2E%2E%2Fapp.py",
     ],
 )
 def test_paths_in_urls_reach_no_file(client, url) -> None:
@@ -316,7 +319,7 @@ def test_validate_normalises_a_scene_and_gives_its_length(client, sound_id) -> N
     answer = client.post("/api/scenes/validate", json={"scene": moving}).json()
     assert answer["moves"] is True and answer["duration"] == pytest.approx(3.0)  # the trajectory outlasts the sound
     still = client.post("/api/scenes/validate", json={"scene": one_source(sound_id)}).json()
-    assert still["moves"] is False and still["duration"] == pytest.approx(1.0)
+    assert still["moves"] is False and still["duration"] == pytest.approx(1.0 + 2 / 343.0, abs=1e-3)  # + the way
     assert still["scene"]["sources"][0]["audio"] == f"upload:{sound_id}"
 
 
@@ -500,10 +503,14 @@ def test_a_video_job_gives_a_moving_source_that_follows_the_disc(client, tmp_pat
     assert "video" in render_job["result"]["files"]
 
 
-def test_text_to_audio_offline_fails_the_job_with_a_clear_line(client) -> None:
+def test_text_to_audio_without_its_weights_fails_the_job_with_a_clear_line(client) -> None:
+    # The tests' hub is a closed local port (conftest.py): the model cannot be fetched, as on an offline machine.
     job = wait(client, client.post("/api/jobs/sound", json={"prompt": "a dog barking"}).json())
     assert job["state"] == "failed" and "\n" not in job["error"]
-    assert "internal error" not in job["error"]
+    assert "internal error" not in job["error"] and "audioldm2" in job["error"]
+    for model in ("../../etc", "/home/someone/model", "someone/any-repo"):  # only the models the server knows
+        answer = client.post("/api/jobs/sound", json={"prompt": "a dog", "model": model})
+        assert answer.status_code == 422 and answer.json()["detail"].startswith("model: Input should be")
 
 
 # -- isolation, stopping and limits of the job runner --------------------------------------------------
@@ -605,3 +612,132 @@ def test_serve_listens_on_this_machine_only_unless_told() -> None:
 
     args = build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1" and args.port == 8000 and args.workers >= 1
+
+
+# -- what a request may cost, and who may send one -----------------------------------------------------
+
+
+def test_a_page_from_another_site_cannot_upload_or_queue_work(client, sound_id) -> None:
+    foreign = {"Origin": "http://evil.example"}
+    assert upload(client, "n.wav", wav_bytes(noise(0.2)), "sound").status_code == 201  # scripts send no Origin
+    answer = client.post("/api/uploads", files={"file": ("n.wav", wav_bytes(noise(0.2)))}, headers=foreign)
+    assert answer.status_code == 403 and "http://evil.example" in answer.json()["detail"]
+    answer = client.post("/api/jobs/render", json={"scene": one_source(sound_id)}, headers=foreign)
+    assert answer.status_code == 403
+    own = client.post(
+        "/api/scenes/validate", json={"scene": one_source(sound_id)}, headers={"Origin": "http://testserver"}
+    )
+    assert own.status_code == 200
+    assert client.get("/api/info", headers=foreign).status_code == 200  # reading is harmless
+
+
+def test_a_loopback_server_answers_its_own_names_only(tmp_path) -> None:
+    from soundstage.web.guards import LOOPBACK_HOSTS
+
+    app = create_app(tmp_path / "serve", workers=1, allowed_hosts=LOOPBACK_HOSTS)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as local:
+        assert local.get("/api/info").status_code == 200
+        assert local.get("/api/info", headers={"Host": "localhost:8000"}).status_code == 200
+        # A rebound DNS name reaches this machine with the attacker's name in Host.
+        assert local.get("/api/info", headers={"Host": "evil.example:8000"}).status_code == 400
+
+
+def test_two_servers_cannot_share_a_data_folder(tmp_path) -> None:
+    with TestClient(create_app(tmp_path / "serve", workers=1)):
+        with pytest.raises(Exception, match="another soundstage serve uses this data folder"):
+            with TestClient(create_app(tmp_path / "serve", workers=1)):
+                pass
+    with TestClient(create_app(tmp_path / "serve", workers=1)) as again:  # free once the first has stopped
+        assert again.get("/api/info").status_code == 200
+
+
+def test_json_bodies_are_capped_and_big_scenes_refused_before_validation(client, sound_id) -> None:
+    huge = {"scene": one_source(sound_id), "padding": "x" * 3_000_000}
+    answer = client.post("/api/scenes/validate", json=huge)
+    assert answer.status_code == 413 and "a scene is a short text" in answer.json()["detail"]
+    many = {"sources": [dict(one_source(sound_id)["sources"][0]) for _ in range(Limits().max_sources + 1)]}
+    started = time.perf_counter()
+    answer = client.post("/api/scenes/validate", json={"scene": many})
+    assert answer.status_code == 422 and "33 sources is more than" in answer.json()["detail"]
+    keyframes = [{"t": 0.01 * k, "position": {"az": k % 90, "el": 0, "dist": 2}} for k in range(5000)]
+    path = {"sources": [{"audio": f"upload:{sound_id}", "trajectory": {"keyframes": keyframes}}]}
+    answer = client.post("/api/scenes/validate", json={"scene": path})
+    assert answer.status_code == 422 and "5000 keyframes in all is more than" in answer.json()["detail"]
+    assert time.perf_counter() - started < 5.0  # refused by counting, not after validating
+
+
+def test_a_scene_file_with_yaml_aliases_is_refused(client, sound_id) -> None:
+    text = "s: &s {audio: a.wav, position: {az: 10, dist: 2}}\nsources: [*s, *s, *s]\n"
+    answer = client.post("/api/scenes/import", json={"text": text, "sounds": {"a.wav": sound_id}})
+    assert answer.status_code == 422 and "YAML aliases" in answer.json()["detail"]
+
+
+def test_a_far_source_counts_the_time_its_sound_travels(small_client) -> None:
+    sound = upload(small_client, "far.wav", wav_bytes(noise(0.5, seed=31))).json()["id"]
+    near = small_client.post("/api/scenes/validate", json={"scene": one_source(sound)}).json()
+    assert near["duration"] == pytest.approx(0.5 + 2 / 343.0, abs=1e-3)
+    far = one_source(sound)
+    far["sources"][0]["position"]["dist"] = 600.0  # 1.75 s on the way
+    answer = small_client.post("/api/jobs/render", json={"scene": far})
+    assert answer.status_code == 422 and "lasts 2.2 s" in answer.json()["detail"]
+
+
+def test_sounds_with_absurd_channels_rates_or_sample_counts_are_refused(tmp_path) -> None:
+    limits = Limits(max_sound_samples=100_000)
+    with TestClient(create_app(tmp_path / "serve", workers=1, limits=limits)) as client:
+        buffer = io.BytesIO()
+        soundfile.write(buffer, np.zeros((100, 12), dtype=np.float32), 48000, format="WAV")
+        answer = upload(client, "twelve.wav", buffer.getvalue(), "sound")
+        assert answer.status_code == 422 and "12 channels at 48000 Hz" in answer.json()["detail"]
+        buffer = io.BytesIO()
+        soundfile.write(buffer, np.zeros(1000, dtype=np.float32), 384000, format="WAV")
+        answer = upload(client, "fast.wav", buffer.getvalue(), "sound")
+        assert answer.status_code == 422 and "at 384000 Hz" in answer.json()["detail"]
+        answer = upload(client, "stereo.wav", wav_bytes(np.zeros((60_000, 2))), "sound")  # 120 000 samples
+        assert answer.status_code == 422 and "120,000 samples" in answer.json()["detail"]
+
+
+def test_a_sofa_file_declaring_a_huge_array_is_refused_before_it_is_read(client, tmp_path) -> None:
+    import h5py
+
+    path = tmp_path / "bomb.sofa"
+    with h5py.File(path, "w") as f:  # 2000 × 2 × 100 000 float64 = 3 GB declared, nothing written
+        f.create_dataset("Data.IR", shape=(2000, 2, 100_000), dtype="f8")
+    assert path.stat().st_size < 100_000
+    answer = upload(client, "bomb.sofa", path.read_bytes(), "sofa")
+    assert answer.status_code == 422 and "more than this server reads" in answer.json()["detail"]
+
+
+def test_a_job_past_its_time_fails_and_its_worker_is_not_reused(tmp_path) -> None:
+    limits = Limits(job_timeout_s=1.0)
+    with TestClient(create_app(tmp_path / "serve", workers=1, limits=limits)) as client:
+        sound = upload(client, "n.wav", wav_bytes(noise(6.0, seed=41))).json()["id"]  # 8 × 6 s in a hall: > 1 s
+        slow = client.post("/api/jobs/render", json={"scene": long_scene(sound), "sample_rate": 48000}).json()
+        quick = client.post("/api/jobs/render", json={"scene": one_source(sound, az=12)}).json()
+        slow = wait(client, slow)
+        assert slow["state"] == "failed" and "stopped after 1 s" in slow["error"]
+        quick = wait(client, quick)
+        assert quick["state"] == "done", quick["error"]  # run by a fresh worker, not the killed one
+
+
+def test_a_cached_result_whose_uploads_expired_is_made_again(tmp_path) -> None:
+    with TestClient(create_app(tmp_path / "serve", workers=1)) as client:
+        request = {"prompt": "a bird singing on the right", "format": "binaural"}
+        first = wait(client, client.post("/api/jobs/text", json=request).json())
+        assert first["state"] == "done", first["error"]
+        sound = first["result"]["scene"]["sources"][0]["audio"].removeprefix("upload:")
+        cached = client.post("/api/jobs/text", json=request).json()
+        assert cached["cached"] is True
+        shutil.rmtree(tmp_path / "serve" / "uploads" / sound)  # the library sound it made has expired
+        again = client.post("/api/jobs/text", json=request).json()
+        assert again["cached"] is False and again["state"] in ("queued", "running")
+        again = wait(client, again)
+        assert client.get(f"/api/uploads/{sound}").status_code == 200  # made again (the same bytes, the same id)
+
+
+def test_export_is_bounded_like_a_render(small_client) -> None:
+    sound = upload(small_client, "e.wav", wav_bytes(noise(0.5, seed=51))).json()["id"]
+    scene = one_source(sound)
+    scene["sources"] *= 3
+    answer = small_client.post("/api/scenes/export", json={"scene": scene})
+    assert answer.status_code == 422 and "3 sources is more than" in answer.json()["detail"]

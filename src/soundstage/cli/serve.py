@@ -68,7 +68,14 @@ def run_serve(args: argparse.Namespace) -> int:
         max_sources=args.max_sources,
         keep_seconds=args.keep_hours * 3600.0,
     )
-    app = create_app(args.data_dir, limits=limits, workers=args.workers)
+    from soundstage.web.guards import LOOPBACK_HOSTS
+
+    # On this machine only, the server answers to its loopback names only (no DNS rebinding); on a network
+    # address the operator's names are not known here, so any Host is answered.
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")
+    app = create_app(
+        args.data_dir, limits=limits, workers=args.workers, allowed_hosts=LOOPBACK_HOSTS if loopback else None
+    )
     print(f"soundstage: serving http://{args.host}:{args.port} (API docs at /docs); Ctrl-C stops", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -18,13 +18,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from soundstage import __version__
-from soundstage.errors import SoundstageError
+from soundstage.errors import ParameterError, SoundstageError
 from soundstage.web.content import UploadRejected
+from soundstage.web.guards import BodyLimit, SameOrigin
 from soundstage.web.jobs import JobManager, ServerBusy
 from soundstage.web.limits import Limits
 from soundstage.web.store import UnknownId, UploadStore
@@ -99,7 +102,8 @@ class RenderRequest(_Body):
 class SoundRequest(_Body):
     prompt: str = Field(min_length=1, max_length=500)
     seconds: float = Field(5.0, gt=0, le=30)
-    model: str | None = Field(None, max_length=200, description="text-to-audio model id (default AudioLDM 2)")
+    # Only the models this server knows: a free-form id would let a request start any download, or name a folder.
+    model: Literal["audioldm2", "stable-audio"] | None = Field(None, description="text-to-audio model (audioldm2)")
     seed: int = Field(0, ge=0, lt=2**31)
 
 
@@ -127,7 +131,13 @@ def default_data_dir() -> Path:
     return (Path(root).expanduser() if root else Path.home() / ".cache" / "soundstage") / "serve"
 
 
-def create_app(data_dir: str | Path | None = None, *, limits: Limits | None = None, workers: int = 2) -> FastAPI:
+def create_app(
+    data_dir: str | Path | None = None,
+    *,
+    limits: Limits | None = None,
+    workers: int = 2,
+    allowed_hosts: list[str] | None = None,
+) -> FastAPI:
     """The web application.
 
     Parameters
@@ -138,6 +148,9 @@ def create_app(data_dir: str | Path | None = None, *, limits: Limits | None = No
         Upload and job bounds (default :class:`Limits`()).
     workers : int
         Jobs that run at once, each in its own process.
+    allowed_hosts : list of str or None
+        ``Host`` names to answer (``soundstage serve`` on 127.0.0.1 gives the loopback names, so that a
+        page whose DNS name was rebound to this machine is refused); None answers any.
     """
     limits = limits or Limits()
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -160,62 +173,13 @@ def create_app(data_dir: str | Path | None = None, *, limits: Limits | None = No
     )
     app.state.limits = limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
+    app.add_middleware(SameOrigin)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     _add_error_handlers(app)
     _add_routes(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-
-
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` (413) while they arrive, declared length or not."""
-
-    def __init__(self, app, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(self.max_bytes)(scope, receive, send)
-            return
-        received = 0
-        too_large = False
-
-        async def counted():
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
-                    raise _BodyTooLarge
-            return message
-
-        async def unless_too_large(message) -> None:
-            if not too_large:  # the app's answer to a cut-off body is replaced by the 413 below
-                await send(message)
-
-        try:
-            await self.app(scope, counted, unless_too_large)
-        except Exception:
-            if not too_large:
-                raise
-        if too_large:
-            await _too_large(self.max_bytes)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(max_bytes: int) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"the upload is larger than this server takes ({max_bytes / 2**20:.0f} MiB); send a smaller file"},
-        status_code=413,
-    )
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -279,7 +243,7 @@ def _add_routes(app: FastAPI) -> None:
         with os.fdopen(handle, "wb") as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
-        return store(request).add(Path(temporary), file.filename or "upload", expected=kind)
+        return store(request).add(Path(temporary), file.filename or "upload", expected=kind, isolated=True)
 
     @app.get("/api/uploads/{upload_id}", summary="What an upload is")
     def upload_meta(request: Request, upload_id: str) -> dict[str, Any]:
@@ -313,42 +277,61 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/api/scenes/export",
         summary="The scene as a ZIP: scene.yaml and its sounds, for soundstage render",
-        response_class=Response,
+        response_class=FileResponse,
         responses={200: {"content": {"application/zip": {}}}},
     )
-    def export_scene(request: Request, body: SceneRequest) -> Response:
-        from soundstage.web.scenes import export_scene_zip, resolve_scene
+    def export_scene(request: Request, body: SceneRequest) -> FileResponse:
+        from soundstage.web.scenes import check_render_cost, export_scene_zip, resolve_scene
 
-        data = export_scene_zip(resolve_scene(body.scene, store(request)), store(request))
-        headers = {"Content-Disposition": 'attachment; filename="scene.zip"'}
-        return Response(data, media_type="application/zip", headers=headers)
+        scene = resolve_scene(body.scene, store(request))
+        check_render_cost(scene, store(request), request.app.state.limits)
+        handle, temporary = tempfile.mkstemp(prefix=".export-", suffix=".zip", dir=store(request).folder)
+        os.close(handle)
+        try:
+            export_scene_zip(scene, store(request), Path(temporary))
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        # Written to disk (not memory), sent, then removed.
+        return FileResponse(
+            temporary,
+            media_type="application/zip",
+            filename="scene.zip",
+            background=BackgroundTask(Path(temporary).unlink, missing_ok=True),
+        )
 
     @app.post("/api/jobs/image", status_code=202, summary="Find where the sounds are in a photo → a scene")
     def image_job(request: Request, body: ImageRequest) -> dict[str, Any]:
         _check_uploads(store(request), {"image": (body.image, "image")}, body.sounds)
-        _check_format(body.format)
+        _check_output(body.format, body.sample_rate, request.app.state.limits)
         return jobs(request).submit("image", body.model_dump())
 
     @app.post("/api/jobs/video", status_code=202, summary="Track the sounding objects of a video → a moving scene")
     def video_job(request: Request, body: VideoRequest) -> dict[str, Any]:
         _check_uploads(store(request), {"video": (body.video, "video")}, body.sounds)
-        _check_format(body.format)
+        _check_output(body.format, body.sample_rate, request.app.state.limits)
         return jobs(request).submit("video", body.model_dump())
 
     @app.post("/api/jobs/text", status_code=202, summary="Read a prompt into a scene")
     def text_job(request: Request, body: TextRequest) -> dict[str, Any]:
         for label, upload_id in body.sounds.items():
             store(request).path(upload_id, kind="sound", field=f"sounds.{label}")
-        _check_format(body.format)
+        limits = request.app.state.limits
+        _check_output(body.format, body.sample_rate, limits)
+        if body.duration is not None and body.duration > limits.max_render_seconds:
+            raise ParameterError(
+                f"duration: {body.duration:g} s is more than this server renders ({limits.max_render_seconds:g} s)"
+            )
         return jobs(request).submit("text", body.model_dump())
 
     @app.post("/api/jobs/render", status_code=202, summary="Render a scene in one format")
     def render_job(request: Request, body: RenderRequest) -> dict[str, Any]:
         from soundstage.web.scenes import check_render_cost, resolve_scene
 
+        limits = request.app.state.limits
         scene = resolve_scene(body.scene, store(request))  # refused now, with the field, not in a worker
-        check_render_cost(scene, store(request), request.app.state.limits, sample_rate=body.sample_rate)
-        _check_format(body.format or scene.output.format)
+        check_render_cost(scene, store(request), limits, sample_rate=body.sample_rate)
+        _check_output(body.format or scene.output.format, body.sample_rate or scene.output.sample_rate, limits)
         if body.video is not None:
             from soundstage.video.mp4 import mp4_layout
 
@@ -432,7 +415,11 @@ def _check_uploads(store: UploadStore, named: dict[str, tuple[str, str]], sounds
         store.path(choice.sound, kind="sound", field=f"sounds[{index}].sound")
 
 
-def _check_format(name: str) -> None:
+def _check_output(format_name: str, sample_rate: int, limits: Limits) -> None:
     from soundstage.acoustics.encoders import parse_format
 
-    parse_format(name)
+    parse_format(format_name)
+    if sample_rate > limits.max_sample_rate:
+        raise ParameterError(
+            f"sample_rate: {sample_rate} Hz is more than this server renders ({limits.max_sample_rate} Hz); lower it"
+        )

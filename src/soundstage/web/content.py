@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from soundstage.errors import InputFileError
 from soundstage.web.limits import Limits
 
@@ -122,6 +124,68 @@ def describe_upload(path: Path, name: str, limits: Limits, *, expected: str | No
     return Described(kind, container, check(path, name, limits))
 
 
+#: Address space a check may use, in bytes: a file crafted to make its decoder allocate fails its own check.
+CHECK_MEMORY_BYTES = 4 * 1024**3
+#: Longest a check may take, in seconds.
+CHECK_TIMEOUT_S = 60.0
+
+
+def describe_upload_isolated(
+    path: Path, name: str, limits: Limits, *, expected: str | None = None, timeout_s: float = CHECK_TIMEOUT_S
+) -> Described:
+    """:func:`describe_upload` in a child process with bounded memory and time.
+
+    The decoders (libsndfile, Pillow, FFmpeg, HDF5) read whatever the user sent; a file that crashes one,
+    or makes it allocate without end, then fails its own upload instead of taking the server down.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_describe_in_child, args=(str(path), name, limits.to_dict(), expected, sender), daemon=True
+    )
+    process.start()
+    sender.close()
+    outcome = None
+    try:
+        if receiver.poll(timeout_s):
+            outcome = receiver.recv()
+        else:
+            process.kill()
+            raise UploadRejected(f"{name}: checking the file took longer than {timeout_s:g} s; it is refused", 422)
+    except EOFError:
+        pass
+    finally:
+        receiver.close()
+        process.join(5.0)
+    if outcome is None:
+        raise UploadRejected(
+            f"{name}: the file made its decoder fail (exit code {process.exitcode}); it is damaged, export it again",
+            422,
+        )
+    if outcome[0] == "ok":
+        return Described(**outcome[1])
+    raise UploadRejected(outcome[1], outcome[2])
+
+
+def _describe_in_child(path: str, name: str, limits: dict[str, Any], expected: str | None, conn) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CHECK_MEMORY_BYTES, CHECK_MEMORY_BYTES))
+    try:
+        described = describe_upload(Path(path), name, Limits(**limits), expected=expected)
+        conn.send(("ok", {"kind": described.kind, "container": described.container, "facts": described.facts}))
+    except UploadRejected as error:
+        conn.send(("rejected", str(error), error.status))
+    except MemoryError:
+        conn.send(("rejected", f"{name}: decoding it needs more memory than a check may use; it is refused", 422))
+    except Exception as error:  # any decoder's failure on a damaged file
+        conn.send(("rejected", f"{name}: the file does not decode ({type(error).__name__}: {_first_line(error)})", 422))
+    finally:
+        conn.close()
+
+
 def _a(kind: str) -> str:
     return {"sound": "a sound", "image": "an image", "video": "a video", "sofa": "a SOFA head"}[kind]
 
@@ -138,6 +202,20 @@ def _check_sound(path: Path, name: str, limits: Limits) -> dict[str, Any]:
     if info.frames < 1 or info.samplerate <= 0:
         raise UploadRejected(f"{name}: the sound is empty; upload one with samples in it", 422)
     duration = info.frames / info.samplerate
+    if info.channels > limits.max_sound_channels or info.samplerate > limits.max_sound_rate:
+        raise UploadRejected(
+            f"{name}: {info.channels} channels at {info.samplerate} Hz; this server takes up to "
+            f"{limits.max_sound_channels} channels at up to {limits.max_sound_rate} Hz (sources are mono: "
+            "upload a mono file)",
+            422,
+        )
+    if info.frames * info.channels > limits.max_sound_samples:
+        raise UploadRejected(
+            f"{name}: {info.frames * info.channels:,} samples ({info.channels} channels × {duration:.1f} s at "
+            f"{info.samplerate} Hz) is more than this server decodes ({limits.max_sound_samples:,}); upload a "
+            "mono or shorter file",
+            422,
+        )
     if duration > limits.max_sound_seconds:
         raise UploadRejected(
             f"{name}: {duration:.1f} s is longer than this server takes ({limits.max_sound_seconds:g} s); "
@@ -180,9 +258,17 @@ def _refuse_too_many_pixels(name: str, width: int, height: int, limits: Limits) 
 
 def _check_video(path: Path, name: str, limits: Limits) -> dict[str, Any]:
     try:
+        import av
+
         from soundstage.video.container import probe_video
     except ImportError:
         raise UploadRejected(f"{name}: videos need the video extra: pip install 'soundstage[video]'", 422) from None
+    try:  # the frame size the stream declares, checked before any frame is decoded
+        with av.open(str(path)) as container:
+            for stream in container.streams.video[:1]:
+                _refuse_too_many_pixels(name, stream.codec_context.width, stream.codec_context.height, limits)
+    except av.FFmpegError as error:
+        raise UploadRejected(f"{name}: the video does not open ({_first_line(error)}); export it again", 422) from None
     try:
         info = probe_video(path)
     except InputFileError as error:
@@ -204,8 +290,24 @@ def _check_video(path: Path, name: str, limits: Limits) -> dict[str, Any]:
 
 
 def _check_sofa(path: Path, name: str, limits: Limits) -> dict[str, Any]:
+    import h5py
+
     from soundstage.acoustics.hrtf.sofa import read_sofa
 
+    try:  # the array's declared size, read from the header before the array itself
+        with h5py.File(path, "r") as f:
+            irs = f.get("Data.IR")
+            declared = int(np.prod(irs.shape)) * irs.dtype.itemsize if isinstance(irs, h5py.Dataset) else 0
+    except (OSError, ValueError, TypeError) as error:
+        raise UploadRejected(
+            f"{name}: the SOFA file does not open ({_first_line(error)}); export it again", 422
+        ) from None
+    if declared > limits.max_sofa_bytes:
+        raise UploadRejected(
+            f"{name}: its HRIRs declare {declared / 2**20:,.0f} MiB, more than this server reads "
+            f"({limits.max_sofa_bytes / 2**20:.0f} MiB); give a smaller set",
+            422,
+        )
     try:
         data = read_sofa(path)
     except InputFileError as error:

@@ -13,6 +13,7 @@ half-written file anyone can fetch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -25,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from soundstage.errors import SoundstageError
+from soundstage.errors import ParameterError, SoundstageError
 from soundstage.web.limits import Limits
-from soundstage.web.store import UnknownId, UploadStore, check_id
+from soundstage.web.store import ID_PATTERN, REF_PREFIX, UnknownId, UploadStore, check_id
 
 STATES = ("queued", "running", "done", "failed")
 #: Said of a job that a server stop interrupted.
@@ -58,7 +59,13 @@ class JobManager:
             raise ValueError("workers: give at least 1")
         self.folder = Path(root) / "jobs"
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock_folder(Path(root))
         self.store = store
+        if limits.render_memory_bytes is None:
+            from soundstage.acoustics.budget import memory_limit_bytes
+
+            # The machine's render budget is shared by the workers that render at once.
+            limits = dataclasses.replace(limits, render_memory_bytes=memory_limit_bytes(None) // workers)
         self.limits = limits
         self.workers = workers
         self._jobs: dict[str, dict[str, Any]] = {}
@@ -87,7 +94,7 @@ class JobManager:
         job_id = job_key(kind, params)
         with self._lock:
             existing = self._jobs.get(job_id)
-            if existing is not None and existing["state"] != "failed":
+            if existing is not None and existing["state"] != "failed" and self._still_whole(existing):
                 self._touch(job_id)
                 return {**existing, "cached": existing["state"] == "done"}
             pending = sum(job["state"] in ("queued", "running") for job in self._jobs.values())
@@ -113,6 +120,20 @@ class JobManager:
             self._save(job)
         self._queue.put(job_id)
         return dict(job)
+
+    def _still_whole(self, job: dict[str, Any]) -> bool:
+        """Whether a done job's files and the uploads its result names are all still there (and keep them)."""
+        if job["state"] != "done":
+            return True
+        folder = self.folder / job["id"] / "out"
+        if not all((folder / name).is_file() for name in job["result"].get("files", {}).values()):
+            return False
+        try:
+            for upload in _uploads_named(job["result"]):
+                self.store.path(upload)  # touched: a cached result keeps its generated sounds and pictures
+        except UnknownId:
+            return False
+        return True
 
     def get(self, job_id: str, *, touch: bool = True) -> dict[str, Any]:
         """A job's record (its parameters left out); ``touch`` counts the look as a use (expiry)."""
@@ -164,6 +185,7 @@ class JobManager:
                 process.join(1.0)
         for job_id in stopped:  # whatever a stopped worker left behind
             shutil.rmtree(self.folder / job_id / "out", ignore_errors=True)
+        self._lock_file.close()  # another server may use the folder now
         while not self._idle.empty():
             worker = self._idle.get_nowait()
             if worker is not None:
@@ -206,11 +228,14 @@ class JobManager:
     def _watch(self, job_id: str, worker: _Worker) -> None:
         """Follow one job on its worker until its outcome arrives, the worker dies, or time runs out."""
         outcome: tuple[str, Any] | None = None
+        timed_out = False
         deadline = time.monotonic() + self.limits.job_timeout_s
         while outcome is None:
             if time.monotonic() > deadline:
                 worker.process.kill()
+                worker.process.join(5.0)
                 outcome = ("failed", f"stopped after {self.limits.job_timeout_s:g} s, the longest a job may run")
+                timed_out = True
                 break
             try:
                 if not worker.conn.poll(0.25):
@@ -226,7 +251,9 @@ class JobManager:
             else:
                 outcome = message
         worker.jobs_done += 1
-        healthy = outcome is not None and worker.process.is_alive() and worker.jobs_done < JOBS_PER_WORKER
+        healthy = (
+            outcome is not None and not timed_out and worker.process.is_alive() and worker.jobs_done < JOBS_PER_WORKER
+        )
         if not healthy:
             worker.stop()
         with self._lock:
@@ -324,6 +351,27 @@ class _Worker:
                 self.process.join(1.0)
 
 
+def _uploads_named(value: Any) -> list[str]:
+    """Every upload a result names: ``"upload:<id>"`` strings and ``{"id": ...}`` of pictures and sounds.
+
+    >>> _uploads_named({"scene": {"sources": [{"audio": "upload:" + "a" * 32}]}, "picture": {"id": "b" * 32}})
+    ['aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb']
+    """
+    found: list[str] = []
+    if isinstance(value, str) and value.startswith(REF_PREFIX):
+        found.append(value[len(REF_PREFIX) :])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "id" and isinstance(item, str) and ID_PATTERN.fullmatch(item):
+                found.append(item)
+            else:
+                found.extend(_uploads_named(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_uploads_named(item))
+    return found
+
+
 def job_key(kind: str, params: dict[str, Any]) -> str:
     """A job's identifier: the hash of its kind and parameters (uploads are named by content).
 
@@ -332,6 +380,21 @@ def job_key(kind: str, params: dict[str, Any]) -> str:
     """
     text = json.dumps({"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _lock_folder(root: Path):
+    """Hold ``root/lock`` for this server's life: two servers on one data folder would fail each other's jobs."""
+    import fcntl
+
+    handle = open(root / "lock", "a+")  # held open until close()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ParameterError(
+            f"{root}: another soundstage serve uses this data folder; stop it or give --data-dir another folder"
+        ) from None
+    return handle
 
 
 def _died(exitcode: int | None) -> str:

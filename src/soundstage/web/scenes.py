@@ -9,7 +9,6 @@ carry scenes in and out as scene files (import by file name, export as a ZIP tha
 from __future__ import annotations
 
 import copy
-import io
 import json
 import re
 import zipfile
@@ -33,12 +32,14 @@ def resolve_scene(data: Any, store: UploadStore) -> Scene:
     Raises
     ------
     ParameterError
-        For a file path anywhere in the scene, an unknown upload, or one of the wrong kind.
+        For a file path anywhere in the scene, an unknown upload, one of the wrong kind, or more sources
+        or keyframes than the server's limits (counted before the scene is validated, which costs time).
     InputFileError
         For a scene the model refuses (the same one-line message ``soundstage render`` gives).
     """
     if not isinstance(data, dict):
         raise ParameterError("scene: give the scene as a JSON object (see GET /api/schema/scene)")
+    _check_size(data, store.limits)
     data = copy.deepcopy(data)
     data.pop("base_dir", None)
     sources = data.get("sources")
@@ -60,6 +61,29 @@ def resolve_scene(data: Any, store: UploadStore) -> Scene:
     scene = scene_from_dict(data, origin="scene")
     # The renderer reads these paths; a file named .sofa must be the SOFA upload it was resolved to.
     return scene
+
+
+def _check_size(data: dict[str, Any], limits: Limits) -> None:
+    """Refuse too many sources or keyframes before anything is validated."""
+    sources = data.get("sources")
+    if isinstance(sources, list) and len(sources) > limits.max_sources:
+        raise ParameterError(
+            f"sources: {len(sources)} sources is more than this server renders at once ({limits.max_sources}); "
+            "remove some"
+        )
+    holders = [*(sources if isinstance(sources, list) else []), data.get("listener")]
+    keyframes = 0
+    for holder in holders:
+        if isinstance(holder, dict):
+            for field in ("trajectory", "orientation_track"):
+                track = holder.get(field)
+                if isinstance(track, dict) and isinstance(track.get("keyframes"), list):
+                    keyframes += len(track["keyframes"])
+    if keyframes > limits.max_keyframes:
+        raise ParameterError(
+            f"trajectory: {keyframes} keyframes in all is more than this server takes ({limits.max_keyframes}); "
+            "give fewer (a keyframe every 0.1 s is plenty for any motion a listener follows)"
+        )
 
 
 def scene_to_json(scene: Scene, store: UploadStore) -> dict[str, Any]:
@@ -95,14 +119,23 @@ def _complete_positions(data: dict[str, Any]) -> None:
 
 
 def render_duration(scene: Scene, store: UploadStore) -> float:
-    """Seconds of sound the scene asks for: the latest end of a source or of a trajectory."""
+    """Seconds of sound the scene asks for: the latest end of a source or of a trajectory, plus the
+    time sound takes from the farthest point of a source's path to the listener."""
+    from soundstage.scene.motion import listener_path, source_path
+
+    listener = listener_path(scene)
+    heads = listener.sample_points()
+    centre = heads[0]
+    head_reach = float(np.max(np.linalg.norm(heads - centre, axis=1)))
     end = 0.0
     for index, source in enumerate(scene.sources):
         upload = store.id_of_path(scene.resolve_audio_path(index))
         length = float(store.meta(upload).get("duration", 0.0)) if upload else 0.0
-        end = max(end, source.start + length)
-        if source.trajectory is not None:
-            end = max(end, source.trajectory.keyframes[-1].t)
+        last = source.trajectory.keyframes[-1].t if source.trajectory is not None else 0.0
+        points = source_path(scene, index, listener).sample_points()
+        # An upper bound of the source–listener distance over the scene (the triangle inequality).
+        farthest = float(np.max(np.linalg.norm(points - centre, axis=1))) + head_reach
+        end = max(end, last, source.start + length + farthest / scene.propagation.speed_of_sound)
     return end
 
 
@@ -149,6 +182,10 @@ def import_scene(text: str, sounds: dict[str, str], store: UploadStore) -> dict[
     if len(text.encode("utf-8")) > MAX_SCENE_TEXT:
         raise ParameterError(f"scene file: larger than {MAX_SCENE_TEXT // 1000} kB; a scene file is a short text")
     try:
+        # Anchors and aliases would let a few bytes stand for a huge scene; scene files have no use for them.
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise ParameterError("scene file: YAML aliases (*name) are not taken here; write the values out")
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -180,15 +217,17 @@ def import_scene(text: str, sounds: dict[str, str], store: UploadStore) -> dict[
     return scene_to_json(resolve_scene(data, store), store)
 
 
-def export_scene_zip(scene: Scene, store: UploadStore) -> bytes:
-    """A ZIP of ``scene.yaml`` and the files it names (``sounds/``, ``heads/``), for ``soundstage render``."""
+def export_scene_zip(scene: Scene, store: UploadStore, target: Path) -> Path:
+    """Write a ZIP of ``scene.yaml`` and the files it names (``sounds/``, ``heads/``) for ``soundstage render``.
+
+    The sounds are stored as they are (compressing audio gains little and costs the server time).
+    """
     import yaml
 
     data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
     if scene.listener.trajectory is not None:
         data["listener"].pop("position", None)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         written: dict[str, str] = {}
         for index, source in enumerate(scene.sources):
             path = scene.resolve_audio_path(index)
@@ -204,7 +243,7 @@ def export_scene_zip(scene: Scene, store: UploadStore) -> bytes:
             archive.write(scene.hrtf.name, head)
             data.setdefault("hrtf", {})["name"] = head
         archive.writestr("scene.yaml", yaml.safe_dump(data, sort_keys=False))
-    return buffer.getvalue()
+    return target
 
 
 def _upload_path(value: Any, store: UploadStore, kind: str, field: str) -> Path:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import SoundstageError
-from soundstage.web.content import describe_upload
+from soundstage.web.content import describe_upload, describe_upload_isolated
 from soundstage.web.limits import Limits
 
 #: What an identifier looks like; anything else is refused before it is used.
@@ -60,14 +60,16 @@ class UploadStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.limits = limits
 
-    def add(self, path: Path, name: str, *, expected: str | None = None) -> dict[str, Any]:
+    def add(self, path: Path, name: str, *, expected: str | None = None, isolated: bool = False) -> dict[str, Any]:
         """Check the file at ``path`` by its content and store it; returns its metadata.
 
         ``path`` is consumed (moved into the store, or removed when the same bytes are already there
-        or the file is refused).
+        or the file is refused). ``isolated`` runs the check in a child process with bounded memory and
+        time (for what users send; files the server made itself are checked in-process).
         """
+        describe = describe_upload_isolated if isolated else describe_upload
         try:
-            described = describe_upload(path, _display_name(name), self.limits, expected=expected)
+            described = describe(path, _display_name(name), self.limits, expected=expected)
             upload_id = _sha256(path)[:32]
             meta = {
                 "id": upload_id,

@@ -24,7 +24,13 @@ def run_render(params: dict[str, Any], store: UploadStore, out: Path) -> dict[st
     from soundstage.web.scenes import resolve_scene
 
     scene = resolve_scene(params["scene"], store)
-    result = render(scene, format=params.get("format"), sample_rate=params.get("sample_rate"), progress=False)
+    result = render(
+        scene,
+        format=params.get("format"),
+        sample_rate=params.get("sample_rate"),
+        progress=False,
+        memory_limit=store.limits.render_memory_bytes,
+    )
     bit_depth = params.get("bit_depth", "24")
     report = write_render(
         result,
@@ -191,6 +197,7 @@ def _box_outline(box) -> list[list[float]]:
 
 def run_text(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str, Any]:
     """A prompt → a scene whose sounds are the user's uploads or the embedded library's."""
+    from soundstage.errors import ParameterError
     from soundstage.scene import Scene
     from soundstage.text.matching import LazyMatcher
     from soundstage.text.parse import parse_prompt
@@ -202,6 +209,11 @@ def run_text(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str,
     }
     matcher = LazyMatcher()
     parsed = parse_prompt(params["prompt"], user_sounds=tuple(sounds), matcher=matcher, free_sounds=False)
+    if len(parsed.events) > store.limits.max_sources:  # before any sound is made for them
+        raise ParameterError(
+            f"prompt: {len(parsed.events)} sounds is more than this server renders at once "
+            f"({store.limits.max_sources}); name fewer"
+        )
     scene_data, made, notes = build_scene(
         parsed,
         sounds=sounds,
@@ -210,6 +222,13 @@ def run_text(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str,
         sample_rate=params.get("sample_rate", 48000),
         seed=params.get("seed", 0),
     )
+    limits = store.limits
+    lasts = max(s.get("start", 0.0) + len(s["audio"]) / s["sample_rate"] for s in scene_data["sources"])
+    if lasts > limits.max_render_seconds:
+        raise ParameterError(
+            f"prompt: the scene lasts {lasts:.1f} s, more than this server renders ({limits.max_render_seconds:g} s); "
+            "give a shorter duration or earlier times"
+        )
     scene = _arrays_to_uploads(Scene.model_validate(scene_data), store)
     unknown = [f"not understood: {', '.join(parsed.unknown)}"] if parsed.unknown else []
     explain = parsed.explain() + "".join(f"\nsound: {sound.label} — {sound.origin}" for sound in made)
@@ -226,13 +245,16 @@ def run_text(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str,
 
 def run_sound(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str, Any]:
     """A text-to-audio model's sound for a prompt, stored as an upload."""
-    from soundstage.audio_models.text_to_audio import DEFAULT_MODEL, generate_audio_file
+    from soundstage.audio_models.text_to_audio import generate_audio_file
+    from soundstage.cli.text import TTA_ALIASES
 
+    # Generated into the job's own folder, so that it expires with the job.
     path = generate_audio_file(
         params["prompt"],
-        model=params.get("model") or DEFAULT_MODEL,
+        model=TTA_ALIASES[params.get("model") or "audioldm2"],
         duration_s=params.get("seconds", 5.0),
         seed=params.get("seed", 0),
+        cache_dir=out,
     )
     meta = store.add_bytes(Path(path).read_bytes(), f"{params['prompt'][:60]} (generated).wav", expected="sound")
     return {"sound": meta}
