@@ -299,3 +299,27 @@ def test_photo_render_drag_and_downloads(server, browser, tmp_path):
             assert read_wav_header(path).channel_mask == channel_mask("5.1")
     no_error()
     shot("6-downloads")
+
+    # 6. Nothing plays that should not: Stop cancels a render's play still to come, and a new (empty)
+    #    scene stops the browser preview of the old one.
+    def silent(when: str) -> None:
+        status = page.get_by_test_id("status").text_content()
+        assert page.evaluate("window.soundstage.playing()") is None, f"{when}: still plays ({status})"
+        assert not status.startswith(("Playing", "Loading")), f"{when}: the status says {status!r}"
+
+    page.evaluate("window.renderBefore = window.soundstage.lastRender()")
+    # One task: the render starts (its job is cached now), then Stop, before any of it is awaited.
+    page.evaluate("document.getElementById('render').click(); document.getElementById('stop').click()")
+    page.wait_for_function("window.soundstage.lastRender() !== window.renderBefore", timeout=JOB_MS)
+    page.wait_for_timeout(1000)  # time for a cancelled play to fetch and decode the file
+    silent("Stop pressed while the render ran")
+
+    page.get_by_test_id("preview").click()
+    page.wait_for_function("window.soundstage.playing() === 'preview'", timeout=10_000)
+    assert page.get_by_test_id("status").text_content().startswith("Playing: browser preview")
+    page.get_by_test_id("start-mode").select_option("empty")
+    page.get_by_test_id("new-scene").click()
+    page.wait_for_function("window.soundstage.scene().sources.length === 0")
+    page.wait_for_timeout(300)
+    silent("a new, empty scene")
+    no_error()

@@ -27,6 +27,7 @@ const state = {
   selected: -1, // index of the selected source
   keyframe: 0, // index of the keyframe the inspector's position fields edit
   lastRender: null, // {job_id, ...result} of the last binaural render played
+  videoScene: false, // the scene came from the analysed video, whose picture a render may carry (MP4)
   pending: 0, // uploads in flight
   busy: false, // a job runs
 };
@@ -35,7 +36,7 @@ const player = new Player(showStatus);
 const topView = new TopView($("topview"), {
   onSelect: (i) => select(i),
   onDragStart: () => {
-    if ($("preview-on-drag").checked && player.mode !== "preview") startPreview();
+    if ($("preview-on-drag").checked && player.mode !== "preview" && player.loading !== "preview") startPreview();
   },
   onMove: (i, k, x, y) => moveSource(i, k, x, y),
   onDragEnd: () => changed(),
@@ -91,7 +92,7 @@ const guard = (fn) => async (...args) => {
 function showStatus() {
   const status = $("status");
   status.textContent = player.label;
-  status.className = `status ${player.mode || "stopped"}`;
+  status.className = `status ${player.mode || (player.loading ? "loading" : "stopped")}`;
 }
 
 async function uploadAll(files, kind) {
@@ -126,7 +127,7 @@ function refreshButtons() {
   const idle = !state.busy && state.pending === 0;
   const haveSounds = state.sounds.length > 0;
   $("analyze-photo").disabled = !(idle && state.photo && haveSounds);
-  $("analyze-video").disabled = !(idle && state.video && haveSounds);
+  $("analyze-video").disabled = !(idle && state.video); // no sounds: the clip's own soundtrack
   for (const id of ["build-text", "import-scene", "render", "render-format", "show-plots", "tta-generate"]) {
     $(id).disabled = !idle || (id === "tta-generate" && !state.info?.text_to_audio?.available);
   }
@@ -146,7 +147,12 @@ async function learnSounds(scene) {
 
 /** Load a scene (and what came with it) into the editor. */
 async function loadScene(scene, { picture = null, regions = [], camera = null, roomLabel = "", explain = "", notes = [] } = {}) {
+  // What plays belongs to the old scene: stop it now; a preview starts again on the new one.
+  const previewing = player.mode === "preview" || player.loading === "preview";
+  player.stop(); // also cancels a play still loading, and a render's play still to come
   state.scene = S.normaliseScene(scene);
+  state.videoScene = false; // set again by the video flow once its scene is loaded
+  $("with-video-label").hidden = true;
   state.picture = picture;
   state.regions = regions;
   state.camera = camera;
@@ -163,6 +169,7 @@ async function loadScene(scene, { picture = null, regions = [], camera = null, r
   renderPicture();
   fitView();
   changed();
+  if (previewing) await startPreview();
 }
 
 async function loadResult(job, roomLabel) {
@@ -212,12 +219,13 @@ function moveSource(i, k, x, y) {
     const world = S.pullInside(S.toWorld(position, listener), listener, scene.room);
     position = S.fromWorld(world, listener, position);
   }
+  if (!S.isFinitePosition(position)) return; // never NaN or Infinity into the scene
   if (source.trajectory) source.trajectory.keyframes[k].position = position;
   else source.position = position;
   state.keyframe = k;
   renderInspector();
   topView.render(scene, { selected: state.selected, camera: state.camera });
-  player.updatePreview(scene);
+  player.updatePreview(scene, { source, keyframe: k }); // live while dragging
 }
 
 let checkTimer = null;
@@ -272,8 +280,9 @@ function addSource() {
   restartPreview();
 }
 
+/** Sources came or went, or a sound, gain or start changed: build the preview again if it is on. */
 function restartPreview() {
-  if (player.mode === "preview") startPreview();
+  if (player.mode === "preview" || player.loading === "preview") startPreview();
 }
 
 async function startPreview() {
@@ -364,6 +373,7 @@ function renderInspector() {
   const here = S.toSpherical(S.toWorld(frames[k].position, listener), listener);
   const setPosition = (az, el, dist) => {
     const position = S.fromAzElDist(frames[k].position, listener, az, el, dist);
+    if (!S.isFinitePosition(position)) return;
     if (source.trajectory) source.trajectory.keyframes[k].position = position;
     else source.position = position;
   };
@@ -396,7 +406,7 @@ function renderInspector() {
     ),
     element("div", { class: "row" },
       field("gain dB", { type: "number", step: 1, value: source.gain_db ?? 0, testid: "inspector-gain" }, (v) => { source.gain_db = v; restartPreview(); }),
-      field("start s", { type: "number", step: 0.1, min: 0, value: source.start ?? 0, testid: "inspector-start" }, (v) => { source.start = Math.max(v, 0); }),
+      field("start s", { type: "number", step: 0.1, min: 0, value: source.start ?? 0, testid: "inspector-start" }, (v) => { source.start = Math.max(v, 0); restartPreview(); }),
       field("doppler", { type: "checkbox", checked: !!source.doppler, testid: "inspector-doppler" }, (v) => { source.doppler = v; }),
     ),
     element("label", {}, "motion ", motion),
@@ -537,13 +547,16 @@ function renderHead() {
 // ---------------------------------------------------------------------------------------------
 // Render, play, download
 
-function renderRequest(format, plots = false) {
-  return { scene: state.scene, format, sample_rate: null, normalize: true, bit_depth: "24", plots, video: null };
+/** Formats an MP4 soundtrack can carry (the server refuses the others with a message). */
+const MP4_FORMATS = ["binaural", "stereo", "5.1", "7.1", "foa"];
+
+function renderRequest(format, plots = false, video = null) {
+  return { scene: state.scene, format, sample_rate: null, normalize: true, bit_depth: "24", plots, video };
 }
 
 async function render() {
   player.unlock(); // in the click, so the browser lets the page play sound later
-  player.stop();
+  const ticket = player.stop(); // a Stop or another play while the job runs cancels this play
   const job = await runJob("render", renderRequest("binaural"));
   const result = job.result;
   state.lastRender = { job_id: job.id, ...result };
@@ -551,17 +564,23 @@ async function render() {
     element("a", { href: api.jobFileUrl(job.id, result.files.audio, true), download: result.files.audio, testid: "download-render", "data-job": job.id },
       `Download ${result.files.audio} (binaural, ${result.duration?.toFixed?.(1) ?? "?"} s)`),
   );
-  await player.playServer(api.jobFileUrl(job.id, result.files.audio), `server render (binaural, head ${headName()})`);
+  await player.playServer(api.jobFileUrl(job.id, result.files.audio), `server render (binaural, head ${headName()})`, ticket);
 }
 
 async function renderForDownload() {
   const format = $("format").value;
-  const job = await runJob("render", renderRequest(format));
+  const withVideo = state.videoScene && $("with-video").checked && MP4_FORMATS.includes(format);
+  const job = await runJob("render", renderRequest(format, false, withVideo ? state.video.id : null));
   const { files, channels } = job.result;
-  $("download").replaceChildren(
+  const links = [
     element("a", { href: api.jobFileUrl(job.id, files.audio, true), download: files.audio, testid: "download-link", "data-format": format, "data-job": job.id },
       `Download ${files.audio} (${format}, ${channels} channels)`),
-  );
+  ];
+  if (files.video) {
+    links.push(element("a", { href: api.jobFileUrl(job.id, files.video, true), download: files.video, testid: "download-video" },
+      `Download ${files.video} (the clip with this soundtrack)`));
+  }
+  $("download").replaceChildren(...links.flatMap((link) => [link, element("br")]));
 }
 
 async function showPlots() {
@@ -606,6 +625,8 @@ async function analyseVideo() {
     video: state.video.id, sounds: soundList(), stride: Number($("video-stride").value) || 0.25, fov: null, doppler: $("video-doppler").checked, ...sceneOptions(),
   });
   await loadResult(job, "fitted to the video");
+  state.videoScene = true; // the scene follows this clip: its picture can go with a render
+  $("with-video-label").hidden = false;
 }
 
 async function buildFromText() {

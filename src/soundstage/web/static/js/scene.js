@@ -9,8 +9,16 @@ const DEG = Math.PI / 180;
 const MARGIN = 0.1;
 /** Ear height given to a listener moved into a room, in metres. */
 const EAR_HEIGHT = 1.6;
+/**
+ * Steepest elevation (degrees) a drag keeps. Above it cos(el) → 0 would fling the source away
+ * (horizontal / cos 90° ≈ 1e16 m), so a drag keeps the source's height instead.
+ */
+const STEEP = 80;
 
 export const round = (v, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** Whether every coordinate of a position is a finite number (never NaN or ±Infinity in a scene). */
+export const isFinitePosition = (p) => p != null && Object.values(p).every(Number.isFinite);
 
 export function isSpherical(p) {
   return p != null && !Array.isArray(p) && ("az" in p || "dist" in p);
@@ -112,12 +120,17 @@ export function worldAt(scene, source, t) {
  * (cartesian), and its form. This is what dragging in the top view does.
  */
 export function moveHorizontally(p, listener, x, y) {
-  if (!isSpherical(p)) return { x: round(x), y: round(y), z: p.z ?? 0 };
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return p;
+  if (!isSpherical(p)) return { x: round(x), y: round(y), z: Number.isFinite(p.z) ? p.z : 0 };
   const dx = x - listener[0];
   const dy = y - listener[1];
   const horizontal = Math.max(Math.hypot(dx, dy), 0.05); // never onto the listener (dist must be > 0)
-  const el = p.el ?? 0;
-  return { az: round(Math.atan2(dy, dx) / DEG, 2), el, dist: round(horizontal / Math.cos(el * DEG)) };
+  const az = round(Math.atan2(dy, dx) / DEG, 2);
+  const el = Math.max(-90, Math.min(90, Number.isFinite(p.el) ? p.el : 0));
+  if (Math.abs(el) <= STEEP) return { az, el, dist: round(horizontal / Math.cos(el * DEG)) };
+  // Nearly overhead or underfoot: keep the height above (below) the listener, recompute the elevation.
+  const height = (Number.isFinite(p.dist) ? p.dist : 0) * Math.sin(el * DEG);
+  return { az, el: round(Math.atan2(height, horizontal) / DEG, 2), dist: round(Math.max(Math.hypot(horizontal, height), 0.01)) };
 }
 
 /** Set a position from azimuth/elevation/distance, keeping its form. */
@@ -136,10 +149,11 @@ export function pullInside(world, listener, room) {
     for (let i = 0; i < 3; i++) {
       const low = MARGIN - listener[i];
       const high = size[i] - MARGIN - listener[i];
+      if (offset[i] === 0) continue; // no way out along this axis (and no division by 0)
       if (offset[i] > high) scale = Math.min(scale, high / offset[i]);
       if (offset[i] < low) scale = Math.min(scale, low / offset[i]);
     }
-  } else if (room.ground !== undefined && offset[2] < MARGIN - listener[2]) {
+  } else if (room.ground !== undefined && offset[2] < 0 && offset[2] < MARGIN - listener[2]) {
     scale = Math.min(scale, (MARGIN - listener[2]) / offset[2]);
   }
   return listener.map((v, i) => v + Math.max(scale, 0) * offset[i]);
