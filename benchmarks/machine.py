@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import platform
 from importlib import metadata
+
+from soundstage.threads import usable_cores  # noqa: F401 - re-exported for the benchmarks
 
 
 def package_version(distribution: str) -> str:
@@ -27,8 +28,3 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1

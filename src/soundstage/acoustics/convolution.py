@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from soundstage.threads import fft_workers
+
 #: Channels convolved together; bounds the memory of the block spectra for many-channel formats.
 _CHANNEL_CHUNK = 8
 
@@ -49,10 +51,11 @@ def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.n
     n_blocks = -(-n // block)
     blocks = np.zeros((n_blocks, block), dtype=np.float32)
     blocks.reshape(-1)[:n] = x
-    spectra = sp_fft.rfft(blocks, n_fft, axis=-1, workers=-1)  # (n_blocks, F)
+    threads = fft_workers()
+    spectra = sp_fft.rfft(blocks, n_fft, axis=-1, workers=threads)  # (n_blocks, F)
     for lo in range(0, h.shape[0], _CHANNEL_CHUNK):
-        responses = sp_fft.rfft(h[lo : lo + _CHANNEL_CHUNK], n_fft, axis=-1, workers=-1)  # (c, F)
-        y = sp_fft.irfft(spectra[None, :, :] * responses[:, None, :], n_fft, axis=-1, workers=-1)
+        responses = sp_fft.rfft(h[lo : lo + _CHANNEL_CHUNK], n_fft, axis=-1, workers=threads)  # (c, F)
+        y = sp_fft.irfft(spectra[None, :, :] * responses[:, None, :], n_fft, axis=-1, workers=threads)
         length = n_blocks * block
         heads = y[:, :, :block].reshape(len(responses), -1)[:, : min(length, out.shape[1])]
         out[lo : lo + len(responses), : heads.shape[1]] += heads

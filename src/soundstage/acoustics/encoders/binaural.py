@@ -21,6 +21,7 @@ from soundstage.acoustics.encoders.diffuse_field import (
 from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.acoustics.hrtf.base import HRTF
 from soundstage.errors import ParameterError
+from soundstage.threads import fft_workers
 
 #: Degree of the spherical quadrature over which a head's diffuse-field statistics are averaged (231
 #: directions). Each direction costs an HRTF interpolation; for MIT KEMAR, degree 30 (496 directions)
@@ -104,9 +105,10 @@ class BinauralEncoder(Encoder):
         n_out = sum(part.shape[-1] for part in parts) - len(parts) + 1
         n_fft = sp_fft.next_fast_len(n_out, real=True)
         spectra = np.ones((1, 1, n_fft // 2 + 1), dtype=complex)
+        threads = fft_workers()
         for part in parts:
-            spectra = spectra * sp_fft.rfft(part, n_fft, axis=-1, workers=-1)
-        kernels = sp_fft.irfft(spectra, n_fft, axis=-1, workers=-1)[..., :n_out] * filters.gain[:, None, None]
+            spectra = spectra * sp_fft.rfft(part, n_fft, axis=-1, workers=threads)
+        kernels = sp_fft.irfft(spectra, n_fft, axis=-1, workers=threads)[..., :n_out] * filters.gain[:, None, None]
         return whole - HALF_WIDTH + 1, kernels
 
     def _hrirs(self, arrivals: Arrivals) -> np.ndarray:

@@ -1,0 +1,34 @@
+"""How many threads one render's FFTs may use: every core this process may run on, unless told fewer.
+
+A process that shares the machine with others rendering at once (the web server's workers, a batch on
+Ray) sets ``SOUNDSTAGE_THREADS`` to its share, so that the renders do not fight over the same cores.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Environment variable with the number of threads a render may use.
+THREADS_VARIABLE = "SOUNDSTAGE_THREADS"
+
+
+def fft_workers() -> int:
+    """Threads for ``scipy.fft`` calls: ``$SOUNDSTAGE_THREADS`` when set to a positive integer, else the usable cores.
+
+    >>> import os
+    >>> os.environ["SOUNDSTAGE_THREADS"] = "1"; fft_workers()
+    1
+    >>> del os.environ["SOUNDSTAGE_THREADS"]; fft_workers() >= 1
+    True
+    """
+    text = os.environ.get(THREADS_VARIABLE, "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
