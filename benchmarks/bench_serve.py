@@ -4,10 +4,11 @@ A real ``soundstage serve`` process (``--workers 2``) gets 20 different render r
 threads (10 s two-source binaural scenes in a shoebox room, each with its own source directions, so no two
 share a cache entry); each thread polls its job until it is done and downloads the WAV. Reported: how many
 finished, failed or were lost, the wall time, renders per minute, the slowest request from submission to
-download, and the peak resident memory of the server and its workers together (sampled every 50 ms from /proc),
+download, and the peak resident memory of the server and its workers together (sampled every 0.2 s from /proc),
 against the memory of one render in a plain Python process. The same 20 requests are sent a second time:
 each must come back from the cache. The floor beside it is the Python API rendering the same 20 scenes one
-after another in one process (what the server's pool of 2 competes with on 2 cores).
+after another in one process, each written as the server writes it (a 24-bit WAV normalised to -1 dBFS): what
+the server's pool of 2 competes with on 2 cores, where one render's FFTs already use both.
 
 Run ``python benchmarks/bench_serve.py [--renders 20] [--workers 2] [--seconds 10]``.
 """
@@ -129,17 +130,20 @@ def in_process(bodies: list[dict], sound_paths: dict[str, Path]) -> tuple[float,
     import resource
 
     from soundstage.acoustics.render import render
+    from soundstage.io.export import write_render
     from soundstage.scene import Scene
 
+    out = Path(tempfile.mkdtemp(prefix="bench-serve-floor-"))
     started = time.perf_counter()
-    for body in bodies:
+    for index, body in enumerate(bodies):
         data = {
             **body["scene"],
             "sources": [
                 {**s, "audio": str(sound_paths[s["audio"].removeprefix("upload:")])} for s in body["scene"]["sources"]
             ],
         }
-        render(Scene.model_validate(data), format="binaural", progress=False)
+        result = render(Scene.model_validate(data), format="binaural", progress=False)
+        write_render(result, out / f"render{index}.wav", bit_depth=24, normalize=True)  # what the server writes
     seconds = time.perf_counter() - started
     return seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -184,9 +188,10 @@ def main() -> None:
     stop = threading.Event()
 
     def sample() -> None:
+        # Every 0.2 s: walking /proc costs CPU that the renders would otherwise have.
         while not stop.is_set():
             peak[0] = max(peak[0], process_tree_rss(server.pid))
-            time.sleep(0.05)
+            time.sleep(0.2)
 
     try:
         with httpx.Client(timeout=120.0, limits=httpx.Limits(max_connections=64)) as client:

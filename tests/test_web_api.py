@@ -517,10 +517,20 @@ def test_text_to_audio_without_its_weights_fails_the_job_with_a_clear_line(clien
 
 
 def long_scene(sound_id: str) -> dict:
-    """A scene that takes seconds to render (a reverberant room, 8 sources)."""
+    """A scene that takes seconds to render: 8 sources rising through a reverberant hall (the block engine)."""
     scene = {"room": {"shoebox": {"size": [12, 9, 4]}, "rt60": 1.5}, "listener": {"position": [6, 4.5, 1.6]}}
     scene["sources"] = [
-        {"audio": f"upload:{sound_id}", "position": [2 + i, 2 + 0.5 * i, 1.6], "name": f"s{i}"} for i in range(8)
+        {
+            "audio": f"upload:{sound_id}",
+            "name": f"s{i}",
+            "trajectory": {
+                "keyframes": [
+                    {"t": 0, "position": [2 + i, 2 + 0.5 * i, 1.6]},
+                    {"t": 6, "position": [2 + i, 2 + 0.5 * i, 2.6]},
+                ]
+            },
+        }
+        for i in range(8)
     ]
     return scene
 
@@ -538,7 +548,8 @@ def test_a_killed_worker_fails_its_job_only(client, sound_id) -> None:
     import os
     import signal
 
-    victim = client.post("/api/jobs/render", json={"scene": long_scene(sound_id), "sample_rate": 32000}).json()
+    six_seconds = upload(client, "six.wav", wav_bytes(noise(6.0, seed=8))).json()["id"]
+    victim = client.post("/api/jobs/render", json={"scene": long_scene(six_seconds)}).json()
     victim = running(client, victim)
     other = client.post("/api/jobs/render", json={"scene": one_source(sound_id, az=-20), "format": "7.1"}).json()
     process = client.app.state.jobs._processes.get(victim["id"])
@@ -553,7 +564,7 @@ def test_a_killed_worker_fails_its_job_only(client, sound_id) -> None:
 def test_a_server_stopped_mid_job_reports_it_failed_and_serves_nothing_of_it(tmp_path) -> None:
     data = tmp_path / "serve"
     with TestClient(create_app(data, workers=1)) as first:
-        sound = upload(first, "n.wav", wav_bytes(noise(1.0, seed=3))).json()["id"]
+        sound = upload(first, "n.wav", wav_bytes(noise(6.0, seed=3))).json()["id"]
         job = running(first, first.post("/api/jobs/render", json={"scene": long_scene(sound)}).json())
         assert job["state"] == "running"
     record = json.loads((data / "jobs" / job["id"] / "job.json").read_text())
@@ -711,8 +722,8 @@ def test_a_sofa_file_declaring_a_huge_array_is_refused_before_it_is_read(client,
 def test_a_job_past_its_time_fails_and_its_worker_is_not_reused(tmp_path) -> None:
     limits = Limits(job_timeout_s=1.0)
     with TestClient(create_app(tmp_path / "serve", workers=1, limits=limits)) as client:
-        sound = upload(client, "n.wav", wav_bytes(noise(6.0, seed=41))).json()["id"]  # 8 × 6 s in a hall: > 1 s
-        slow = client.post("/api/jobs/render", json={"scene": long_scene(sound), "sample_rate": 48000}).json()
+        sound = upload(client, "n.wav", wav_bytes(noise(6.0, seed=41))).json()["id"]
+        slow = client.post("/api/jobs/render", json={"scene": long_scene(sound)}).json()
         quick = client.post("/api/jobs/render", json={"scene": one_source(sound, az=12)}).json()
         slow = wait(client, slow)
         assert slow["state"] == "failed" and "stopped after 1 s" in slow["error"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import ParameterError, SoundstageError
+from soundstage.threads import THREADS_VARIABLE, fft_workers, usable_cores
 from soundstage.web.limits import Limits
 from soundstage.web.store import ID_PATTERN, REF_PREFIX, UnknownId, UploadStore, check_id
 
@@ -68,6 +69,8 @@ class JobManager:
             limits = dataclasses.replace(limits, render_memory_bytes=memory_limit_bytes(None) // workers)
         self.limits = limits
         self.workers = workers
+        # Each worker's share of the cores for its FFTs (the operator's SOUNDSTAGE_THREADS wins).
+        self._worker_threads = fft_workers() if os.environ.get(THREADS_VARIABLE) else max(1, usable_cores() // workers)
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -205,7 +208,7 @@ class JobManager:
                 return
             try:
                 if worker is None or not worker.process.is_alive():
-                    worker = _Worker(self._context, self.store.folder.parent, self.limits)
+                    worker = _Worker(self._context, self.store.folder.parent, self.limits, self._worker_threads)
                 self._assign(job_id, worker)
             except Exception as error:  # this job fails; the dispatcher and the other jobs go on
                 with self._lock:
@@ -329,12 +332,15 @@ class JobManager:
 class _Worker:
     """A worker process that runs jobs one after another, keeping what it loaded (heads, caches) between them."""
 
-    def __init__(self, context, data_dir: Path, limits: Limits) -> None:
+    def __init__(self, context, data_dir: Path, limits: Limits, threads: int) -> None:
         from soundstage.web.worker import serve_jobs
 
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=serve_jobs, args=(child, str(data_dir), limits.to_dict()), name="soundstage-worker", daemon=True
+            target=serve_jobs,
+            args=(child, str(data_dir), limits.to_dict(), threads),
+            name="soundstage-worker",
+            daemon=True,
         )
         self.process.start()
         child.close()

@@ -29,9 +29,18 @@ from soundstage.web.tasks import TASKS
 PROGRESS_INTERVAL_S = 0.2
 
 
-def serve_jobs(conn, data_dir: str, limits: dict[str, Any]) -> None:
-    """A worker's life: receive ``("job", kind, params, out_dir)`` messages and run them, until told to stop."""
+def serve_jobs(conn, data_dir: str, limits: dict[str, Any], threads: int) -> None:
+    """A worker's life: receive ``("job", kind, params, out_dir)`` messages and run them, until told to stop.
+
+    ``threads`` is this worker's share of the cores: the workers render side by side and must not each
+    take every core.
+    """
+    import os
     import signal
+
+    from soundstage.threads import THREADS_VARIABLE
+
+    os.environ[THREADS_VARIABLE] = str(threads)
 
     # Ctrl-C in the server's terminal reaches the whole process group; the server stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
