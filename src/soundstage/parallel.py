@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from soundstage.errors import ParameterError
+from soundstage.threads import THREADS_VARIABLE
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -89,10 +90,17 @@ def _ray_map(function: Callable[[Any], Any], tasks: list[Any], *, address: str |
         options: dict[str, Any] = {"address": address, "log_to_driver": False, "include_dashboard": False}
         if address is None and workers:
             options["num_cpus"] = workers
+        # One task per CPU, so each task's FFTs use one thread: tasks side by side do not fight over cores.
+        options["runtime_env"] = {"env_vars": {THREADS_VARIABLE: "1"}}
         ray.init(**{key: value for key, value in options.items() if value is not None or key == "address"})
     try:
         remote = ray.remote(num_cpus=1)(_call)
+        cluster_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         limit = workers or max(1, int(ray.available_resources().get("CPU", 1)))
+        if limit >= cluster_cpus:
+            # Ray itself runs at most one task per CPU; a second one queued per worker starts the moment the
+            # first ends, instead of after a round trip to this process (short tasks would wait on it).
+            limit *= 2
         pending: list[Any] = []
         queue = iter(tasks)
         for task in queue:

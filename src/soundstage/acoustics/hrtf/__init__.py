@@ -43,6 +43,22 @@ def _sphere(sample_rate: int, head_radius: float, ear_azimuth_deg: float) -> Sph
     return SphereHRTF(sample_rate, head_radius=head_radius, ear_azimuth_deg=ear_azimuth_deg)
 
 
+@functools.lru_cache(maxsize=4)
+def _sofa_file(
+    path: str, size: int, mtime_ns: int, sample_rate: int, interpolation: str, name: str | None = None
+) -> HRTF:
+    """A SOFA head loaded once per process for each file version and rate (a batch worker renders many scenes
+    with one head; the file's size and time in the key load an edited file again)."""
+    from soundstage.acoustics.hrtf.sofa import SofaHRTF
+
+    return SofaHRTF.from_file(Path(path), sample_rate, interpolation=interpolation, name=name)
+
+
+def _cached_sofa(path: Path, sample_rate: int, interpolation: str, name: str | None = None) -> HRTF:
+    status = path.stat()
+    return _sofa_file(str(path.resolve()), status.st_size, status.st_mtime_ns, int(sample_rate), interpolation, name)
+
+
 def load_hrtf(
     spec: str | os.PathLike | HRTF,
     sample_rate: int,
@@ -95,15 +111,11 @@ def load_hrtf(
     if text == "sphere":
         return _sphere(int(sample_rate), float(head_radius), float(ear_azimuth_deg))
     if text in registered_names():
-        from soundstage.acoustics.hrtf.sofa import SofaHRTF
-
         entry = get_entry(text)
-        return SofaHRTF.from_file(fetch_hrtf(text), sample_rate, interpolation=interpolation, name=entry.name)
+        return _cached_sofa(Path(fetch_hrtf(text)), sample_rate, interpolation, entry.name)
     path = Path(text).expanduser()
     if path.suffix.lower() == ".sofa" and path.is_file():
-        from soundstage.acoustics.hrtf.sofa import SofaHRTF
-
-        return SofaHRTF.from_file(path, sample_rate, interpolation=interpolation)
+        return _cached_sofa(path, sample_rate, interpolation)
     what = "is not an existing .sofa file" if path.suffix.lower() == ".sofa" else "is not a known head"
     raise ParameterError(
         f"HRTF {text!r} {what}; use 'sphere', a registered set ({', '.join(registered_names())}) "
