@@ -118,7 +118,7 @@ def render(
     with recording_inputs() as inputs:
         job = _prepare(scene, format, sample_rate, hrtf, lfe, memory_limit)
         scene, rate, encoder = job.scene, job.sample_rate, job.encoder
-        signals = [_source_signal(scene, index, rate) for index in range(len(scene.sources))]
+        signals = [source_signal(scene, index, rate) for index in range(len(scene.sources))]
         starts = [round(source.start * rate) for source in scene.sources]
         if scene.moves:
             from soundstage.acoustics.moving.scene_render import render_moving
@@ -329,6 +329,19 @@ def _length_field(scene: Scene, index: int, start: int, signal: int, response: i
     )
 
 
+def prepare_render(
+    scene: Scene | str | Path,
+    *,
+    format: str | None = None,
+    sample_rate: int | None = None,
+    hrtf: str | Path | HRTF | None = None,
+    lfe: bool | None = None,
+):
+    """What a render of ``scene`` would use — the scene, format, rate, encoder and propagation model — for
+    renderers of their own (the real-time streamer); the parameters are :func:`render`'s."""
+    return _prepare(scene, format, sample_rate, hrtf, lfe, None)
+
+
 def _prepare(
     scene: Scene | str | Path, format: str | None, sample_rate: int | None, hrtf, lfe: bool | None, memory_limit
 ) -> _Job:
@@ -403,8 +416,8 @@ def load_scene_hrtf(scene: Scene, sample_rate: int, override: str | Path | HRTF 
     )
 
 
-def _source_signal(scene: Scene, index: int, rate: int) -> np.ndarray:
-    """Source ``index``'s mono signal at ``rate`` with its gain applied, float32."""
+def source_signal(scene: Scene, index: int, rate: int) -> np.ndarray:
+    """Source ``index``'s mono signal at ``rate`` (Hz) with its gain applied, float32 (what a render plays)."""
     from soundstage.io.audio import load_audio, resample, validate_signal
 
     source = scene.sources[index]

@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hrtf_option(demo)
     demo.set_defaults(handler=_demo)
 
-    from soundstage.cli import analyze, evaluate, image, learn, serve, text, video
+    from soundstage.cli import analyze, batch, evaluate, image, learn, serve, stream, text, video
 
     learn.register(commands)
     image.register(commands)
@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     video.register(commands)
     text.register(commands)
     serve.register(commands)
+    batch.register(commands)
+    stream.register(commands)
 
     info = commands.add_parser("info", help="formats, HRTFs available, versions")
     info.set_defaults(handler=_info)

@@ -27,8 +27,13 @@ OFFLINE_BLOCK = 1024
 _CHECK_STEP_S = 0.001
 
 
-def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *, block: int) -> BlockEngine:
+def engine_for_scene(
+    scene: Scene, encoder: Encoder, model: PropagationModel, *, block: int, min_max_delay_s: float = 0.0
+) -> BlockEngine:
     """A block engine set up for ``scene``: every source's paths, tail and checks.
+
+    ``min_max_delay_s`` sizes the delay lines for at least that delay (a live stream whose sources may be
+    moved further away than the scene puts them).
 
     Raises
     ------
@@ -73,7 +78,7 @@ def engine_for_scene(scene: Scene, encoder: Encoder, model: PropagationModel, *,
         head_turn(scene),
         air,
         block,
-        max_delay_s=longest + horizon + 0.01,
+        max_delay_s=max(longest + horizon + 0.01, min_max_delay_s),
         banded=model.name != "free_field" or air.attenuation_db_per_m is not None,
     )
 

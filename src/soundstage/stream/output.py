@@ -1,0 +1,120 @@
+"""Where a stream goes: an audio device (PortAudio through ``sounddevice``), a file paced in real time, or a
+benchmark that renders as fast as it can and reports the real-time factor per block.
+
+Every block's render time is kept; a block that took longer than it lasts is an over-run, counted and
+reported at the end (on a device PortAudio's own underflow flag is counted too) — never silently dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from soundstage.errors import ParameterError
+from soundstage.stream.streamer import BlockTimes, Streamer
+
+#: Longest stream written to a file, in seconds (the file is written in one piece at the end).
+MAX_FILE_SECONDS = 3600.0
+
+
+def stream_to_file(
+    streamer: Streamer, path: str | Path, seconds: float, *, realtime: bool = True, overwrite: bool = False
+) -> BlockTimes:
+    """Render ``seconds`` of the stream into a WAV file (float), block by block.
+
+    With ``realtime`` each block is rendered no earlier than its time in the stream, as a device would ask
+    for it, so that controls sent while it runs land where they would on a device.
+    """
+    from soundstage.io.atomic import check_writable
+    from soundstage.io.wav import write_wav
+
+    if not (np.isfinite(seconds) and 0 < seconds <= MAX_FILE_SECONDS):
+        raise ParameterError(f"--seconds {seconds:g}: give a length above 0 and at most {MAX_FILE_SECONDS:g} s")
+    check_writable(path, overwrite=overwrite)
+    blocks = []
+    count = int(np.ceil(seconds * streamer.rate / streamer.block))
+    started = time.perf_counter()
+    for index in range(count):
+        if realtime:
+            wait = started + index * streamer.times.block_s - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        blocks.append(streamer.next_block())
+    audio = np.concatenate(blocks, axis=0)[: round(seconds * streamer.rate)]
+    write_wav(
+        path, audio.T, streamer.rate, bit_depth="float", channel_mask=streamer.encoder.channel_mask, overwrite=overwrite
+    )
+    return streamer.times
+
+
+def stream_to_device(streamer: Streamer, device: str | int | None, seconds: float | None) -> BlockTimes:
+    """Play the stream on an output device until ``seconds`` have played (or Ctrl-C)."""
+    try:
+        import sounddevice
+    except (ImportError, OSError) as error:
+        raise ParameterError(
+            f"audio output needs sounddevice and the PortAudio library ({error}); pip install "
+            "'soundstage[realtime]' and apt-get install libportaudio2, or write a file with --to out.wav"
+        ) from None
+    underflows = [0]
+
+    def callback(outdata, frames, moment, status) -> None:
+        if status.output_underflow:
+            underflows[0] += 1
+        outdata[:] = streamer.next_block()
+
+    channels = streamer.encoder.n_channels
+    try:
+        with sounddevice.OutputStream(
+            samplerate=streamer.rate,
+            blocksize=streamer.block,
+            channels=channels,
+            dtype="float32",
+            device=device,
+            callback=callback,
+        ):
+            deadline = None if seconds is None else time.monotonic() + seconds
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.05)
+    except sounddevice.PortAudioError as error:
+        raise ParameterError(
+            f"audio device {device or '(default)'}: {error}; list devices with "
+            "python -m sounddevice, or write a file with --to out.wav"
+        ) from None
+    streamer.times.overruns += underflows[0]
+    return streamer.times
+
+
+def benchmark(streamer: Streamer, seconds: float) -> dict:
+    """Render ``seconds`` as fast as possible; the real-time factor per block and the worst block."""
+    count = max(1, int(np.ceil(seconds * streamer.rate / streamer.block)))
+    for _ in range(count):
+        streamer.next_block()
+    times = streamer.times
+    return {
+        "sources": len(streamer.signals),
+        "block": streamer.block,
+        "sample_rate": streamer.rate,
+        "format": streamer.format,
+        "blocks": len(times.seconds),
+        "real_time_factor": round(times.real_time_factor, 4),
+        "worst_block_rtf": round(times.worst_block_rtf, 4),
+        "overruns": times.overruns,
+        "latency_ms": round(1000.0 * (streamer.block + streamer.latency_samples) / streamer.rate, 2),
+    }
+
+
+def pin_to_one_core() -> int | None:
+    """Run this process (and its FFTs) on one core; returns the core, or None where affinity is not available."""
+    import os
+
+    from soundstage.threads import THREADS_VARIABLE
+
+    os.environ[THREADS_VARIABLE] = "1"
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core

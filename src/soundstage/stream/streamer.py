@@ -1,0 +1,223 @@
+"""The real-time renderer: the moving-sources block engine, fed block by block, steered while it plays.
+
+:class:`Streamer` holds a block engine set up for a scene, each source's signal (looped), and live
+controls: :meth:`Streamer.move_source` and :meth:`Streamer.turn_head` may be called from any thread (the
+OSC server's); they are queued and applied at the start of the next block, so a block never sees a
+half-made change. :meth:`Streamer.next_block` renders one block and times it. The output lags the input by
+``latency_samples`` (the engine's filters) plus whatever the audio device buffers: one block.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from soundstage.errors import ParameterError
+from soundstage.stream.live import LiveHeadTurn, LivePath
+
+#: Farthest a live source may be sent from the listener, in metres (sizes the delay lines).
+REACH_M = 50.0
+#: Closest, in metres (the engine refuses paths through the head).
+NEAREST_M = 0.3
+
+
+@dataclass
+class BlockTimes:
+    """How long each block took to render, in seconds, and how many missed their deadline."""
+
+    block_s: float
+    seconds: list[float] = field(default_factory=list)
+    overruns: int = 0
+
+    def add(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        if seconds > self.block_s:
+            self.overruns += 1
+
+    @property
+    def real_time_factor(self) -> float:
+        """Mean render time per block over the block's duration (below 1: faster than real time)."""
+        return float(np.mean(self.seconds)) / self.block_s if self.seconds else math.nan
+
+    @property
+    def worst_block_rtf(self) -> float:
+        return float(np.max(self.seconds)) / self.block_s if self.seconds else math.nan
+
+
+class Streamer:
+    """A scene rendered block by block, with sources that can be moved and a head that can be turned live.
+
+    Parameters
+    ----------
+    scene : Scene
+    block : int
+        Samples per block.
+    format, sample_rate, hrtf
+        As :func:`soundstage.render` takes them.
+    clones : int
+        Replace the scene's sources by this many copies of them on random trajectories (a load test).
+    seed : int
+        Seed of those trajectories.
+    """
+
+    def __init__(
+        self, scene, *, block: int = 512, format=None, sample_rate=None, hrtf=None, clones: int = 0, seed: int = 0
+    ) -> None:
+        from soundstage.acoustics.moving.scene_render import engine_for_scene
+        from soundstage.acoustics.render import prepare_render, source_signal
+
+        if not (isinstance(block, int) and 16 <= block <= 16384):
+            raise ParameterError(f"--block {block}: give a block of 16 to 16384 samples (e.g. 512)")
+        job = prepare_render(scene, format=format, sample_rate=sample_rate, hrtf=hrtf)
+        scene = job.scene if clones == 0 else cloned_scene(job.scene, clones, seed)
+        self.scene = scene
+        self.rate = job.sample_rate
+        self.format = job.format_name
+        self.encoder = job.encoder
+        c = scene.propagation.speed_of_sound
+        self.engine = engine_for_scene(scene, job.encoder, job.model, block=block, min_max_delay_s=REACH_M / c)
+        for source in self.engine.sources:
+            source.path = LivePath(source.path, speed_limit=0.5 * c)
+        self.engine.head = LiveHeadTurn(self.engine.head)
+        self.signals = [source_signal(scene, index, self.rate) for index in range(len(scene.sources))]
+        self.starts = [round(source.start * self.rate) for source in scene.sources]
+        self.names = {source.name: index for index, source in enumerate(scene.sources) if source.name}
+        self.block = block
+        self.times = BlockTimes(block / self.rate)
+        self._updates: queue.SimpleQueue = queue.SimpleQueue()
+
+    # -- controls (any thread) ---------------------------------------------------------------------
+
+    @property
+    def latency_samples(self) -> int:
+        """Samples from a sample's entry to its exit, besides the device's buffering."""
+        return self.engine.latency_samples
+
+    def source_index(self, name: str) -> int:
+        """A source by name (or by its number from 0), or a one-line error naming those there are."""
+        if name in self.names:
+            return self.names[name]
+        if name.isdigit() and int(name) < len(self.signals):
+            return int(name)
+        raise ParameterError(
+            f"source {name!r}: no such source; the scene has {', '.join(self.names) or 'unnamed ones'}"
+        )
+
+    def move_source(self, index: int, xyz: np.ndarray) -> None:
+        """Send source ``index`` to ``xyz`` (world metres), from the next block on."""
+        self._updates.put(("source", index, np.asarray(xyz, dtype=float).reshape(3)))
+
+    def move_source_around(self, index: int, az_deg: float, el_deg: float, dist_m: float) -> None:
+        """Send source ``index`` to azimuth/elevation/distance from the listener (world axes)."""
+        from soundstage.conventions import spherical_to_cartesian
+
+        listener = self.engine.listener.at(np.array([self.time]))[0]
+        self.move_source(index, listener + spherical_to_cartesian(az_deg, el_deg, dist_m))
+
+    def turn_head(self, matrix: np.ndarray) -> None:
+        """Turn the head to the head-to-world rotation ``matrix``, from the next block on."""
+        self._updates.put(("head", np.asarray(matrix, dtype=float).reshape(3, 3)))
+
+    # -- rendering (the audio thread) -----------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Seconds rendered so far."""
+        return self.engine.position / self.rate
+
+    def next_block(self) -> np.ndarray:
+        """The next block, shape (block, channels) float32; its render time is recorded."""
+        started = time.perf_counter()
+        self._apply_updates()
+        lo = self.engine.position
+        inputs = [
+            _looped(signal, start, lo, self.block) for signal, start in zip(self.signals, self.starts, strict=True)
+        ]
+        out = self.engine.process(inputs)
+        self.times.add(time.perf_counter() - started)
+        return np.ascontiguousarray(out.T, dtype=np.float32)
+
+    def _apply_updates(self) -> None:
+        now = self.time
+        listener = self.engine.listener.at(np.array([now]))[0]
+        while True:
+            try:
+                update = self._updates.get_nowait()
+            except queue.Empty:
+                return
+            if update[0] == "head":
+                self.engine.head.turn_to(now, update[1])
+            else:
+                _, index, xyz = update
+                self.engine.sources[index].path.move_to(now, self._allowed(xyz, listener))
+
+    def _allowed(self, xyz: np.ndarray, listener: np.ndarray) -> np.ndarray:
+        """``xyz`` kept between :data:`NEAREST_M` and :data:`REACH_M` of the listener, and inside a shoebox."""
+        if not np.all(np.isfinite(xyz)):
+            return self.engine.listener.at(np.array([self.time]))[0] + np.array([1.0, 0.0, 0.0])
+        offset = xyz - listener
+        distance = float(np.linalg.norm(offset))
+        if distance < NEAREST_M:
+            offset = offset / distance * NEAREST_M if distance > 0 else np.array([NEAREST_M, 0.0, 0.0])
+        elif distance > REACH_M:
+            offset = offset / distance * REACH_M
+        xyz = listener + offset
+        room = self.scene.room
+        if room is not None and room.kind == "shoebox":
+            xyz = np.clip(xyz, 0.05, np.asarray(room.shoebox.size) - 0.05)
+        elif room is not None and room.kind == "ground":
+            xyz[2] = max(xyz[2], 0.05)
+        return xyz
+
+
+def _looped(signal: np.ndarray, start: int, lo: int, block: int) -> np.ndarray:
+    """Samples ``lo``…``lo + block`` of a signal that starts at sample ``start`` and then repeats."""
+    n = np.arange(lo, lo + block) - start
+    out = np.zeros(block, dtype=np.float64)
+    playing = n >= 0
+    if len(signal):
+        out[playing] = signal[n[playing] % len(signal)]
+    return out
+
+
+def cloned_scene(scene, count: int, seed: int):
+    """``count`` copies of the scene's sources, each circling the listener on its own random arc (a load test).
+
+    Each clone keeps a radius (1–3 m in a shoebox, 1–6 m elsewhere) and an elevation, and turns by 20–80° every
+    2.5 s: a chord of such an arc stays at least 0.7 of the radius from the head.
+    """
+    from soundstage.scene import Scene
+
+    if count < 1:
+        raise ParameterError(f"--sources {count}: give at least 1")
+    rng = np.random.default_rng(seed)
+    position = scene.listener.position
+    centre = np.array([position.x, position.y, position.z])
+    box = np.asarray(scene.room.shoebox.size) if scene.room is not None and scene.room.kind == "shoebox" else None
+    data = scene.model_dump(exclude={"base_dir"})
+    originals = data["sources"]
+    sources = []
+    for index in range(count):
+        source = dict(originals[index % len(originals)])
+        source.pop("position", None)
+        radius = rng.uniform(1.0, 3.0 if box is not None else 6.0)
+        elevation = rng.uniform(-0.3, 0.5)
+        azimuth = rng.uniform(-np.pi, np.pi)
+        turn = rng.choice([-1.0, 1.0])
+        keyframes = []
+        for k in range(5):
+            point = centre + radius * np.array(
+                [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)]
+            )
+            if box is not None:
+                point = np.clip(point, 0.2, box - 0.2)
+            keyframes.append({"t": 2.5 * k, "position": [float(v) for v in point]})
+            azimuth += turn * np.radians(rng.uniform(20.0, 80.0))
+        source.update(name=f"{source.get('name') or 'source'}_{index}", trajectory={"keyframes": keyframes})
+        sources.append(source)
+    data["sources"] = sources
+    return Scene.model_validate({**data, "base_dir": scene.base_dir})

@@ -1,0 +1,139 @@
+"""``soundstage stream``: the streamer against the offline render, OSC over loopback, no clicks, over-runs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundstage.acoustics.render import render
+from soundstage.cli.main import main
+from soundstage.scene import Scene
+from soundstage.stream.live import quaternion_matrix, ypr_matrix
+from soundstage.stream.output import stream_to_file
+from soundstage.stream.streamer import BlockTimes, Streamer
+
+RATE = 48000
+
+
+def tone_scene(az: float = 60.0, seconds: float = 1.0, frequency: float = 500.0, **extra) -> Scene:
+    t = np.arange(int(seconds * RATE)) / RATE
+    sine = (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+    source = {"name": "a", "audio": sine, "sample_rate": RATE, "position": {"az": az, "el": 0, "dist": 2}}
+    return Scene.model_validate({"sources": [source], "output": {"format": "binaural", "sample_rate": RATE}, **extra})
+
+
+def noise_scene(fmt: str, **extra) -> Scene:
+    noise = (0.1 * np.random.default_rng(2).standard_normal(RATE)).astype(np.float32)
+    source = {"name": "n", "audio": noise, "sample_rate": RATE, "position": {"az": 35, "el": 10, "dist": 3}}
+    return Scene.model_validate({"sources": [source], "output": {"format": fmt, "sample_rate": RATE}, **extra})
+
+
+def stream_blocks(streamer: Streamer, count: int) -> np.ndarray:
+    return np.concatenate([streamer.next_block() for _ in range(count)], axis=0).T
+
+
+def level_difference_db(stereo: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(stereo[0] ** 2) / np.sum(stereo[1] ** 2)))
+
+
+@pytest.mark.parametrize("fmt", ["binaural", "foa", "5.1"])
+def test_the_stream_of_a_still_scene_is_the_offline_render(fmt) -> None:
+    scene = noise_scene(fmt, listener={"position": [0, 0, 1.6]})
+    offline = render(scene, progress=False).audio.astype(float)
+    streamer = Streamer(scene, block=256)
+    streamed = stream_blocks(streamer, 200)[:, streamer.latency_samples :]
+    n = RATE  # the first pass of the looped sound (its second pass starts after it)
+    error = np.linalg.norm(streamed[:, :n] - offline[:, :n]) / np.linalg.norm(offline[:, :n])
+    assert 20 * np.log10(error) < -60
+
+
+def test_osc_head_turns_over_loopback_move_the_sound_to_the_other_ear(tmp_path) -> None:
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from soundstage.stream.osc import OscControl
+
+    streamer = Streamer(tone_scene(az=60.0, seconds=0.5, frequency=3000.0), block=512)  # ILD: a high tone
+    control = OscControl(streamer, port=0)
+    client = SimpleUDPClient("127.0.0.1", control.port)
+    out = tmp_path / "stream.wav"
+    runner = threading.Thread(target=stream_to_file, args=(streamer, out, 1.6))
+    runner.start()
+    time.sleep(0.6)
+    client.send_message("/SceneRotator/ypr", [90.0, 0.0, 0.0])  # face left: the source is now on the right
+    client.send_message("/ypr", ["not", "numbers", "!"])  # refused, and the stream goes on
+    runner.join()
+    control.close()
+    audio, _ = soundfile.read(out, always_2d=True)
+    before, after = audio[: int(0.5 * RATE)].T, audio[int(1.2 * RATE) :].T
+    assert level_difference_db(before) > 3.0 and level_difference_db(after) < -3.0
+    assert control.counts.applied == 1 and control.counts.refused == 1
+
+
+def test_sources_move_by_name_and_quaternions_turn_the_head_like_ypr() -> None:
+    streamer = Streamer(tone_scene(az=60.0, seconds=0.5, frequency=3000.0), block=512)  # ILD: a high tone
+    stream_blocks(streamer, 10)
+    streamer.move_source_around(streamer.source_index("a"), -60.0, 0.0, 2.0)
+    stream_blocks(streamer, 10)
+    assert level_difference_db(stream_blocks(streamer, 20)) < -3.0  # moved to the right
+    w, z = np.cos(np.radians(-30.0)), np.sin(np.radians(-30.0))  # a turn of -60° about z (to the right)
+    assert np.allclose(quaternion_matrix(w, 0.0, 0.0, z), ypr_matrix(-60.0, 0.0, 0.0))
+    streamer.turn_head(quaternion_matrix(w, 0.0, 0.0, z))  # face the source: it is in front
+    stream_blocks(streamer, 10)
+    assert abs(level_difference_db(stream_blocks(streamer, 20))) < 1.0
+    with pytest.raises(Exception, match="no such source"):
+        streamer.source_index("b")
+
+
+def test_fast_head_turns_leave_no_clicks() -> None:
+    frequency = 500.0
+    streamer = Streamer(tone_scene(az=30.0, seconds=2.0, frequency=frequency), block=256)
+    blocks = []
+    for index in range(300):  # 1.6 s: a quarter turn every 0.1 s, back and forth
+        if index % 19 == 0:
+            streamer.turn_head(ypr_matrix(90.0 if (index // 19) % 2 else 0.0, 0.0, 0.0))
+        blocks.append(streamer.next_block())
+    y = np.concatenate(blocks, axis=0).T[:, int(0.1 * RATE) :]
+    # A sine of amplitude a never steps more than 2 a sin(π f / fs) between samples; a click would.
+    for ear in y:
+        step = np.abs(np.diff(ear)).max()
+        assert step <= 1.05 * 2 * np.sin(np.pi * frequency / RATE) * np.abs(ear).max()
+
+
+def test_an_overrun_is_counted_not_dropped() -> None:
+    times = BlockTimes(block_s=0.01)
+    for seconds in (0.002, 0.02, 0.005):
+        times.add(seconds)
+    assert times.overruns == 1 and times.worst_block_rtf == pytest.approx(2.0)
+    assert times.real_time_factor == pytest.approx(0.9)
+
+
+def test_the_benchmark_writes_its_figures(tmp_path, monkeypatch) -> None:
+    soundfile.write(tmp_path / "a.wav", 0.1 * np.random.default_rng(0).standard_normal(RATE // 2), RATE)
+    (tmp_path / "scene.yaml").write_text(
+        "output: {format: foa, sample_rate: 48000}\nsources:\n  - {name: a, audio: a.wav, position: {az: 0, dist: 2}}\n"
+    )
+    monkeypatch.setattr("soundstage.stream.output.pin_to_one_core", lambda: None)  # the test process stays as it is
+    figures = tmp_path / "bench.json"
+    code = main(
+        [
+            "stream",
+            str(tmp_path / "scene.yaml"),
+            "--benchmark",
+            "--seconds",
+            "0.5",
+            "--sources",
+            "3",
+            "--json",
+            str(figures),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    data = json.loads(figures.read_text())
+    assert {"sources", "block", "sample_rate", "real_time_factor", "worst_block_rtf"} <= set(data)
+    assert data["sources"] == 3 and data["block"] == 512 and data["real_time_factor"] > 0
