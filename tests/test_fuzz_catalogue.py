@@ -1731,6 +1731,68 @@ def _serve_cases() -> list[Case]:
     ]
 
 
+def _batch_cases() -> list[Case]:
+    """``soundstage batch``: a missing or empty jobs file and bad options are one line, and create nothing.
+
+    (A bad job among others is reported in the batch's report: tests/test_batch.py.)"""
+    err = "error"
+
+    def jobs(text: str):
+        def setup(work: Path) -> None:
+            (work / "jobs.jsonl").write_text(text)
+
+        return setup
+
+    batch = ("batch", "jobs.jsonl", "--out", "out", "--backend", "local", "--quiet")
+    return [
+        Case("batch-missing-file", ("batch", "nope.jsonl", "--out", "out"), err, "nope.jsonl: no such jobs file"),
+        Case("batch-empty", batch, err, "no jobs in the file", setup=jobs("\n# nothing\n")),
+        Case("batch-workers-zero", (*batch, "--workers", "0"), err, "--workers 0", setup=jobs("{}\n")),
+    ]
+
+
+def _stream_cases() -> list[Case]:
+    """``soundstage stream``: bad options and scenes are refused before anything plays."""
+    err = "error"
+
+    def scene(work: Path) -> None:
+        (work / "s.yaml").write_text("sources:\n  - {audio: a.wav, position: {az: 10, dist: 2}}\n")
+
+    return [
+        Case("stream-missing-scene", ("stream", "nope.yaml", "--benchmark"), err, "nope.yaml"),
+        Case("stream-block-tiny", ("stream", "s.yaml", "--benchmark", "--block", "3"), err, "--block 3", setup=scene),
+        Case(
+            "stream-sources-zero",
+            ("stream", "s.yaml", "--benchmark", "--sources", "0"),
+            err,
+            "--sources 0",
+            setup=scene,
+        ),
+        Case(
+            "stream-json-alone",
+            ("stream", "s.yaml", "--json", "x.json"),
+            err,
+            "--json writes the --benchmark",
+            setup=scene,
+        ),
+        Case(
+            "stream-port-bad",
+            ("stream", "s.yaml", "--osc-port", "70000", "--to", "o.wav"),
+            err,
+            "--osc-port",
+            setup=scene,
+        ),
+        Case("stream-to-mp3", ("stream", "s.yaml", "--to", "o.mp3"), err, r"\.wav", setup=scene),
+        Case(
+            "stream-device-and-file",
+            ("stream", "s.yaml", "--to", "o.wav", "--device", "x"),
+            err,
+            "not allowed",
+            setup=scene,
+        ),
+    ]
+
+
 CASES: list[Case] = [
     *_found_by_fuzzing(),
     *_scene_cases(),
@@ -1743,6 +1805,8 @@ CASES: list[Case] = [
     *_video_cases(),
     *_text_cases(),
     *_serve_cases(),
+    *_batch_cases(),
+    *_stream_cases(),
     *_analyze_cases(),
     *_eval_cases(),
     *_other_cases(),
