@@ -10,7 +10,7 @@ Peer, in the same run: Chromium's Web Audio ``PannerNode`` (``panningModel: "HRT
 head) rendering N moving sources through an ``OfflineAudioContext`` (as fast as it can, one audio thread),
 driven by Playwright with Debian's chromium; its real-time factor is the render time over the audio's length.
 
-Run ``python benchmarks/bench_stream.py [--sources 1,16,64] [--seconds 5]``.
+Run ``python benchmarks/bench_stream.py [--sources 1,8,32] [--seconds 3]``.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def chromium_case(sources: int, seconds: float) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", default="1,16,64", help="comma-separated source counts")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--sources", default="1,8,32", help="comma-separated source counts")
+    parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     counts = [int(n) for n in args.sources.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="bench-stream-"))
