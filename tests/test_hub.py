@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -460,3 +461,25 @@ def test_choose_device():
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="torch sees no CUDA GPU"):
             choose_device("cuda")
+
+
+def test_a_model_is_loaded_once_per_process_until_its_folder_changes(tmp_path):
+    from soundstage.hub import load_pretrained
+
+    class Loader:
+        calls = 0
+
+        @classmethod
+        def from_pretrained(cls, folder, **options):
+            cls.calls += 1
+            return {"weights": (Path(folder) / "w.bin").read_bytes(), "options": options}
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "w.bin").write_bytes(b"first")
+    first = load_pretrained(Loader, str(folder), purpose="test")
+    assert load_pretrained(Loader, str(folder), purpose="test") is first and Loader.calls == 1
+    assert load_pretrained(Loader, str(folder), purpose="test", revision="x") is not first  # other options
+    time.sleep(0.01)
+    (folder / "w.bin").write_bytes(b"second")  # written again: loaded again
+    assert load_pretrained(Loader, str(folder), purpose="test")["weights"] == b"second" and Loader.calls == 3

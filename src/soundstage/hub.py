@@ -39,6 +39,7 @@ import json
 import os
 import re
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -344,22 +345,53 @@ def choose_device(device: str | None = None) -> str:
     return choice
 
 
+#: Models loaded in this process, the most recent last: a batch or server worker that runs many jobs loads
+#: each model once, not once per job. Keyed by loader, folder, options and the folder's files' times, so a
+#: folder written again is loaded again.
+_LOADED: OrderedDict[tuple, Any] = OrderedDict()
+_LOADED_KEEP = 6
+
+
 def load_pretrained(loader: Any, folder: str, *, purpose: str, **options: Any) -> Any:
     """``loader.from_pretrained(folder, local_files_only=True, **options)`` with one-line errors.
 
     ``loader`` is any class with ``from_pretrained`` (a transformers model or processor, a
     diffusers pipeline). A folder that does not hold what ``loader`` needs (wrong model kind,
     missing or corrupt files) raises :class:`~soundstage.errors.InputFileError` naming the
-    folder and the purpose.
+    folder and the purpose. The same loader on the same unchanged folder returns the object
+    already loaded in this process.
     """
+    key = _loaded_key(loader, folder, options)
+    if key is not None and key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
     try:
-        return loader.from_pretrained(folder, local_files_only=True, **options)
+        loaded = loader.from_pretrained(folder, local_files_only=True, **options)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise InputFileError(
             f"{purpose} model folder {folder!r} could not be loaded by {getattr(loader, '__name__', loader)} "
             f"({_first_line(error)}); check that it is a complete download written by save_pretrained "
             "for this kind of model"
         ) from error
+    if key is not None:
+        _LOADED[key] = loaded
+        while len(_LOADED) > _LOADED_KEEP:
+            _LOADED.popitem(last=False)
+    return loaded
+
+
+def _loaded_key(loader: Any, folder: str, options: dict[str, Any]) -> tuple | None:
+    """What identifies a load: the loader, the folder and the times of its files; None when not cacheable."""
+    try:
+        frozen = tuple(sorted((name, value) for name, value in options.items()))
+        hash(frozen)
+        root = Path(folder).resolve()
+        stamps = tuple(
+            sorted((str(path.relative_to(root)), path.stat().st_mtime_ns) for path in root.rglob("*") if path.is_file())
+        )
+    except (TypeError, OSError):
+        return None
+    return (getattr(loader, "__module__", ""), getattr(loader, "__qualname__", repr(loader)), str(root), frozen, stamps)
 
 
 def format_size(n_bytes: int | None) -> str:
