@@ -137,3 +137,62 @@ def test_the_benchmark_writes_its_figures(tmp_path, monkeypatch) -> None:
     data = json.loads(figures.read_text())
     assert {"sources", "block", "sample_rate", "real_time_factor", "worst_block_rtf"} <= set(data)
     assert data["sources"] == 3 and data["block"] == 512 and data["real_time_factor"] > 0
+
+
+def test_a_live_move_behind_the_head_goes_around_it_not_through_it() -> None:
+    streamer = Streamer(tone_scene(az=0.0, seconds=1.0, frequency=1000.0), block=256)
+    steady = np.abs(stream_blocks(streamer, 40)).max()
+    streamer.move_source(0, np.array([-2.0, 0.0, 0.0]))  # straight through the head would be a straight line
+    glide = stream_blocks(streamer, 120)
+    assert np.abs(glide).max() < 2.0 * steady  # no near-field blast on the way (an ear at 0.3 m: over 20 dB)
+    path = streamer.engine.sources[0].path
+    moving = path.at(np.linspace(streamer.time - 0.5, streamer.time, 200))
+    assert np.linalg.norm(moving, axis=1).min() > 1.99  # it kept its distance while it turned
+
+
+def test_the_first_live_move_does_not_click() -> None:
+    frequency = 500.0
+    streamer = Streamer(tone_scene(az=40.0, seconds=2.0, frequency=frequency), block=256)
+    blocks = [streamer.next_block() for _ in range(40)]
+    here = streamer.engine.sources[0].path.at(streamer.time)
+    streamer.move_source(0, here + np.array([0.0, 0.3, 0.0]))  # sound in flight still left the old place
+    blocks += [streamer.next_block() for _ in range(40)]
+    y = np.concatenate(blocks, axis=0).T[:, int(0.1 * RATE) :]
+    for ear in y:
+        assert np.abs(np.diff(ear)).max() <= 1.05 * 2 * np.sin(np.pi * frequency / RATE) * np.abs(ear).max()
+
+
+def test_a_jump_in_the_scene_path_still_jumps_in_the_stream() -> None:
+    t = np.arange(RATE) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 3000.0 * t)).astype(np.float32)
+    keyframes = [
+        {"t": 0, "position": {"az": 60, "dist": 2}},
+        {"t": 0.5, "position": {"az": 60, "dist": 2}},
+        {"t": 0.5, "position": {"az": -60, "dist": 2}},
+    ]
+    scene = Scene.model_validate(
+        {
+            "sources": [{"audio": tone, "sample_rate": RATE, "trajectory": {"keyframes": keyframes}}],
+            "output": {"format": "binaural", "sample_rate": RATE},
+        }
+    )
+    y = stream_blocks(Streamer(scene, block=256), 180)
+    assert level_difference_db(y[:, int(0.1 * RATE) : int(0.45 * RATE)]) > 3.0
+    assert level_difference_db(y[:, int(0.6 * RATE) : int(0.95 * RATE)]) < -3.0
+
+
+def test_benchmark_pinning_holds_every_thread_to_one_core() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy, os\n"
+        "from soundstage.stream.output import pin_to_one_core\n"
+        "core = pin_to_one_core()\n"
+        "cores = {frozenset(os.sched_getaffinity(int(t))) for t in os.listdir('/proc/self/task')}\n"
+        "print(core, sorted(map(sorted, cores)))\n"
+    )
+    if not hasattr(__import__("os"), "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this system")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    assert json.loads(out[1]) == [[int(out[0])]]

@@ -103,6 +103,7 @@ def run_stream(args: argparse.Namespace) -> int:
         print(
             f"{where}: {len(times.seconds)} blocks, real-time factor {times.real_time_factor:.3f} (worst block "
             f"{times.worst_block_rtf:.3f}), {times.overruns} over-run(s)"
+            + (f", {streamer.underflows} device underflow(s)" if args.to is None else "")
             + (f"; OSC messages applied {control.counts.applied}, refused {control.counts.refused}" if control else "")
         )
     if times.overruns:

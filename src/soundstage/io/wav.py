@@ -25,9 +25,10 @@ which is not supported yet: they raise :class:`~soundstage.errors.OutputError`.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,62 @@ def write_wav(
         if data_size & 1:
             file.write(b"\x00")  # RIFF chunks are padded to an even size
     return Path(path)
+
+
+class WavStream:
+    """A 32-bit float WAV file written block by block (for streams whose length is not known beforehand).
+
+    Use :func:`open_wav_stream`; blocks go straight to a temporary file, the header is completed when the
+    stream closes and only then does the file take its name, so a stream stopped on the way leaves nothing.
+    """
+
+    def __init__(self, file, n_channels: int, sample_rate: int, mask: int | None) -> None:
+        self.file, self.n_channels, self.sample_rate, self.mask = file, n_channels, sample_rate, mask
+        self.n_frames = 0
+        self._header_size = len(_header(n_channels, 0, sample_rate, 32, "float", mask)) + 8
+        self.file.write(b"\x00" * self._header_size)  # replaced by the real header at the end
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block``, shape (n_channels, n_frames); non-finite samples are refused."""
+        block = np.asarray(block)
+        if block.ndim != 2 or block.shape[0] != self.n_channels:
+            raise ParameterError(f"a stream block must have shape ({self.n_channels}, n), got {block.shape}")
+        if not np.all(np.isfinite(block)):
+            raise OutputError("the stream produced NaN or Inf samples; nothing was written")
+        if (self.n_frames + block.shape[1]) * self.n_channels * 4 + self._header_size > _UINT32_MAX:
+            raise OutputError("the stream passed the 4 GiB a WAV file can hold; stream shorter")
+        self.file.write(_encode(block, 32, "float"))
+        self.n_frames += block.shape[1]
+
+    def finish(self) -> None:
+        data_size = self.n_frames * self.n_channels * 4
+        self.file.seek(0)
+        self.file.write(_header(self.n_channels, self.n_frames, self.sample_rate, 32, "float", self.mask))
+        self.file.write(b"data" + struct.pack("<I", data_size))
+
+
+@contextlib.contextmanager
+def open_wav_stream(
+    path: str | Path, n_channels: int, sample_rate: int, *, channel_mask: int | None = None, overwrite: bool = False
+) -> Iterator[WavStream]:
+    """A :class:`WavStream` writing ``path`` atomically (32-bit float, WAVE_FORMAT_EXTENSIBLE with the mask).
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "stream.wav"
+    >>> with open_wav_stream(path, 2, 48000) as stream:
+    ...     for _ in range(3):
+    ...         stream.write(np.zeros((2, 512)))
+    >>> read_wav_header(path).n_frames
+    1536
+    """
+    sample_rate = _check_sample_rate(sample_rate)
+    mask = _check_channel_mask(channel_mask, n_channels)
+    if mask is None:
+        mask = _DEFAULT_MASKS.get(n_channels, 0)
+    with atomic_write(path, overwrite=overwrite) as temporary, open(temporary, "wb") as file:
+        stream = WavStream(file, n_channels, sample_rate, mask)
+        yield stream
+        stream.finish()
 
 
 def read_wav_header(path: str | Path) -> WavInfo:

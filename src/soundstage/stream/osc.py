@@ -1,15 +1,16 @@
 """OSC in: the messages head trackers and ambisonic plug-ins send, and source positions by name.
 
-- ``/SceneRotator/ypr yaw pitch roll`` and ``/ypr yaw pitch roll``: the head's orientation in degrees (yaw
-  positive to the left, pitch positive up, roll positive raising the left ear — this project's conventions,
-  those of the IEM SceneRotator).
+- ``/ypr yaw pitch roll``: the head's orientation in degrees in this project's conventions (yaw positive to
+  the left, pitch positive up, roll positive raising the left ear).
 - ``/SceneRotator/quaternions w x y z``: the head's orientation as a unit quaternion in the listener frame
-  (x forward, y left, z up).
+  (x forward, y left, z up), as the IEM SceneRotator takes it; ``/SceneRotator/ypr yaw pitch roll``: the same
+  pose as the SceneRotator's own angles (its pitch is a right-handed turn about y, nose down; see
+  :func:`~soundstage.stream.live.scene_rotator_matrix`).
 - ``/source/NAME/xyz x y z``: a source to a world point in metres; ``/source/NAME/aed az el dist``: to an
   azimuth, elevation (degrees) and distance (metres) from the listener. ``NAME`` is the source's name in
   the scene, or its number from 0.
 
-Messages are read on a thread of their own (python-osc's UDP server) and queued for the next block.
+Messages are read in order on one thread of their own (python-osc's UDP server) and queued for the next block.
 A malformed message is counted and ignored, never allowed to stop the stream.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from soundstage.stream.live import quaternion_matrix, ypr_matrix
+from soundstage.stream.live import quaternion_matrix, scene_rotator_matrix, ypr_matrix
 from soundstage.stream.streamer import Streamer
 
 
@@ -35,17 +36,18 @@ class OscControl:
 
     def __init__(self, streamer: Streamer, *, port: int, host: str = "127.0.0.1") -> None:
         from pythonosc.dispatcher import Dispatcher
-        from pythonosc.osc_server import ThreadingOSCUDPServer
+        from pythonosc.osc_server import BlockingOSCUDPServer
 
         self.streamer = streamer
         self.counts = OscCounts()
         dispatcher = Dispatcher()
-        dispatcher.map("/SceneRotator/ypr", self._ypr)
+        dispatcher.map("/SceneRotator/ypr", self._scene_rotator_ypr)
         dispatcher.map("/ypr", self._ypr)
         dispatcher.map("/SceneRotator/quaternions", self._quaternion)
         dispatcher.map("/source/*", self._source)
         dispatcher.set_default_handler(self._unknown)
-        self.server = ThreadingOSCUDPServer((host, port), dispatcher)
+        # One thread reading the messages in order (a thread per message could let a stale pose win).
+        self.server = BlockingOSCUDPServer((host, port), dispatcher)
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="soundstage-osc", daemon=True)
         self._thread.start()
@@ -55,11 +57,17 @@ class OscControl:
         self.server.server_close()
 
     def _ypr(self, address: str, *args) -> None:
+        self._turn(args, ypr_matrix)
+
+    def _scene_rotator_ypr(self, address: str, *args) -> None:
+        self._turn(args, scene_rotator_matrix)
+
+    def _turn(self, args: tuple, to_matrix) -> None:
         values = _numbers(args, 3)
         if values is None:
             self.counts.refused += 1
             return
-        self.streamer.turn_head(ypr_matrix(*values))
+        self.streamer.turn_head(to_matrix(*values))
         self.counts.applied += 1
 
     def _quaternion(self, address: str, *args) -> None:

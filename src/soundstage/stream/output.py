@@ -22,35 +22,39 @@ MAX_FILE_SECONDS = 3600.0
 def stream_to_file(
     streamer: Streamer, path: str | Path, seconds: float, *, realtime: bool = True, overwrite: bool = False
 ) -> BlockTimes:
-    """Render ``seconds`` of the stream into a WAV file (float), block by block.
+    """Render ``seconds`` of the stream into a WAV file (32-bit float, the format's channel mask), block by block.
 
-    With ``realtime`` each block is rendered no earlier than its time in the stream, as a device would ask
-    for it, so that controls sent while it runs land where they would on a device.
+    Each block goes to the file as it is made (a long stream holds one block in memory), and the file takes
+    its name only at the end. With ``realtime`` each block is rendered no earlier than its time in the
+    stream, as a device would ask for it, so that controls sent while it runs land where they would.
     """
-    from soundstage.io.atomic import check_writable
-    from soundstage.io.wav import write_wav
+    from soundstage.io.wav import open_wav_stream
 
     if not (np.isfinite(seconds) and 0 < seconds <= MAX_FILE_SECONDS):
         raise ParameterError(f"--seconds {seconds:g}: give a length above 0 and at most {MAX_FILE_SECONDS:g} s")
-    check_writable(path, overwrite=overwrite)
-    blocks = []
-    count = int(np.ceil(seconds * streamer.rate / streamer.block))
-    started = time.perf_counter()
-    for index in range(count):
-        if realtime:
-            wait = started + index * streamer.times.block_s - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-        blocks.append(streamer.next_block())
-    audio = np.concatenate(blocks, axis=0)[: round(seconds * streamer.rate)]
-    write_wav(
-        path, audio.T, streamer.rate, bit_depth="float", channel_mask=streamer.encoder.channel_mask, overwrite=overwrite
-    )
+    total = round(seconds * streamer.rate)
+    count = int(np.ceil(total / streamer.block))
+    channels = streamer.encoder.n_channels
+    with open_wav_stream(
+        path, channels, streamer.rate, channel_mask=streamer.encoder.channel_mask, overwrite=overwrite
+    ) as stream:
+        started = time.perf_counter()
+        for index in range(count):
+            if realtime:
+                wait = started + index * streamer.times.block_s - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+            block = streamer.next_block()
+            stream.write(block[: total - index * streamer.block].T)
     return streamer.times
 
 
 def stream_to_device(streamer: Streamer, device: str | int | None, seconds: float | None) -> BlockTimes:
-    """Play the stream on an output device until ``seconds`` have played (or Ctrl-C)."""
+    """Play the stream on an output device until ``seconds`` have played, or Ctrl-C (which ends it normally).
+
+    PortAudio's own underflows are counted in ``streamer.underflows`` (apart from the blocks that took too long).
+    An error while rendering stops the stream and is raised here, as one line.
+    """
     try:
         import sounddevice
     except (ImportError, OSError) as error:
@@ -58,12 +62,17 @@ def stream_to_device(streamer: Streamer, device: str | int | None, seconds: floa
             f"audio output needs sounddevice and the PortAudio library ({error}); pip install "
             "'soundstage[realtime]' and apt-get install libportaudio2, or write a file with --to out.wav"
         ) from None
-    underflows = [0]
+    failure: list[BaseException] = []
 
     def callback(outdata, frames, moment, status) -> None:
         if status.output_underflow:
-            underflows[0] += 1
-        outdata[:] = streamer.next_block()
+            streamer.underflows += 1
+        try:
+            outdata[:] = streamer.next_block()
+        except Exception as error:  # raised in PortAudio's thread: kept, and the stream stopped
+            failure.append(error)
+            outdata[:] = 0.0
+            raise sounddevice.CallbackAbort from None
 
     channels = streamer.encoder.n_channels
     try:
@@ -74,16 +83,22 @@ def stream_to_device(streamer: Streamer, device: str | int | None, seconds: floa
             dtype="float32",
             device=device,
             callback=callback,
-        ):
+        ) as stream:
             deadline = None if seconds is None else time.monotonic() + seconds
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.05)
+            try:
+                while stream.active and (deadline is None or time.monotonic() < deadline):
+                    time.sleep(0.05)
+            except KeyboardInterrupt:
+                pass  # Ctrl-C is how a live stream is stopped: the summary still follows
     except sounddevice.PortAudioError as error:
         raise ParameterError(
             f"audio device {device or '(default)'}: {error}; list devices with "
             "python -m sounddevice, or write a file with --to out.wav"
         ) from None
-    streamer.times.overruns += underflows[0]
+    if failure:
+        raise ParameterError(
+            f"the stream stopped: {str(failure[0]).splitlines()[0] if str(failure[0]) else failure[0]!r}"
+        )
     return streamer.times
 
 
@@ -107,7 +122,11 @@ def benchmark(streamer: Streamer, seconds: float) -> dict:
 
 
 def pin_to_one_core() -> int | None:
-    """Run this process (and its FFTs) on one core; returns the core, or None where affinity is not available."""
+    """Run this process — every thread it has now and those it starts — on one core; returns the core.
+
+    Threads started at import (a BLAS pool) keep their own affinity, so each is pinned too. None where the
+    system has no affinity.
+    """
     import os
 
     from soundstage.threads import THREADS_VARIABLE
@@ -116,5 +135,10 @@ def pin_to_one_core() -> int | None:
     if not hasattr(os, "sched_setaffinity"):
         return None
     core = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {core})
+    tasks = Path("/proc/self/task")
+    for thread_id in [int(p.name) for p in tasks.iterdir()] if tasks.is_dir() else [0]:
+        try:
+            os.sched_setaffinity(thread_id, {core})
+        except OSError:
+            continue  # a thread that ended meanwhile
     return core

@@ -88,6 +88,7 @@ class Streamer:
         self.names = {source.name: index for index, source in enumerate(scene.sources) if source.name}
         self.block = block
         self.times = BlockTimes(block / self.rate)
+        self.underflows = 0  # PortAudio's own count of blocks it had to play late (device output)
         self._updates: queue.SimpleQueue = queue.SimpleQueue()
 
     # -- controls (any thread) ---------------------------------------------------------------------
@@ -153,7 +154,7 @@ class Streamer:
                 self.engine.head.turn_to(now, update[1])
             else:
                 _, index, xyz = update
-                self.engine.sources[index].path.move_to(now, self._allowed(xyz, listener))
+                self.engine.sources[index].path.move_to(now, self._allowed(xyz, listener), listener)
 
     def _allowed(self, xyz: np.ndarray, listener: np.ndarray) -> np.ndarray:
         """``xyz`` kept between :data:`NEAREST_M` and :data:`REACH_M` of the listener, and inside a shoebox."""
