@@ -1,0 +1,169 @@
+"""Benchmark: start-up — a fresh ``soundstage render`` of the rooms reference scene, and where its time goes.
+
+The reference scene: an 8 × 6 × 3 m shoebox (RT60 0.5 s), head at (4, 3, 1.6), 4 sources × 10 s of noise,
+16 kHz, binaural with the built-in head (and with the measured MIT KEMAR SOFA from ``../shared/data`` when it
+is there). Reported:
+
+- the wall time of the whole command in a fresh process (median of ``--repeats``), as a user's script loop pays it;
+- the budget per stage, timed inside one fresh process: Python and the CLI's imports, reading the scene, the
+  encoder (imports of the renderer and the head), the render, writing the WAV;
+- the heaviest imports (``python -X importtime``, cumulative);
+- beside it, the peer's start-up: a fresh process importing pyroomacoustics and simulating the same room with
+  two omnidirectional microphones (its binaural needs the SOFA directivities, slower still).
+
+Run ``python benchmarks/bench_startup.py [--repeats 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from machine import cpu_model, package_version  # noqa: E402
+
+SOFA = HERE.parent.parent / "shared" / "data" / "hrtf" / "mit_kemar_normal_pinna.sofa"
+RATE = 16000
+SOURCES = ([2, 1.5, 1.5], [6, 1.5, 1.5], [2, 4.5, 1.2], [6.5, 4.5, 1.7])
+
+STAGES = """
+import sys, time
+t0 = time.perf_counter()
+from soundstage.cli.main import build_parser
+t1 = time.perf_counter()
+from soundstage.scene.files import load_scene
+scene = load_scene(sys.argv[1])
+t2 = time.perf_counter()
+from soundstage.acoustics.render import prepare_render, render
+job = prepare_render(scene, hrtf=sys.argv[3] if len(sys.argv) > 3 else None)
+t3 = time.perf_counter()
+result = render(scene, hrtf=sys.argv[3] if len(sys.argv) > 3 else None, progress=False)
+t4 = time.perf_counter()
+from soundstage.io.export import write_render
+write_render(result, sys.argv[2], normalize=True, overwrite=True)
+t5 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
+"""
+
+PEER = """
+import time, sys
+t0 = time.perf_counter()
+import numpy as np, pyroomacoustics as pra
+t1 = time.perf_counter()
+rate = 16000
+alpha, order = pra.inverse_sabine(0.5, [8, 6, 3])
+room = pra.ShoeBox([8, 6, 3], fs=rate, materials=pra.Material(alpha), max_order=order)
+rng = np.random.default_rng(0)
+for p in %r:
+    room.add_source(p, signal=0.05 * rng.standard_normal(10 * rate))
+room.add_microphone_array(pra.MicrophoneArray(np.array([[3.91, 4.09], [3, 3], [1.6, 1.6]]), rate))
+room.simulate()
+print(t1 - t0, time.perf_counter() - t1)
+"""
+
+
+def write_scene(folder: Path, hrtf: str | None) -> Path:
+    rng = np.random.default_rng(0)
+    lines = [
+        f"output: {{format: binaural, sample_rate: {RATE}}}",
+        "room: {shoebox: {size: [8, 6, 3]}, rt60: 0.5}",
+        "listener: {position: [4, 3, 1.6]}",
+    ]
+    if hrtf:
+        lines.append(f"hrtf: {hrtf}")
+    lines.append("sources:")
+    for index, position in enumerate(SOURCES):
+        soundfile.write(folder / f"s{index}.wav", (0.05 * rng.standard_normal(10 * RATE)).astype(np.float32), RATE)
+        lines.append(f"  - {{audio: s{index}.wav, position: {list(position)}}}")
+    path = folder / ("kemar.yaml" if hrtf else "sphere.yaml")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def fresh_render_s(scene: Path, out: Path, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "soundstage",
+                "render",
+                str(scene),
+                "-o",
+                str(out),
+                "--overwrite",
+                "--quiet",
+                "--normalize",
+            ],
+            check=True,
+        )
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def stages_s(scene: Path, out: Path, hrtf: str | None, repeats: int) -> list[float]:
+    runs = []
+    for _ in range(repeats):
+        argv = [sys.executable, "-c", STAGES, str(scene), str(out)] + ([hrtf] if hrtf else [])
+        runs.append([float(v) for v in subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()])
+    return [statistics.median(column) for column in zip(*runs, strict=True)]
+
+
+def heaviest_imports(scene: Path, out: Path, top: int = 8) -> list[tuple[str, float]]:
+    """Import time by top-level package (the sum of its modules' own times), heaviest first, in seconds."""
+    log = subprocess.run([sys.executable, "-X", "importtime", "-m", "soundstage", "render", str(scene), "-o",
+                          str(out), "--overwrite", "--quiet", "--normalize"], capture_output=True, text=True).stderr
+    totals: dict[str, float] = {}
+    for line in log.splitlines():
+        if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+            own, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            root = name.split(".")[0]
+            totals[root] = totals.get(root, 0.0) + int(own) / 1e6
+    return sorted(totals.items(), key=lambda row: -row[1])[:top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    out = folder / "out.wav"
+    cases = [("sphere head", write_scene(folder, None), None)]
+    if SOFA.is_file():
+        cases.append(("MIT KEMAR SOFA", write_scene(folder, str(SOFA)), str(SOFA)))
+    print("# Start-up: a fresh soundstage render of the rooms reference scene\n")
+    print(f"machine: {cpu_model()}; soundstage {package_version('soundstage')}, scipy {package_version('scipy')}\n")
+    print("| head | whole command (s) | imports + CLI | read scene | encoder and head | render | write WAV |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, scene, hrtf in cases:
+        whole = fresh_render_s(scene, out, args.repeats)
+        parts = stages_s(scene, out, hrtf, args.repeats)
+        print(f"| {label} | {whole:.2f} | " + " | ".join(f"{p:.3f}" for p in parts) + " |")
+    peer = subprocess.run([sys.executable, "-c", PEER % (list(map(list, SOURCES)),)], capture_output=True, text=True)
+    if peer.returncode == 0:
+        imports, work = (float(v) for v in peer.stdout.split())
+        print(
+            f"\npeer, fresh process: pyroomacoustics {package_version('pyroomacoustics')} import {imports:.2f} s, "
+            f"the same room to two omni microphones {work:.2f} s"
+        )
+    print(
+        "\nheaviest top-level imports of `soundstage render` (cumulative s): "
+        + ", ".join(f"{name} {seconds:.3f}" for name, seconds in heaviest_imports(cases[0][1], out))
+    )
+    print("(the issue asks ≤ 0.35 s for the whole command with the built-in head, ≤ 0.45 s with the KEMAR SOFA)")
+
+
+if __name__ == "__main__":
+    main()
