@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundstage.batch import RECORDS, plan_job, read_jobs, run_batch
+from soundstage.batch import NOT_VISIBLE, RECORDS, is_done, plan_job, read_jobs, run_batch
 from soundstage.cli.main import main
 from soundstage.io.wav import check_wav_length, read_wav_header
 
@@ -170,13 +170,15 @@ def test_a_batch_killed_mid_way_resumes_with_every_output_whole_and_none_rendere
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    recorded = [Path(json.loads(r.read_text())["outputs"][0]) for r in (out / RECORDS).glob("*.json")]
+    recorded = [Path(json.loads(r.read_text())["outputs"][0]["path"]) for r in (out / RECORDS).glob("*.json")]
     records = len(recorded)
     assert 3 <= records < len(names)
     before = {path: path.stat().st_ino for path in recorded}  # a new file would have a new inode
 
     report = run_batch(jobs, out, backend="local", progress=False)
-    assert len(report.skipped) == records and len(report.done) == len(names) - records and not report.failed
+    # A job killed between its output and its record is adopted (skipped too), not rendered again.
+    assert len(report.skipped) >= records and len(report.done) + len(report.skipped) == len(names)
+    assert not report.failed
     for name in names:
         assert valid_wav(out / f"{name}.wav") == 16
     assert all(path.stat().st_ino == inode for path, inode in before.items())  # none rendered twice
@@ -216,3 +218,178 @@ def test_plan_keeps_outputs_inside_out_and_inputs_beside_the_jobs_file() -> None
     assert job.argv[:4] == ["image", "/jobs/p.jpg", "-o", "/out/x/p.wav"]
     assert "car=/jobs/e.wav" in job.argv and "/jobs/d.png" in job.argv and "/out/p.ply" in job.argv
     assert Path("/out/p.ply") in job.outputs and Path("/out/x/p.scene.yaml") in job.outputs
+
+
+def test_an_output_replaced_since_its_record_renders_again(tmp_path) -> None:
+    scene_file(tmp_path, "a", 10)
+    out = tmp_path / "out"
+    for channels, form in ((4, "foa"), (2, "binaural"), (4, "foa")):
+        jobs = jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav", "format": form}])
+        report = run_batch(jobs, out, backend="local", progress=False)
+        assert len(report.done) == 1  # the foa record of the first run does not describe the binaural file
+        assert valid_wav(out / "a.wav") == channels
+
+
+def test_jobs_sharing_an_output_fail_naming_each_other(tmp_path) -> None:
+    rows = [{"scene": "a.yaml", "output": "x.wav"}, {"scene": "b.yaml", "output": "y.wav"}]
+    rows.append({"scene": "c.yaml", "output": "./x.wav"})
+    jobs = read_jobs(jobs_file(tmp_path, rows), tmp_path / "out")
+    assert "also written by line 3" in jobs[0].error and "also written by line 1" in jobs[2].error
+    assert jobs[1].error is None
+
+
+def test_an_output_over_any_jobs_input_is_refused(tmp_path) -> None:
+    (tmp_path / "hum.wav").write_bytes(b"x")
+    rows = [
+        {"image": "p.png", "output": "p.wav", "audio": "hum.wav"},
+        {"scene": "a.yaml", "output": "hum.wav"},
+        {"scene": "a.yaml", "output": "a.yaml"},
+    ]
+    jobs = read_jobs(jobs_file(tmp_path, rows), tmp_path)  # --out is the jobs file's folder
+    assert jobs[0].error is None
+    assert "is an input of line 1" in jobs[1].error and "chained jobs are not supported" in jobs[1].error
+    assert "is an input of this job" in jobs[2].error
+
+
+def test_relative_paths_are_made_absolute_and_the_key_does_not_depend_on_their_spelling(tmp_path, monkeypatch):
+    scene_file(tmp_path, "a", 10)
+    jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav"}])
+    monkeypatch.chdir(tmp_path)
+    [relative] = read_jobs("jobs.jsonl", "out")
+    [absolute] = read_jobs(tmp_path / "jobs.jsonl", tmp_path / "sub" / ".." / "out")
+    assert relative.argv[1] == str(tmp_path / "a.yaml") and relative.outputs == [tmp_path / "out" / "a.wav"]
+    assert relative.key == absolute.key
+
+
+def test_a_sound_named_inside_the_scene_edited_since_renders_again(tmp_path) -> None:
+    scene_file(tmp_path, "a", 10)
+    jobs = jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav"}])
+    assert len(run_batch(jobs, tmp_path / "out", backend="local", progress=False).done) == 1
+    record = json.loads(next((tmp_path / "out" / RECORDS).glob("*.json")).read_text())
+    assert str(tmp_path / "a.wav") in [stamp["path"] for stamp in record["inputs"]]
+    soundfile.write(tmp_path / "a.wav", np.zeros(RATE // 4), RATE)  # the scene's sound, not on the command line
+    assert len(run_batch(jobs, tmp_path / "out", backend="local", progress=False).done) == 1
+
+
+def test_a_job_whose_outputs_this_process_cannot_see_fails(tmp_path, monkeypatch) -> None:
+    import soundstage.parallel
+
+    def remote_disk(function, tasks, **options):  # a worker on another node wrote them on its own disk
+        for job, _ in tasks:
+            yield {"line": job.line, "status": "done", "output": str(job.outputs[0]), "seconds": 0.0}
+
+    monkeypatch.setattr(soundstage.parallel, "map_tasks", remote_disk)
+    scene_file(tmp_path, "a", 10)
+    jobs = jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav"}])
+    report = run_batch(jobs, tmp_path / "out", backend="local", progress=False)
+    assert report.failed == [{"line": "1", "error": NOT_VISIBLE}] and not report.done
+
+
+def test_a_dead_worker_fails_its_job_and_the_others_go_on(tmp_path, monkeypatch) -> None:
+    import soundstage.parallel
+
+    real = soundstage.parallel.map_tasks
+
+    def one_dies(function, tasks, *, on_error, **options):
+        for task in tasks:
+            if task[0].line == 1:
+                yield on_error(task, RuntimeError("The worker died unexpectedly\nmore lines"))
+            else:
+                yield from real(function, [task], on_error=on_error, **options)
+
+    monkeypatch.setattr(soundstage.parallel, "map_tasks", one_dies)
+    for name in "ab":
+        scene_file(tmp_path, name, 10)
+    jobs = jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav"}, {"scene": "b.yaml", "output": "b.wav"}])
+    report = run_batch(jobs, tmp_path / "out", backend="local", progress=False)
+    assert report.failed == [{"line": "1", "error": "the worker died (RuntimeError: The worker died unexpectedly)"}]
+    assert len(report.done) == 1 and valid_wav(tmp_path / "out" / "b.wav") == 2
+
+
+def test_map_tasks_on_ray_reports_a_crashed_worker_and_runs_the_rest() -> None:
+    pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
+    from soundstage.parallel import map_tasks
+
+    # eval is a builtin, so Ray workers can import it; the second task kills its worker outright.
+    tasks = ["1 + 1", "__import__('os')._exit(3)", "2 + 2"]
+    results = map_tasks(eval, tasks, backend="ray", workers=2, on_error=lambda task, error: f"failed {task[:8]}")
+    assert sorted(results, key=str) == [2, 4, "failed __import"]
+
+
+def test_a_ray_cluster_that_cannot_be_joined_is_one_clear_error(monkeypatch) -> None:
+    ray = pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
+    from soundstage.errors import ParameterError
+    from soundstage.parallel import map_tasks
+
+    def refuse(**options):
+        raise ConnectionError("Could not connect to ray://nowhere:10001\ndetails")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(ParameterError, match=r"cannot start or join the Ray cluster at ray://nowhere:10001: Could"):
+        list(map_tasks(abs, [1], address="ray://nowhere:10001"))
+
+
+def test_a_job_killed_between_its_outputs_and_its_record_is_adopted_not_rendered_again(tmp_path) -> None:
+    scene_file(tmp_path, "a", 10)
+    jobs = jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav"}])
+    out = tmp_path / "out"
+    run_batch(jobs, out, backend="local", progress=False)
+    [record] = (out / RECORDS).glob("*.json")
+    intent = record.with_suffix(".started")
+    output = out / "a.wav"
+    inode = output.stat().st_ino
+    record.unlink()  # as if killed after the output was written, before the record
+    intent.write_text("0\n")
+    os.utime(intent, ns=(output.stat().st_mtime_ns - 10**9,) * 2)
+    report = run_batch(jobs, out, backend="local", progress=False)
+    assert (len(report.done), len(report.skipped)) == (0, 1) and output.stat().st_ino == inode
+    assert record.is_file() and not intent.exists()
+    record.unlink()  # an output older than the intent is not this job's work
+    intent.write_text("0\n")
+    os.utime(intent, ns=(output.stat().st_mtime_ns + 10**9,) * 2)
+    assert len(run_batch(jobs, out, backend="local", progress=False).done) == 1
+
+
+def test_only_temporaries_of_this_batchs_outputs_are_removed(tmp_path) -> None:
+    scene_file(tmp_path, "a", 10)
+    jobs = jobs_file(tmp_path, [{"scene": "a.yaml", "output": "sub/a.wav"}])
+    (tmp_path / "out" / "sub").mkdir(parents=True)
+    ours = tmp_path / "out" / "sub" / ".a.wav.k3j_x9q1.tmp"
+    theirs = tmp_path / "out" / "sub" / ".render.wav.ab12cd34.tmp"  # a concurrent soundstage render's
+    ours.write_bytes(b"half")
+    theirs.write_bytes(b"live")
+    report = run_batch(jobs, tmp_path / "out", backend="local", progress=False)
+    assert report.cleaned == 1 and not ours.exists() and theirs.exists()
+
+
+def test_csv_with_a_bom_multi_line_cells_false_flags_and_model_folders(tmp_path) -> None:
+    (tmp_path / "depth-model").mkdir()
+    (tmp_path / "jobs.csv").write_text(
+        "\ufeffscene,output,ir_only,depth_model\n"
+        "a.yaml,a.wav,false,depth-model\n"
+        '"b\n.yaml",b.wav,FALSE,owner/name\n'
+        "c.yaml,c.wav,true,\n",
+        encoding="utf-8",
+    )
+    jobs = read_jobs(tmp_path / "jobs.csv", tmp_path / "out")
+    assert [job.line for job in jobs] == [2, 3, 5]
+    assert jobs[0].error is None and jobs[1].error is None and "ir_only" in jobs[2].error
+    assert "--ir-only" not in jobs[0].argv
+    assert str(tmp_path / "depth-model") in jobs[0].argv and "owner/name" in jobs[1].argv
+
+
+def test_outputs_over_the_batchs_own_files_are_refused(tmp_path) -> None:
+    rows = [
+        {"scene": "a.yaml", "output": f"{RECORDS}/x.wav"},
+        {"scene": "a.yaml", "output": "batch_report.json"},
+        {"image": "p.png", "output": "p.wav", "mesh": "../p.ply"},
+    ]
+    jobs = read_jobs(jobs_file(tmp_path, rows), tmp_path / "out")
+    assert "batch's own files" in jobs[0].error and "batch's own files" in jobs[1].error
+    assert "mesh" in jobs[2].error and "inside --out" in jobs[2].error
+
+
+def test_is_done_is_false_without_a_record(tmp_path) -> None:
+    [job] = read_jobs(jobs_file(tmp_path, [{"scene": "a.yaml", "output": "a.wav"}]), tmp_path / "out")
+    assert not is_done(job, tmp_path / "out")

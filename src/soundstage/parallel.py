@@ -49,6 +49,7 @@ def map_tasks(
     backend: str = "auto",
     address: str | None = None,
     workers: int | None = None,
+    on_error: Callable[[T, BaseException], R] | None = None,
 ) -> Iterator[R]:
     """Results of ``function(task)`` for every task, in the order they finish.
 
@@ -64,6 +65,10 @@ def map_tasks(
         A Ray cluster to join; None starts a local one.
     workers : int or None
         Most tasks in flight at once (None: one per CPU Ray sees).
+    on_error : callable or None
+        Called as ``on_error(task, error)`` when a task fails (on Ray: it raised, or its worker died or ran
+        out of memory; tasks are not retried); what it returns is yielded in the task's place and the other
+        tasks go on. None: the error is raised (the tasks not yet finished are abandoned).
 
     Yields
     ------
@@ -72,9 +77,16 @@ def map_tasks(
     """
     if choose_backend(backend, address) == "local":
         for task in tasks:
-            yield function(task)
+            if on_error is None:
+                yield function(task)
+                continue
+            try:
+                result = function(task)
+            except Exception as error:  # the same contract as on Ray: one task's failure is the caller's to report
+                result = on_error(task, error)
+            yield result
         return
-    yield from _ray_map(function, list(tasks), address=address, workers=workers)
+    yield from _ray_map(function, list(tasks), address=address, workers=workers, on_error=on_error)
 
 
 def _call(function: Callable[[Any], Any], task: Any) -> Any:
@@ -82,37 +94,66 @@ def _call(function: Callable[[Any], Any], task: Any) -> Any:
     return function(task)
 
 
-def _ray_map(function: Callable[[Any], Any], tasks: list[Any], *, address: str | None, workers: int | None):
+def _ray_map(
+    function: Callable[[Any], Any],
+    tasks: list[Any],
+    *,
+    address: str | None,
+    workers: int | None,
+    on_error: Callable[[Any, BaseException], Any] | None,
+):
     import ray
+    from ray.exceptions import RayError
 
     started_here = not ray.is_initialized()
     if started_here:
-        options: dict[str, Any] = {"address": address, "log_to_driver": False, "include_dashboard": False}
-        if address is None and workers:
-            options["num_cpus"] = workers
-        # One task per CPU, so each task's FFTs use one thread: tasks side by side do not fight over cores.
-        options["runtime_env"] = {"env_vars": {THREADS_VARIABLE: "1"}}
-        ray.init(**{key: value for key, value in options.items() if value is not None or key == "address"})
+        _start_ray(ray, address, workers)
     try:
-        remote = ray.remote(num_cpus=1)(_call)
+        # No retries: a task that crashed its worker (out of memory, a segfault) would most likely crash the
+        # next one too; its failure goes to the caller at once instead, and the other tasks go on.
+        remote = ray.remote(num_cpus=1, max_retries=0)(_call)
         cluster_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         limit = workers or max(1, int(ray.available_resources().get("CPU", 1)))
         if limit >= cluster_cpus:
             # Ray itself runs at most one task per CPU; a second one queued per worker starts the moment the
             # first ends, instead of after a round trip to this process (short tasks would wait on it).
             limit *= 2
-        pending: list[Any] = []
+        pending: dict[Any, Any] = {}  # each task in flight, by its result's reference
         queue = iter(tasks)
         for task in queue:
-            pending.append(remote.remote(function, task))
+            pending[remote.remote(function, task)] = task
             if len(pending) >= limit:
                 break
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(done[0])
+            done, _ = ray.wait(list(pending), num_returns=1)
+            task = pending.pop(done[0])
+            try:
+                result = ray.get(done[0])
+            except RayError as error:
+                if on_error is None:
+                    raise
+                result = on_error(task, error)
+            yield result
             for task in queue:
-                pending.append(remote.remote(function, task))
+                pending[remote.remote(function, task)] = task
                 break
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _start_ray(ray: Any, address: str | None, workers: int | None) -> None:
+    """Start a local Ray cluster or join ``address``; a failure is one clear error, not Ray's traceback."""
+    options: dict[str, Any] = {"address": address, "log_to_driver": False, "include_dashboard": False}
+    if address is None and workers:
+        options["num_cpus"] = workers
+    # One task per CPU, so each task's FFTs use one thread: tasks side by side do not fight over cores.
+    options["runtime_env"] = {"env_vars": {THREADS_VARIABLE: "1"}}
+    try:
+        ray.init(**{key: value for key, value in options.items() if value is not None or key == "address"})
+    except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError, TimeoutError...
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+        raise ParameterError(
+            f"cannot start or join the Ray cluster at {address or 'this machine (a local one)'}: {reason}; "
+            "check --address and that the cluster is running (or drop --address)"
+        ) from None

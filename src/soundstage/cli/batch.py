@@ -14,11 +14,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run many scene, image or text jobs from a JSONL/CSV file (Ray; resumes after a kill)",
         description='Each line of JOBS is one job: {"scene": FILE} | {"image": FILE} | {"text": PROMPT}, with '
         '"output" (relative to --out) and the command\'s options by their CLI names. Inputs are relative to '
-        "JOBS. Jobs already done are skipped; OUT/batch_report.json lists what was done, skipped and failed.",
+        "JOBS. Jobs already done are skipped; OUT/batch_report.json lists what was done, skipped and failed. "
+        "Jobs may not write a file another job writes or reads (chained jobs are not supported).",
     )
     batch.add_argument("jobs", type=path_argument, help="jobs file: .jsonl (one JSON object a line) or .csv")
     batch.add_argument("--out", type=path_argument, required=True, help="folder the outputs are written to")
-    batch.add_argument("--address", help="a Ray cluster to join (ray://host:10001 or auto); default: a local one")
+    batch.add_argument(
+        "--address",
+        help="a Ray cluster to join (ray://host:10001 or auto); default: a local one. Every node must see JOBS, "
+        "the inputs and --out at the same paths (a shared file system); jobs whose outputs this machine cannot "
+        "see fail",
+    )
     batch.add_argument("--workers", type=int, help="jobs at once (default: one per CPU)")
     batch.add_argument(
         "--backend",
