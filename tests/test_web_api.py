@@ -743,7 +743,9 @@ def test_a_cached_result_whose_uploads_expired_is_made_again(tmp_path) -> None:
         again = client.post("/api/jobs/text", json=request).json()
         assert again["cached"] is False and again["state"] in ("queued", "running")
         again = wait(client, again)
-        assert client.get(f"/api/uploads/{sound}").status_code == 200  # made again (the same bytes, the same id)
+        assert again["state"] == "done", again["error"]
+        remade = again["result"]["scene"]["sources"][0]["audio"].removeprefix("upload:")
+        assert client.get(f"/api/uploads/{remade}").status_code == 200  # the result names sounds that are there
 
 
 def test_export_is_bounded_like_a_render(small_client) -> None:
