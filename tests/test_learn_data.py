@@ -204,3 +204,26 @@ def test_parallel_backends_are_chosen_as_asked():
         choose_backend("dask")
     with pytest.raises(ParameterError, match="--address joins a Ray cluster"):
         choose_backend("local", "ray://host:10001")
+
+
+def test_a_failing_shard_stops_nothing_else_and_a_second_run_makes_it(tiny_binaural_dataset, tmp_path, monkeypatch):
+    from soundstage.errors import SoundstageError
+    from soundstage.learn.data import synthesis
+
+    recipe = recipe_of(tiny_binaural_dataset)
+    real = synthesis.synthesize_shard
+
+    def broken_second_shard(task):
+        if task.index == 1:
+            raise MemoryError("pretend the worker ran out of memory")
+        return real(task)
+
+    monkeypatch.setattr(synthesis, "synthesize_shard", broken_second_shard)
+    folder = tmp_path / "flaky"
+    with pytest.raises(SoundstageError, match=r"1 of \d+ shards failed \(first: \w+ shard 1: pretend"):
+        synthesize_dataset(folder, recipe, backend="local", progress=False)
+    made = sorted(p.name for p in (folder / "shards").glob("*.npz"))
+    assert made and not (folder / "manifest.jsonl").exists()  # the others were made; no manifest yet
+    monkeypatch.setattr(synthesis, "synthesize_shard", real)
+    summary = synthesize_dataset(folder, recipe, backend="local", progress=False)
+    assert summary.shards_made >= 1 and summary.shards_reused == len(made)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from soundstage.errors import InputFileError, ParameterError
+from soundstage.errors import InputFileError, ParameterError, SoundstageError
 from soundstage.io.atomic import atomic_write, ensure_dir
 from soundstage.learn.data.heads import DEFAULT_TEST_HEAD, DEFAULT_TRAIN_HEADS, load_head, parse_sphere
 from soundstage.learn.data.pictures import DrawnObject, draw_picture
@@ -248,13 +248,28 @@ def synthesize_dataset(
             desc="scenes",
             unit="scene",
         )
+    failures: list[str] = []
+
+    def failed(task: ShardTask, error: BaseException) -> int:
+        # One shard's failure (or its worker's death) stops neither the others nor the progress bar.
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        failures.append(f"{task.split} shard {task.index}: {reason}")
+        return 0
+
     try:
-        for count in map_tasks(synthesize_shard, pending, backend=backend, address=address, workers=workers):
+        for count in map_tasks(
+            synthesize_shard, pending, backend=backend, address=address, workers=workers, on_error=failed
+        ):
             if bar is not None:
                 bar.update(count)
     finally:
         if bar is not None:
             bar.close()
+    if failures:
+        raise SoundstageError(
+            f"{len(failures)} of {len(pending)} shards failed (first: {failures[0]}); the others are kept: "
+            "run the same command again to make the missing ones"
+        )
     _write_manifest(folder, tasks)
     counts = {split: sum(t.count for t in tasks if t.split == split) for split in SPLITS}
     return SynthesisSummary(folder, counts, len(pending), reused, {s: len(by_split[s]) for s in SPLITS})
