@@ -1790,6 +1790,14 @@ def _stream_cases() -> list[Case]:
             "not allowed",
             setup=scene,
         ),
+        Case("stream-input-bad", ("stream", "s.yaml", "--input", "voice"), err, "NAME=CHANNEL", setup=scene),
+        Case(
+            "stream-input-to-file",
+            ("stream", "s.yaml", "--input", "0=0", "--to", "o.wav"),
+            err,
+            "--input feeds a live device stream",
+            setup=scene,
+        ),
     ]
 
 

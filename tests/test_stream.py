@@ -196,3 +196,25 @@ def test_benchmark_pinning_holds_every_thread_to_one_core() -> None:
         pytest.skip("no CPU affinity on this system")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 1)
     assert json.loads(out[1]) == [[int(out[0])]]
+
+
+def test_a_live_input_source_renders_as_the_same_sound_from_a_file(tmp_path) -> None:
+    from soundstage.scene import load_scene
+
+    tone = (0.3 * np.sin(2 * np.pi * 700.0 * np.arange(RATE) / RATE)).astype(np.float32)
+    soundfile.write(tmp_path / "tone.wav", tone, RATE, subtype="FLOAT")
+    (tmp_path / "file.yaml").write_text(
+        "output: {format: binaural, sample_rate: 48000}\n"
+        "sources:\n  - {name: voice, audio: tone.wav, position: {az: 50, dist: 2}}\n"
+    )
+    # The live source's file is never read: the scene may name one that is not there.
+    (tmp_path / "live.yaml").write_text((tmp_path / "file.yaml").read_text().replace("tone.wav", "microphone.wav"))
+    from_file = Streamer(load_scene(tmp_path / "file.yaml"), block=256)
+    live = Streamer(load_scene(tmp_path / "live.yaml"), block=256, live={"voice": 0})
+    assert live.live == {0: 0} and live.signals == [None]
+    a = np.concatenate([from_file.next_block() for _ in range(150)], axis=0)
+    b = np.concatenate([live.next_block({0: tone[k * 256 : (k + 1) * 256]}) for k in range(150)], axis=0)
+    assert np.abs(a).max() > 0.01
+    np.testing.assert_allclose(b, a, atol=1e-6)
+    with pytest.raises(Exception, match="no such source"):
+        Streamer(load_scene(tmp_path / "file.yaml"), block=256, live={"guitar": 1})

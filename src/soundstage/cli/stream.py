@@ -27,6 +27,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     where.add_argument("--device", help="output device name or number (default: the system's)")
     where.add_argument("--to", type=path_argument, help="write the stream to this WAV file (paced in real time)")
     where.add_argument("--benchmark", action="store_true", help="no device: render as fast as possible on one core")
+    stream.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=CHANNEL",
+        help="feed source NAME from channel CHANNEL (from 0) of the audio input instead of its file (repeatable)",
+    )
+    stream.add_argument("--input-device", help="input device name or number for --input (default: the system's)")
     stream.add_argument("--seconds", type=float, help="how long (default: until Ctrl-C on a device; 10 s otherwise)")
     stream.add_argument("--sources", type=int, help="load test: this many copies of the sources on random paths")
     stream.add_argument("--json", type=path_argument, help="with --benchmark: write the figures as JSON")
@@ -57,6 +65,9 @@ def run_stream(args: argparse.Namespace) -> int:
         core = pin_to_one_core()  # before anything heavy is set up, so that all of it runs on that core
     from soundstage.stream.streamer import Streamer
 
+    live = _live_inputs(args.input)
+    if live and (args.to is not None or args.benchmark or args.sources):
+        raise ParameterError("--input feeds a live device stream; drop --to, --benchmark and --sources with it")
     scene = load_scene(args.scene)
     streamer = Streamer(
         scene,
@@ -65,6 +76,7 @@ def run_stream(args: argparse.Namespace) -> int:
         sample_rate=args.sample_rate,
         hrtf=args.hrtf,
         clones=args.sources or 0,
+        live=live,
     )
     latency = 1000.0 * (streamer.block + streamer.latency_samples) / streamer.rate
     if args.benchmark:
@@ -94,7 +106,9 @@ def run_stream(args: argparse.Namespace) -> int:
         else:
             from soundstage.stream.output import stream_to_device
 
-            times = stream_to_device(streamer, _device(args.device), args.seconds)
+            times = stream_to_device(
+                streamer, _device(args.device), args.seconds, input_device=_device(args.input_device)
+            )
     finally:
         if control is not None:
             control.close()
@@ -129,3 +143,20 @@ def _benchmark(streamer, args: argparse.Namespace, core: int | None) -> int:
 
 def _device(text: str | None) -> str | int | None:
     return int(text) if text is not None and text.isdigit() else text
+
+
+def _live_inputs(items: list[str]) -> dict[str, int]:
+    """``--input NAME=CHANNEL`` options as {name: channel}.
+
+    >>> _live_inputs(["voice=0", "guitar=1"])
+    {'voice': 0, 'guitar': 1}
+    """
+    from soundstage.errors import ParameterError
+
+    live = {}
+    for item in items:
+        name, equals, channel = item.partition("=")
+        if not (name.strip() and equals and channel.strip().isdigit()):
+            raise ParameterError(f"--input {item!r}: give NAME=CHANNEL, e.g. --input voice=0 (channels from 0)")
+        live[name.strip()] = int(channel)
+    return live

@@ -49,11 +49,15 @@ def stream_to_file(
     return streamer.times
 
 
-def stream_to_device(streamer: Streamer, device: str | int | None, seconds: float | None) -> BlockTimes:
+def stream_to_device(
+    streamer: Streamer, device: str | int | None, seconds: float | None, *, input_device: str | int | None = None
+) -> BlockTimes:
     """Play the stream on an output device until ``seconds`` have played, or Ctrl-C (which ends it normally).
 
-    PortAudio's own underflows are counted in ``streamer.underflows`` (apart from the blocks that took too long).
-    An error while rendering stops the stream and is raised here, as one line.
+    Live sources (``streamer.live``) are read from the input device's channels in the same callback, so
+    they reach the output one block later. PortAudio's own under- and overflows are counted in
+    ``streamer.underflows`` (apart from the blocks that took too long). An error while rendering stops the
+    stream and is raised here, as one line.
     """
     try:
         import sounddevice
@@ -64,26 +68,33 @@ def stream_to_device(streamer: Streamer, device: str | int | None, seconds: floa
         ) from None
     failure: list[BaseException] = []
 
-    def callback(outdata, frames, moment, status) -> None:
-        if status.output_underflow:
-            streamer.underflows += 1
+    def render(outdata, live) -> None:
         try:
-            outdata[:] = streamer.next_block()
+            outdata[:] = streamer.next_block(live)
         except Exception as error:  # raised in PortAudio's thread: kept, and the stream stopped
             failure.append(error)
             outdata[:] = 0.0
             raise sounddevice.CallbackAbort from None
 
+    def play(outdata, frames, moment, status) -> None:
+        streamer.underflows += int(bool(status.output_underflow))
+        render(outdata, None)
+
+    def play_and_listen(indata, outdata, frames, moment, status) -> None:
+        streamer.underflows += int(bool(status.output_underflow)) + int(bool(status.input_overflow))
+        render(outdata, {index: indata[:, channel] for index, channel in streamer.live.items()})
+
     channels = streamer.encoder.n_channels
+    common = {"samplerate": streamer.rate, "blocksize": streamer.block, "dtype": "float32"}
     try:
-        with sounddevice.OutputStream(
-            samplerate=streamer.rate,
-            blocksize=streamer.block,
-            channels=channels,
-            dtype="float32",
-            device=device,
-            callback=callback,
-        ) as stream:
+        if streamer.live:
+            inputs = max(streamer.live.values()) + 1
+            opened = sounddevice.Stream(
+                channels=(inputs, channels), device=(input_device, device), callback=play_and_listen, **common
+            )
+        else:
+            opened = sounddevice.OutputStream(channels=channels, device=device, callback=play, **common)
+        with opened as stream:
             deadline = None if seconds is None else time.monotonic() + seconds
             try:
                 while stream.active and (deadline is None or time.monotonic() < deadline):

@@ -62,10 +62,22 @@ class Streamer:
         Replace the scene's sources by this many copies of them on random trajectories (a load test).
     seed : int
         Seed of those trajectories.
+    live : dict or None
+        Sources fed from the audio input instead of their files: source name (or number) → input channel
+        (from 0); see :meth:`next_block`.
     """
 
     def __init__(
-        self, scene, *, block: int = 512, format=None, sample_rate=None, hrtf=None, clones: int = 0, seed: int = 0
+        self,
+        scene,
+        *,
+        block: int = 512,
+        format=None,
+        sample_rate=None,
+        hrtf=None,
+        clones: int = 0,
+        seed: int = 0,
+        live: dict[str, int] | None = None,
     ) -> None:
         from soundstage.acoustics.moving.scene_render import engine_for_scene
         from soundstage.acoustics.render import prepare_render, source_signal
@@ -83,9 +95,13 @@ class Streamer:
         for source in self.engine.sources:
             source.path = LivePath(source.path, speed_limit=0.5 * c)
         self.engine.head = LiveHeadTurn(self.engine.head)
-        self.signals = [source_signal(scene, index, self.rate) for index in range(len(scene.sources))]
+        self.live = {self.source_index_in(scene, name): channel for name, channel in (live or {}).items()}
+        # A live source's file is not read: its samples come from the audio input, block by block.
+        self.signals = [
+            None if index in self.live else source_signal(scene, index, self.rate)
+            for index in range(len(scene.sources))
+        ]
         self.starts = [round(source.start * self.rate) for source in scene.sources]
-        self.names = {source.name: index for index, source in enumerate(scene.sources) if source.name}
         self.block = block
         self.times = BlockTimes(block / self.rate)
         self.underflows = 0  # PortAudio's own count of blocks it had to play late (device output)
@@ -98,15 +114,19 @@ class Streamer:
         """Samples from a sample's entry to its exit, besides the device's buffering."""
         return self.engine.latency_samples
 
+    @staticmethod
+    def source_index_in(scene, name: str) -> int:
+        """A source of ``scene`` by name or number, or a one-line error naming those there are."""
+        names = {source.name: index for index, source in enumerate(scene.sources) if source.name}
+        if name in names:
+            return names[name]
+        if str(name).isdigit() and int(name) < len(scene.sources):
+            return int(name)
+        raise ParameterError(f"source {name!r}: no such source; the scene has {', '.join(names) or 'unnamed ones'}")
+
     def source_index(self, name: str) -> int:
         """A source by name (or by its number from 0), or a one-line error naming those there are."""
-        if name in self.names:
-            return self.names[name]
-        if name.isdigit() and int(name) < len(self.signals):
-            return int(name)
-        raise ParameterError(
-            f"source {name!r}: no such source; the scene has {', '.join(self.names) or 'unnamed ones'}"
-        )
+        return self.source_index_in(self.scene, name)
 
     def move_source(self, index: int, xyz: np.ndarray) -> None:
         """Send source ``index`` to ``xyz`` (world metres), from the next block on."""
@@ -130,14 +150,23 @@ class Streamer:
         """Seconds rendered so far."""
         return self.engine.position / self.rate
 
-    def next_block(self) -> np.ndarray:
-        """The next block, shape (block, channels) float32; its render time is recorded."""
+    def next_block(self, live: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        """The next block, shape (block, channels) float32; its render time is recorded.
+
+        ``live`` gives this block's samples (shape (block,)) of the live sources by index (silence for a
+        live source left out); the other sources play their files, looped.
+        """
         started = time.perf_counter()
         self._apply_updates()
         lo = self.engine.position
-        inputs = [
-            _looped(signal, start, lo, self.block) for signal, start in zip(self.signals, self.starts, strict=True)
-        ]
+        live = live or {}
+        inputs = []
+        for index, (signal, start) in enumerate(zip(self.signals, self.starts, strict=True)):
+            if signal is None:
+                block = np.asarray(live.get(index, np.zeros(self.block)), dtype=np.float64).reshape(-1)
+                inputs.append(np.pad(block[: self.block], (0, max(0, self.block - len(block)))))
+            else:
+                inputs.append(_looped(signal, start, lo, self.block))
         out = self.engine.process(inputs)
         self.times.add(time.perf_counter() - started)
         return np.ascontiguousarray(out.T, dtype=np.float32)
