@@ -96,25 +96,28 @@ def write_scene(folder: Path, hrtf: str | None) -> Path:
     return path
 
 
+def render_command(scene: Path, out: Path, *python_options: str) -> list[str]:
+    """The command line a user runs: ``soundstage render SCENE -o OUT`` in a fresh Python."""
+    return [
+        sys.executable,
+        *python_options,
+        "-m",
+        "soundstage",
+        "render",
+        str(scene),
+        "-o",
+        str(out),
+        "--overwrite",
+        "--quiet",
+        "--normalize",
+    ]
+
+
 def fresh_render_s(scene: Path, out: Path, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "soundstage",
-                "render",
-                str(scene),
-                "-o",
-                str(out),
-                "--overwrite",
-                "--quiet",
-                "--normalize",
-            ],
-            check=True,
-        )
+        subprocess.run(render_command(scene, out), check=True, env=ENV)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -130,25 +133,7 @@ def stages_s(scene: Path, out: Path, hrtf: str | None, repeats: int) -> list[flo
 
 def heaviest_imports(scene: Path, out: Path, top: int = 8) -> list[tuple[str, float]]:
     """Import time by top-level package (the sum of its modules' own times), heaviest first, in seconds."""
-    log = subprocess.run(
-        [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-m",
-            "soundstage",
-            "render",
-            str(scene),
-            "-o",
-            str(out),
-            "--overwrite",
-            "--quiet",
-            "--normalize",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    ).stderr
+    log = subprocess.run(render_command(scene, out, "-X", "importtime"), capture_output=True, text=True, env=ENV).stderr
     totals: dict[str, float] = {}
     for line in log.splitlines():
         if line.startswith("import time:") and "|" in line and "self [us]" not in line:

@@ -375,6 +375,15 @@ def test_a_high_listener_over_a_ground_hears_the_bounce_without_running_out_of_d
     y = render(scene(source, "stereo", rate, room={"ground": "asphalt"}, listener={"position": [0, 0, 12]}),
                progress=False).audio
     assert np.all(np.isfinite(y)) and np.max(np.abs(y)) > 0
+    # The bounce comes 70 ms after the direct sound (24 m more): standing still, the engine renders it as the
+    # still renderer does — it was not cut off by a delay line sized for the direct sound alone.
+    still = {"audio": source["audio"], "sample_rate": rate, "position": [2, 0, 12]}
+    high = {"position": [0, 0, 12]}
+    reference = render(scene(still, "stereo", rate, room={"ground": "asphalt"}, listener=high), progress=False)
+    turning = {**high, "orientation_track": {"keyframes": [{"t": 0}]}}
+    engine = render(scene(still, "stereo", rate, room={"ground": "asphalt"}, listener=turning), progress=False)
+    assert reference.audio.shape[1] > int(0.57 * rate)  # the bounce is in the still render: 0.5 s + 70 ms
+    assert relative_error_db(engine.audio, reference.audio) < -60
 
 
 def test_a_listener_jump_is_refused():

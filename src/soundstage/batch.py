@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from soundstage.errors import ParameterError
+from soundstage.errors import ParameterError, first_line, one_line
 
 #: The kinds of job and the command each runs.
 KINDS = {"scene": "render", "image": "image", "text": "text"}
@@ -395,7 +395,8 @@ def _adopt(job: BatchJob, out_dir: Path) -> bool:
 
 def _write_record(job: BatchJob, out_dir: Path, read: list[Path] | None) -> None:
     """The job's record: its outputs' stamps and those of the files it read (None: not known, an adopted job)."""
-    from soundstage.io.atomic import atomic_write, ensure_dir
+    from soundstage.io.atomic import ensure_dir
+    from soundstage.io.reports import write_json
 
     inputs = None
     if read is not None:
@@ -404,8 +405,7 @@ def _write_record(job: BatchJob, out_dir: Path, read: list[Path] | None) -> None
             del stamp["inode"]
     record = ensure_dir(out_dir / RECORDS) / f"{job.key}.json"
     data = {"line": job.line, "job": job.spec, "outputs": [_file_stamp(p) for p in job.outputs], "inputs": inputs}
-    with atomic_write(record, overwrite=True) as temporary:
-        temporary.write_text(json.dumps(data))
+    write_json(data, record, overwrite=True)
 
 
 def run_job(task: tuple[BatchJob, str]) -> dict[str, Any]:
@@ -443,12 +443,12 @@ def run_job(task: tuple[BatchJob, str]) -> dict[str, Any]:
             "seconds": time.perf_counter() - started,
         }
     except SoundstageError as error:
-        return {"line": job.line, "status": "failed", "error": _one_line(error)}
+        return {"line": job.line, "status": "failed", "error": one_line(error)}
     except Exception as error:  # a bug in one job is reported; the others go on
         return {
             "line": job.line,
             "status": "failed",
-            "error": f"internal error ({type(error).__name__}: {_one_line(error)})",
+            "error": f"internal error ({type(error).__name__}: {one_line(error)})",
         }
 
 
@@ -508,24 +508,17 @@ def _run_pending(jobs, out_dir: Path, report: BatchReport, *, backend, address, 
 def _worker_failure(task: tuple[BatchJob, str], error: BaseException) -> dict[str, Any]:
     """The outcome of a job whose worker died (out of memory, a crash): failed, the other jobs go on."""
     job, _ = task
-    first = (str(error).strip().splitlines() or [""])[0].strip()[:200]
+    first = first_line(error)[:200]
     return {"line": job.line, "status": "failed", "error": f"the worker died ({type(error).__name__}: {first})"}
 
 
 @contextlib.contextmanager
 def _only_batch_in(out_dir: Path):
     """Hold ``OUT/.soundstage-batch/lock``: two batches writing one folder would undo each other's work."""
-    import fcntl
+    from soundstage.io.atomic import ensure_dir, hold_lock
 
-    from soundstage.io.atomic import ensure_dir
-
-    with open(ensure_dir(out_dir / RECORDS) / "lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise ParameterError(
-                f"{out_dir}: another soundstage batch is writing here; wait for it or use another --out"
-            ) from None
+    busy = f"{out_dir}: another soundstage batch is writing here; wait for it or use another --out"
+    with hold_lock(ensure_dir(out_dir / RECORDS) / "lock", busy):
         yield
 
 
@@ -552,7 +545,3 @@ def _remove_stale_temporaries(out_dir: Path, jobs: list[BatchJob]) -> int:
                 path.unlink(missing_ok=True)
                 removed += 1
     return removed
-
-
-def _one_line(error: BaseException) -> str:
-    return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__

@@ -26,3 +26,24 @@ class OutputError(SoundstageError, OSError):
 
 class DownloadError(SoundstageError, OSError):
     """A resource could not be downloaded or failed its checksum."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (the lines of a longer message joined with "; ").
+
+    >>> one_line(ValueError("a\\n  b"))
+    'a; b'
+    >>> one_line(KeyError())
+    'KeyError'
+    """
+    return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message cut to its first line (other libraries' messages can run to paragraphs).
+
+    >>> first_line(OSError("disk full\\ntraceback follows"))
+    'disk full'
+    """
+    text = str(error).strip().splitlines()
+    return text[0].strip() if text else type(error).__name__

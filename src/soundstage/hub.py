@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from soundstage.errors import DownloadError, InputFileError, ParameterError
+from soundstage.errors import DownloadError, InputFileError, ParameterError, first_line
 from soundstage.offline import is_offline, offline_reason
 
 #: The two folder layouts :func:`resolve_model` knows.
@@ -163,7 +163,7 @@ def read_config(folder: str | os.PathLike, *, kind: Kind = "model", name: str | 
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputFileError(
-            f"{purpose} model {model!r}: {path} is not valid JSON ({_first_line(error)}); "
+            f"{purpose} model {model!r}: {path} is not valid JSON ({first_line(error)}); "
             "re-download it or give a folder written by save_pretrained"
         ) from None
     if not isinstance(config, dict):
@@ -302,14 +302,14 @@ def fetch_for_auto(name: str, *, purpose: str, fallback: str, kind: Kind = "mode
         folder = resolve_model(name, purpose=purpose, offline_alternative=alternative, kind=kind)
     except DownloadError as error:
         if error.__cause__ is not None:  # the network or HTTP error itself: "[Errno -2] Name or service not known"
-            why = _first_line(error.__cause__)
+            why = first_line(error.__cause__)
         else:  # the hub refused: our own message, without the model's name and the advice this note replaces
-            why = _first_line(error).split(_instead(name, alternative))[0].rstrip(" ,;").removesuffix(" or")
+            why = first_line(error).split(_instead(name, alternative))[0].rstrip(" ,;").removesuffix(" or")
             why = "it " + why.removeprefix(f"{purpose} model {name!r} ").rstrip(" ,;")
         stop = "set SOUNDSTAGE_OFFLINE=1 to stop trying"
         return None, f"{purpose} model {name!r} could not be downloaded ({why}): {using}; {stop}"
     except InputFileError as error:
-        return None, f"{purpose} model {name!r} cannot be used ({_first_line(error)}): {using}"
+        return None, f"{purpose} model {name!r} cannot be used ({first_line(error)}): {using}"
     where = (
         "from the local Hugging Face cache" if cached else f"downloaded from the Hugging Face hub into {_cache_dir()}"
     )
@@ -370,7 +370,7 @@ def load_pretrained(loader: Any, folder: str, *, purpose: str, **options: Any) -
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
         raise InputFileError(
             f"{purpose} model folder {folder!r} could not be loaded by {getattr(loader, '__name__', loader)} "
-            f"({_first_line(error)}); check that it is a complete download written by save_pretrained "
+            f"({first_line(error)}); check that it is a complete download written by save_pretrained "
             "for this kind of model"
         ) from error
     if key is not None:
@@ -466,14 +466,14 @@ def _download(
         ) from None
     except RepositoryNotFoundError as error:
         raise DownloadError(
-            f"{purpose} model {repo_id!r} is not available on the Hugging Face hub ({_first_line(error)}); "
+            f"{purpose} model {repo_id!r} is not available on the Hugging Face hub ({first_line(error)}); "
             f"check the id, or {instead}"
         ) from None
     except (DownloadError, InputFileError, ParameterError):
         raise
     except Exception as error:  # HTTP and network errors come in many classes
         raise DownloadError(
-            f"{purpose} model {repo_id!r} could not be downloaded ({_first_line(error)}) and is not in the "
+            f"{purpose} model {repo_id!r} could not be downloaded ({first_line(error)}) and is not in the "
             f"local cache; {instead}"
         ) from error
     if not _complete(folder, kind):
@@ -591,9 +591,3 @@ def _cache_dir() -> str:
 def _check_kind(kind: str) -> None:
     if kind not in MARKER_FILES:
         raise ParameterError(f"kind must be one of {', '.join(map(repr, MARKER_FILES))}, got {kind!r}")
-
-
-def _first_line(error: BaseException) -> str:
-    """An exception's message cut to its first line (library messages can run to paragraphs)."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

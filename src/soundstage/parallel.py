@@ -13,7 +13,7 @@ import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from soundstage.errors import ParameterError
+from soundstage.errors import ParameterError, first_line
 from soundstage.threads import THREADS_VARIABLE
 
 T = TypeVar("T")
@@ -152,7 +152,7 @@ def _start_ray(ray: Any, address: str | None, workers: int | None) -> None:
     try:
         ray.init(**{key: value for key, value in options.items() if value is not None or key == "address"})
     except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError, TimeoutError...
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+        reason = first_line(error)
         raise ParameterError(
             f"cannot start or join the Ray cluster at {address or 'this machine (a local one)'}: {reason}; "
             "check --address and that the cluster is running (or drop --address)"

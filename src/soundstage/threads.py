@@ -21,10 +21,13 @@ def fft_workers() -> int:
     >>> del os.environ["SOUNDSTAGE_THREADS"]; fft_workers() >= 1
     True
     """
+    return configured_threads() or usable_cores()
+
+
+def configured_threads() -> int | None:
+    """``$SOUNDSTAGE_THREADS`` when it is a positive integer, else None (not set, or not a count)."""
     text = os.environ.get(THREADS_VARIABLE, "").strip()
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    return usable_cores()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def usable_cores() -> int:

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     that ``timeout``, service managers and closed terminals leave no temporary file behind
     (the atomic writers remove theirs while the exception passes), as Ctrl-C does.
     """
-    from soundstage.errors import SoundstageError
+    from soundstage.errors import SoundstageError, one_line
     from soundstage.io.inputs import recording_inputs
 
     parser = build_parser()
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         with recording_inputs(), _signals_as_exceptions(), _warnings_as_notes():
             return int(args.handler(args) or 0)
     except SoundstageError as error:
-        print(f"soundstage: error: {_one_line(error)}", file=sys.stderr)
+        print(f"soundstage: error: {one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("soundstage: interrupted; no partial file was left", file=sys.stderr)
@@ -103,11 +103,6 @@ def _warnings_as_notes():
     with warnings.catch_warnings():
         warnings.showwarning = note
         yield
-
-
-def _one_line(error: BaseException) -> str:
-    """The error's message on one line (a message that spans lines is joined with "; ")."""
-    return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
 
 
 def path_argument(text: str) -> Path:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from soundstage.cli.main import path_argument
+from soundstage.threads import usable_cores
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,7 +21,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument(
-        "--workers", type=int, default=min(2, os.cpu_count() or 1), help="jobs that run at once (default 2)"
+        "--workers",
+        type=int,
+        default=min(2, usable_cores()),
+        help="jobs that run at once (default 2, or 1 on a one-core machine)",
     )
     serve.add_argument(
         "--data-dir",

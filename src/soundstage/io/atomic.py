@@ -181,3 +181,27 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def hold_lock(path: str | Path, busy: str):
+    """Take the exclusive lock of the file ``path`` (created if missing) and return its open handle.
+
+    The lock lasts until the handle is closed or the process ends, however it ends: one writer at a time
+    for a folder that two processes could otherwise both write (a server's data, a batch's outputs).
+
+    Raises
+    ------
+    ParameterError
+        With the message ``busy`` when another process holds the lock.
+    """
+    import fcntl
+
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        from soundstage.errors import ParameterError
+
+        raise ParameterError(busy) from None
+    return handle

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 #: Colours of successive regions (matplotlib's tab10).
-_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:cyan", "tab:pink", "tab:olive")
+#: Colours of the regions and tracks, one per source in turn.
+COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:cyan", "tab:pink", "tab:olive")
 
 
 def plot_regions(result, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -29,7 +30,7 @@ def plot_regions(result, path: str | Path, *, overwrite: bool = False) -> Path:
     figure, ax = plt.subplots(figsize=(8.0, 8.0 * image.height / max(image.width, 1) + 0.6))
     ax.imshow(image.rgb, extent=(0, image.width, image.height, 0))
     for index, placed in enumerate(result.placed):
-        colour = _COLOURS[index % len(_COLOURS)]
+        colour = COLOURS[index % len(COLOURS)]
         overlay = np.zeros((*placed.region.mask.shape, 4))
         overlay[placed.region.mask] = (*_rgb(colour), 0.35)
         ax.imshow(overlay, extent=(0, image.width, image.height, 0))
@@ -79,7 +80,7 @@ def plot_map(result, path: str | Path, *, overwrite: bool = False) -> Path:
     ax.plot(-listener[1], listener[0], marker="^", markersize=12, color="black", label="listener (camera)")
     for index, source in enumerate(scene.sources):
         xyz = source_world_position(source, scene.listener)
-        colour = _COLOURS[index % len(_COLOURS)]
+        colour = COLOURS[index % len(COLOURS)]
         ax.plot(-xyz[1], xyz[0], marker="o", markersize=10, color=colour)
         ax.annotate(source.name or f"source{index + 1}", (-xyz[1], xyz[0]), textcoords="offset points", xytext=(6, 6))
     ax.set_aspect("equal")

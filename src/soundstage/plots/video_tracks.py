@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from soundstage.plots.image_scene import _COLOURS
+from soundstage.plots.image_scene import COLOURS
 
 
 def plot_tracks(analysis, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -29,7 +29,7 @@ def plot_tracks(analysis, path: str | Path, *, overwrite: bool = False) -> Path:
     picture.set_title(f"{analysis.info.path.name}: first frame")
     picture.axis("off")
     for index, source in enumerate(analysis.sources):
-        colour = _COLOURS[index % len(_COLOURS)]
+        colour = COLOURS[index % len(COLOURS)]
         azimuth, _elevation, distance = cartesian_to_spherical(source.positions)
         azimuths.plot(source.times, azimuth, color=colour, label=source.label)
         distances.plot(source.times, distance, color=colour, label=source.label)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from soundstage.errors import ParameterError
+from soundstage.errors import ParameterError, first_line
 from soundstage.stream.streamer import BlockTimes, Streamer
 
 #: Longest stream written to a file, in seconds (the file is written in one piece at the end).
@@ -108,7 +108,7 @@ def stream_to_device(
         ) from None
     if failure:
         raise ParameterError(
-            f"the stream stopped: {str(failure[0]).splitlines()[0] if str(failure[0]) else failure[0]!r}"
+            f"the stream stopped: {first_line(failure[0])}"
         )
     return streamer.times
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from soundstage.conventions import spherical_to_cartesian
 from soundstage.errors import ParameterError
 from soundstage.stream.live import LiveHeadTurn, LivePath
 
@@ -134,8 +135,6 @@ class Streamer:
 
     def move_source_around(self, index: int, az_deg: float, el_deg: float, dist_m: float) -> None:
         """Send source ``index`` to azimuth/elevation/distance from the listener (world axes)."""
-        from soundstage.conventions import spherical_to_cartesian
-
         listener = self.engine.listener.at(np.array([self.time]))[0]
         self.move_source(index, listener + spherical_to_cartesian(az_deg, el_deg, dist_m))
 
@@ -240,9 +239,7 @@ def cloned_scene(scene, count: int, seed: int):
         turn = rng.choice([-1.0, 1.0])
         keyframes = []
         for k in range(5):
-            point = centre + radius * np.array(
-                [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)]
-            )
+            point = centre + spherical_to_cartesian(np.degrees(azimuth), np.degrees(elevation), radius)
             if box is not None:
                 point = np.clip(point, 0.2, box - 0.2)
             keyframes.append({"t": 2.5 * k, "position": [float(v) for v in point]})

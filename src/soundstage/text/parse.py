@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from soundstage.conventions import cartesian_to_spherical, spherical_to_cartesian, wrap_azimuth
 from soundstage.errors import ParameterError
 from soundstage.text import vocabulary as words
 
@@ -523,18 +524,12 @@ def _straight_pass(a0: float, a1: float, closest_m: float, behind: bool) -> list
         end = np.array([x, -start[1], 0.0])
     else:
         half = PASS_LENGTH * closest_m
-        start = half * np.array([np.cos(np.radians(a0)), np.sin(np.radians(a0)), 0.0])
-        end = half * np.array([np.cos(np.radians(a1)), np.sin(np.radians(a1)), 0.0])
+        start, end = spherical_to_cartesian(np.array([a0, a1]), 0.0, half)
         offset = np.array([-(end - start)[1], (end - start)[0], 0.0])
         offset *= closest_m / np.linalg.norm(offset)
         start, end = start + offset, end + offset
-    return [_spherical(point) for point in (start, end)]
-
-
-def _spherical(point: np.ndarray) -> tuple[float, float, float]:
-    distance = float(np.linalg.norm(point))
-    return (float(np.degrees(np.arctan2(point[1], point[0]))), float(np.degrees(np.arcsin(point[2] / distance))),
-            round(distance, 3))
+    azimuths, elevations, distances = cartesian_to_spherical(np.stack([start, end]))
+    return [(float(a), float(e), round(float(d), 3)) for a, e, d in zip(azimuths, elevations, distances, strict=True)]
 
 
 def _static_azimuth(text: str) -> float | None:
@@ -558,8 +553,7 @@ def _clock_azimuth(hour: int, where: str) -> float:
 
 
 def _wrap(azimuth: float) -> float:
-    wrapped = -((180.0 - azimuth) % 360.0) + 180.0
-    return 180.0 if wrapped == -180.0 else float(wrapped)
+    return float(wrap_azimuth(azimuth))
 
 
 def _elevation(text: str) -> float:

@@ -25,7 +25,7 @@ from starlette.background import BackgroundTask
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from soundstage import __version__
-from soundstage.errors import ParameterError, SoundstageError
+from soundstage.errors import ParameterError, SoundstageError, one_line
 from soundstage.web.content import UploadRejected
 from soundstage.web.guards import BodyLimit, SameOrigin
 from soundstage.web.jobs import JobManager, ServerBusy
@@ -200,7 +200,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SoundstageError)
     async def library(request: Request, error: SoundstageError) -> JSONResponse:
-        return answer(422, "; ".join(line.strip() for line in str(error).splitlines() if line.strip()))
+        return answer(422, one_line(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -265,7 +265,9 @@ def _add_routes(app: FastAPI) -> None:
         from soundstage.web.scenes import check_render_cost, resolve_scene, scene_to_json
 
         scene = resolve_scene(body.scene, store(request))
-        duration = check_render_cost(scene, store(request), request.app.state.limits)
+        limits = request.app.state.limits
+        _check_output(scene.output.format, scene.output.sample_rate, limits)
+        duration = check_render_cost(scene, store(request), limits)
         return {"scene": scene_to_json(scene, store(request)), "moves": scene.moves, "duration": round(duration, 3)}
 
     @app.post("/api/scenes/import", summary="Read a scene file whose files were uploaded beside it")
@@ -330,7 +332,7 @@ def _add_routes(app: FastAPI) -> None:
 
         limits = request.app.state.limits
         scene = resolve_scene(body.scene, store(request))  # refused now, with the field, not in a worker
-        check_render_cost(scene, store(request), limits, sample_rate=body.sample_rate)
+        check_render_cost(scene, store(request), limits)
         _check_output(body.format or scene.output.format, body.sample_rate or scene.output.sample_rate, limits)
         if body.video is not None:
             from soundstage.video.mp4 import mp4_layout

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from soundstage.errors import InputFileError
+from soundstage.errors import InputFileError, first_line
 from soundstage.web.limits import Limits
 
 KINDS = ("sound", "image", "video", "sofa")
@@ -181,7 +181,7 @@ def _describe_in_child(path: str, name: str, limits: dict[str, Any], expected: s
     except MemoryError:
         conn.send(("rejected", f"{name}: decoding it needs more memory than a check may use; it is refused", 422))
     except Exception as error:  # any decoder's failure on a damaged file
-        conn.send(("rejected", f"{name}: the file does not decode ({type(error).__name__}: {_first_line(error)})", 422))
+        conn.send(("rejected", f"{name}: the file does not decode ({type(error).__name__}: {first_line(error)})", 422))
     finally:
         conn.close()
 
@@ -197,7 +197,7 @@ def _check_sound(path: Path, name: str, limits: Limits) -> dict[str, Any]:
         info = soundfile.info(str(path))
     except Exception as error:  # soundfile raises RuntimeError/LibsndfileError for damaged files
         raise UploadRejected(
-            f"{name}: the sound does not decode ({_first_line(error)}); export it again", 422
+            f"{name}: the sound does not decode ({first_line(error)}); export it again", 422
         ) from None
     if info.frames < 1 or info.samplerate <= 0:
         raise UploadRejected(f"{name}: the sound is empty; upload one with samples in it", 422)
@@ -243,7 +243,7 @@ def _check_image(path: Path, name: str, limits: Limits) -> dict[str, Any]:
             422,
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UploadRejected(f"{name}: the image does not decode ({_first_line(error)}); save it again", 422) from None
+        raise UploadRejected(f"{name}: the image does not decode ({first_line(error)}); save it again", 422) from None
     return {"width": int(width), "height": int(height)}
 
 
@@ -268,11 +268,11 @@ def _check_video(path: Path, name: str, limits: Limits) -> dict[str, Any]:
             for stream in container.streams.video[:1]:
                 _refuse_too_many_pixels(name, stream.codec_context.width, stream.codec_context.height, limits)
     except av.FFmpegError as error:
-        raise UploadRejected(f"{name}: the video does not open ({_first_line(error)}); export it again", 422) from None
+        raise UploadRejected(f"{name}: the video does not open ({first_line(error)}); export it again", 422) from None
     try:
         info = probe_video(path)
     except InputFileError as error:
-        raise UploadRejected(f"{name}: {_first_line(error).split(': ', 1)[-1]}", 422) from None
+        raise UploadRejected(f"{name}: {first_line(error).split(': ', 1)[-1]}", 422) from None
     _refuse_too_many_pixels(name, info.width, info.height, limits)
     if info.duration_s > limits.max_video_seconds:
         raise UploadRejected(
@@ -300,7 +300,7 @@ def _check_sofa(path: Path, name: str, limits: Limits) -> dict[str, Any]:
             declared = int(np.prod(irs.shape)) * irs.dtype.itemsize if isinstance(irs, h5py.Dataset) else 0
     except (OSError, ValueError, TypeError) as error:
         raise UploadRejected(
-            f"{name}: the SOFA file does not open ({_first_line(error)}); export it again", 422
+            f"{name}: the SOFA file does not open ({first_line(error)}); export it again", 422
         ) from None
     if declared > limits.max_sofa_bytes:
         raise UploadRejected(
@@ -311,9 +311,5 @@ def _check_sofa(path: Path, name: str, limits: Limits) -> dict[str, Any]:
     try:
         data = read_sofa(path)
     except InputFileError as error:
-        raise UploadRejected(f"{name}: {_first_line(error).split(': ', 1)[-1]}", 422) from None
+        raise UploadRejected(f"{name}: {first_line(error).split(': ', 1)[-1]}", 422) from None
     return {"sample_rate": int(data.sample_rate), "directions": len(data.source_positions_deg)}
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -20,14 +20,14 @@ import multiprocessing
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from soundstage.errors import ParameterError, SoundstageError
-from soundstage.threads import THREADS_VARIABLE, fft_workers, usable_cores
+from soundstage.errors import SoundstageError
+from soundstage.io.atomic import atomic_write, hold_lock
+from soundstage.threads import configured_threads, usable_cores
 from soundstage.web.limits import Limits
 from soundstage.web.store import ID_PATTERN, REF_PREFIX, UnknownId, UploadStore, check_id
 
@@ -60,7 +60,11 @@ class JobManager:
             raise ValueError("workers: give at least 1")
         self.folder = Path(root) / "jobs"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock_file = _lock_folder(Path(root))
+        # Two servers on one data folder would fail each other's jobs.
+        self._lock_file = hold_lock(
+            Path(root) / "lock",
+            f"{root}: another soundstage serve uses this data folder; stop it or give --data-dir another folder",
+        )
         self.store = store
         if limits.render_memory_bytes is None:
             from soundstage.acoustics.budget import memory_limit_bytes
@@ -70,7 +74,7 @@ class JobManager:
         self.limits = limits
         self.workers = workers
         # Each worker's share of the cores for its FFTs (the operator's SOUNDSTAGE_THREADS wins).
-        self._worker_threads = fft_workers() if os.environ.get(THREADS_VARIABLE) else max(1, usable_cores() // workers)
+        self._worker_threads = configured_threads() or max(1, usable_cores() // workers)
         self._jobs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -284,10 +288,8 @@ class JobManager:
     def _save(self, job: dict[str, Any]) -> None:
         folder = self.folder / job["id"]
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".job-", dir=folder)
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            json.dump(job, f)
-        os.replace(temporary, folder / "job.json")
+        with atomic_write(folder / "job.json", overwrite=True) as temporary:
+            temporary.write_text(json.dumps(job), encoding="utf-8")
 
     def _touch(self, job_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -386,21 +388,6 @@ def job_key(kind: str, params: dict[str, Any]) -> str:
     """
     text = json.dumps({"kind": kind, "params": params}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def _lock_folder(root: Path):
-    """Hold ``root/lock`` for this server's life: two servers on one data folder would fail each other's jobs."""
-    import fcntl
-
-    handle = open(root / "lock", "a+")  # held open until close()
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise ParameterError(
-            f"{root}: another soundstage serve uses this data folder; stop it or give --data-dir another folder"
-        ) from None
-    return handle
 
 
 def _died(exitcode: int | None) -> str:

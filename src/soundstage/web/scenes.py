@@ -58,9 +58,7 @@ def resolve_scene(data: Any, store: UploadStore) -> Scene:
     listener = data.get("listener")
     if isinstance(listener, dict) and isinstance(listener.get("orientation_track"), str):
         raise ParameterError("listener.orientation_track: give the head's turns as keyframes, not a file")
-    scene = scene_from_dict(data, origin="scene")
-    # The renderer reads these paths; a file named .sofa must be the SOFA upload it was resolved to.
-    return scene
+    return scene_from_dict(data, origin="scene")
 
 
 def _check_size(data: dict[str, Any], limits: Limits) -> None:
@@ -139,13 +137,11 @@ def render_duration(scene: Scene, store: UploadStore) -> float:
     return end
 
 
-def check_render_cost(scene: Scene, store: UploadStore, limits: Limits, *, sample_rate: int | None = None) -> float:
-    """Refuse a render past the server's limits (sources, length, reflection order, rate); returns its length."""
-    if len(scene.sources) > limits.max_sources:
-        raise ParameterError(
-            f"sources: {len(scene.sources)} sources is more than this server renders at once "
-            f"({limits.max_sources}); remove some"
-        )
+def check_render_cost(scene: Scene, store: UploadStore, limits: Limits) -> float:
+    """Refuse a render past the server's limits on its length and reflection order; returns its length.
+
+    (The number of sources is bounded when the scene is resolved, the output by the endpoints.)
+    """
     duration = render_duration(scene, store)
     if duration > limits.max_render_seconds:
         raise ParameterError(
@@ -157,11 +153,6 @@ def check_render_cost(scene: Scene, store: UploadStore, limits: Limits, *, sampl
         raise ParameterError(
             f"room.max_order: {room.max_order} is more than this server computes ({limits.max_reflection_order}); "
             "lower it (the diffuse tail carries the rest)"
-        )
-    rate = sample_rate or scene.output.sample_rate
-    if rate > limits.max_sample_rate:
-        raise ParameterError(
-            f"output.sample_rate: {rate} Hz is more than this server renders ({limits.max_sample_rate} Hz); lower it"
         )
     return duration
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from soundstage.web.scenes import scene_to_json
 from soundstage.web.store import UploadStore
 
 
@@ -114,7 +115,7 @@ def run_image(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str
         for index, placed in enumerate(found.placed)
     ]
     return {
-        "scene": _scene_json(found.scene, store),
+        "scene": scene_to_json(found.scene, store),
         "picture": {"id": meta["id"], "width": meta["width"], "height": meta["height"]},
         "regions": regions,
         "camera": {"hfov_deg": round(math.degrees(2 * math.atan(found.image.width / 2 / found.camera.fx)), 2)},
@@ -180,7 +181,7 @@ def run_video(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str
     ]
     plot_tracks(analysis, out / "tracks.png")
     return {
-        "scene": _scene_json(scene, store),
+        "scene": scene_to_json(scene, store),
         "picture": {"id": picture["id"], "width": picture["width"], "height": picture["height"]},
         "regions": regions,
         "camera": None,
@@ -233,7 +234,7 @@ def run_text(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str,
     unknown = [f"not understood: {', '.join(parsed.unknown)}"] if parsed.unknown else []
     explain = parsed.explain() + "".join(f"\nsound: {sound.label} — {sound.origin}" for sound in made)
     return {
-        "scene": _scene_json(scene, store),
+        "scene": scene_to_json(scene, store),
         "picture": None,
         "regions": [],
         "camera": None,
@@ -290,12 +291,6 @@ def _arrays_to_uploads(scene, store: UploadStore):
             data["sources"][index]["audio"] = str(store.path(meta["id"]))
             data["sources"][index].pop("sample_rate", None)
     return Scene.model_validate(data)
-
-
-def _scene_json(scene, store: UploadStore) -> dict[str, Any]:
-    from soundstage.web.scenes import scene_to_json
-
-    return scene_to_json(scene, store)
 
 
 def _wav_bytes(signal: np.ndarray, sample_rate: int) -> bytes:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy  # noqa: F401
 
 import soundstage.acoustics.render  # noqa: F401
-from soundstage.errors import SoundstageError
+from soundstage.errors import SoundstageError, one_line
 from soundstage.progress import reporting_to
 from soundstage.web.limits import Limits
 from soundstage.web.store import UploadStore
@@ -77,12 +77,3 @@ def run_job(kind: str, params: dict[str, Any], store: UploadStore, out_dir: Path
     except Exception as error:  # a bug: the page gets a line, the server's log the traceback
         traceback.print_exc(file=sys.stderr)
         conn.send(("failed", f"internal error ({type(error).__name__}: {one_line(error)}); please report this"))
-
-
-def one_line(error: BaseException) -> str:
-    """An error's message on one line.
-
-    >>> one_line(ValueError("a\\n b"))
-    'a; b'
-    """
-    return "; ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from soundstage.errors import InputFileError, ParameterError, SoundstageError
+from soundstage.errors import InputFileError, ParameterError, SoundstageError, first_line
 from soundstage.io.atomic import atomic_write, ensure_dir
 from soundstage.learn.data.heads import DEFAULT_TEST_HEAD, DEFAULT_TRAIN_HEADS, load_head, parse_sphere
 from soundstage.learn.data.pictures import DrawnObject, draw_picture
@@ -252,7 +252,7 @@ def synthesize_dataset(
 
     def failed(task: ShardTask, error: BaseException) -> int:
         # One shard's failure (or its worker's death) stops neither the others nor the progress bar.
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = first_line(error)
         failures.append(f"{task.split} shard {task.index}: {reason}")
         return 0
 
