@@ -1798,6 +1798,21 @@ def _stream_cases() -> list[Case]:
             "--input feeds a live device stream",
             setup=scene,
         ),
+        Case(
+            "stream-via-not-ambisonic",
+            ("stream", "s.yaml", "--benchmark", "--via", "binaural"),
+            err,
+            "--via binaural: give an ambisonic format",
+            setup=scene,
+        ),
+        Case(
+            "stream-via-with-foa",
+            ("stream", "s.yaml", "--benchmark", "--via", "hoa3", "--format", "foa"),
+            err,
+            "use it with --format binaural",
+            setup=scene,
+        ),
+        Case("stream-via-unknown", ("stream", "s.yaml", "--benchmark", "--via", "hoa99"), err, "hoa99", setup=scene),
     ]
 
 

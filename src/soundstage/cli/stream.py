@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 
 from soundstage.cli.main import FORMAT_HELP, path_argument
@@ -38,7 +39,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     stream.add_argument("--seconds", type=float, help="how long (default: until Ctrl-C on a device; 10 s otherwise)")
     stream.add_argument("--sources", type=int, help="load test: this many copies of the sources on random paths")
     stream.add_argument("--json", type=path_argument, help="with --benchmark: write the figures as JSON")
+    stream.add_argument(
+        "--exact",
+        action="store_true",
+        help="each source on its own with the head's exact filters, as the offline render (for a few sources)",
+    )
     stream.add_argument("--format", help=f"output format, overrides the scene: {FORMAT_HELP}")
+    stream.add_argument(
+        "--via",
+        help="binaural through this ambisonic format and one decode to the ears (foa, hoaN): for many sources",
+    )
     stream.add_argument("--sample-rate", type=int, help="output sample rate in Hz, overrides the scene")
     stream.add_argument("--hrtf", help="head for binaural: sphere (built in), a registered name, or PATH.sofa")
     stream.add_argument("--overwrite", action="store_true", help="replace the --to/--json file if it exists")
@@ -63,6 +73,10 @@ def run_stream(args: argparse.Namespace) -> int:
         from soundstage.stream.output import pin_to_one_core
 
         core = pin_to_one_core()  # before anything heavy is set up, so that all of it runs on that core
+    else:
+        from soundstage.stream.output import one_blas_thread
+
+        one_blas_thread()
     from soundstage.stream.streamer import Streamer
 
     live = _live_inputs(args.input)
@@ -77,8 +91,14 @@ def run_stream(args: argparse.Namespace) -> int:
         hrtf=args.hrtf,
         clones=args.sources or 0,
         live=live,
+        via=args.via,
+        exact=args.exact,
     )
     latency = 1000.0 * (streamer.block + streamer.latency_samples) / streamer.rate
+    # What the set-up made (scene models, clones, tables) lives as long as the stream: keep the cyclic
+    # garbage collector from scanning it again, which takes tens of milliseconds, longer than a block.
+    gc.collect()
+    gc.freeze()
     if args.benchmark:
         return _benchmark(streamer, args, core)
     control = None

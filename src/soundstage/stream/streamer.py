@@ -66,6 +66,15 @@ class Streamer:
     live : dict or None
         Sources fed from the audio input instead of their files: source name (or number) → input channel
         (from 0); see :meth:`next_block`.
+    via : str or None
+        Render binaural through this ambisonic format (``foa``, ``hoaN``) and one decode to the two ears:
+        each source costs a set of gains instead of a pair of filters.
+    exact : bool
+        Render with the offline render's block engine (each source on its own, each path's exact filter,
+        delays to a fraction of a sample) instead of the source bank, which renders hundreds of sources in
+        real time (see :mod:`soundstage.acoustics.moving.bank`); scenes the bank cannot render (mesh rooms, a
+        ground, air absorption, jumps, spaced microphones, a shoebox in a format other than binaural) always
+        get the block engine.
     """
 
     def __init__(
@@ -79,30 +88,48 @@ class Streamer:
         clones: int = 0,
         seed: int = 0,
         live: dict[str, int] | None = None,
+        via: str | None = None,
+        exact: bool = False,
     ) -> None:
         from soundstage.acoustics.moving.scene_render import engine_for_scene
-        from soundstage.acoustics.render import prepare_render, source_signal
+        from soundstage.acoustics.render import prepare_render
 
         if not (isinstance(block, int) and 16 <= block <= 16384):
             raise ParameterError(f"--block {block}: give a block of 16 to 16384 samples (e.g. 512)")
-        job = prepare_render(scene, format=format, sample_rate=sample_rate, hrtf=hrtf)
+        if via is not None:
+            _check_via(via, format)
+        job = prepare_render(scene, format=format if via is None else via, sample_rate=sample_rate, hrtf=hrtf)
+        self.decoder, self.decoder_latency = None, 0
+        self.format = job.format_name
+        if via is not None:
+            self.decoder, self.decoder_latency = _binaural_decoder(job, format, via, hrtf, block)
+            self.format = f"binaural via {job.format_name}"
         scene = job.scene if clones == 0 else cloned_scene(job.scene, clones, seed)
         self.scene = scene
         self.rate = job.sample_rate
-        self.format = job.format_name
         self.encoder = job.encoder
         c = scene.propagation.speed_of_sound
-        self.engine = engine_for_scene(scene, job.encoder, job.model, block=block, min_max_delay_s=REACH_M / c)
+        self.engine = engine_for_scene(
+            scene, job.encoder, job.model, block=block, min_max_delay_s=REACH_M / c, bank=not exact
+        )
         for source in self.engine.sources:
             source.path = LivePath(source.path, speed_limit=0.5 * c)
         self.engine.head = LiveHeadTurn(self.engine.head)
         self.live = {self.source_index_in(scene, name): channel for name, channel in (live or {}).items()}
-        # A live source's file is not read: its samples come from the audio input, block by block.
+        # A live source's file is not read: its samples come from the audio input, block by block. Sources
+        # playing the same sound share one copy (a load test's clones, a crowd from one recording).
+        loaded: dict[tuple, np.ndarray] = {}
         self.signals = [
-            None if index in self.live else source_signal(scene, index, self.rate)
+            None if index in self.live else _shared_signal(scene, index, self.rate, loaded)
             for index in range(len(scene.sources))
         ]
         self.starts = [round(source.start * self.rate) for source in scene.sources]
+        # Sources that play the same samples at the same time are read once per block.
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, (signal, start) in enumerate(zip(self.signals, self.starts, strict=True)):
+            if signal is not None:
+                groups.setdefault((id(signal), start), []).append(index)
+        self._groups = [(self.signals[rows[0]], start, np.array(rows)) for (_, start), rows in groups.items()]
         self.block = block
         self.times = BlockTimes(block / self.rate)
         self.underflows = 0  # PortAudio's own count of blocks it had to play late (device output)
@@ -113,7 +140,7 @@ class Streamer:
     @property
     def latency_samples(self) -> int:
         """Samples from a sample's entry to its exit, besides the device's buffering."""
-        return self.engine.latency_samples
+        return self.engine.latency_samples + self.decoder_latency
 
     @staticmethod
     def source_index_in(scene, name: str) -> int:
@@ -158,15 +185,16 @@ class Streamer:
         started = time.perf_counter()
         self._apply_updates()
         lo = self.engine.position
-        live = live or {}
-        inputs = []
-        for index, (signal, start) in enumerate(zip(self.signals, self.starts, strict=True)):
-            if signal is None:
-                block = np.asarray(live.get(index, np.zeros(self.block)), dtype=np.float64).reshape(-1)
-                inputs.append(np.pad(block[: self.block], (0, max(0, self.block - len(block)))))
-            else:
-                inputs.append(_looped(signal, start, lo, self.block))
+        inputs = np.zeros((len(self.signals), self.block), dtype=np.float32)
+        for signal, start, rows in self._groups:
+            inputs[rows] = _looped(signal, start, lo, self.block)
+        for index, samples in (live or {}).items():
+            if index in self.live:
+                samples = np.asarray(samples, dtype=np.float32).reshape(-1)[: self.block]
+                inputs[index, : len(samples)] = samples
         out = self.engine.process(inputs)
+        if self.decoder is not None:
+            out = self.decoder.process(out)
         self.times.add(time.perf_counter() - started)
         return np.ascontiguousarray(out.T, dtype=np.float32)
 
@@ -183,6 +211,7 @@ class Streamer:
             else:
                 _, index, xyz = update
                 self.engine.sources[index].path.move_to(now, self._allowed(xyz, listener), listener)
+                self.engine.path_changed(index)
 
     def _allowed(self, xyz: np.ndarray, listener: np.ndarray) -> np.ndarray:
         """``xyz`` kept between :data:`NEAREST_M` and :data:`REACH_M` of the listener, and inside a shoebox."""
@@ -203,8 +232,60 @@ class Streamer:
         return xyz
 
 
+def _check_via(via: str, format: str | None) -> None:
+    """Refuse a ``via`` that is not ambisonic, or a ``format`` other than binaural beside it."""
+    from soundstage.acoustics.encoders import parse_format
+
+    if parse_format(via)[0] != "ambisonics":
+        raise ParameterError(f"--via {via}: give an ambisonic format to render through (foa or hoaN, e.g. hoa3)")
+    if format is not None and format.lower() != "binaural":
+        raise ParameterError(
+            f"--via {via} renders through ambisonics and decodes to the two ears: use it with --format binaural, "
+            f"not {format}"
+        )
+
+
+def _binaural_decoder(job, format: str | None, via: str, hrtf, block: int):
+    """The block convolver that decodes ``via`` (an ambisonic format) to binaural with the scene's head."""
+    from soundstage.acoustics.encoders import parse_format
+    from soundstage.acoustics.encoders.ambisonic_decoder import ambisonic_binaural_filters
+    from soundstage.acoustics.moving.partitioned import MatrixConvolver
+    from soundstage.acoustics.render import load_scene_hrtf
+
+    order = parse_format(via)[1]
+    if format is None and job.scene.output.format.lower() != "binaural":
+        raise ParameterError(
+            f"--via {via} renders through ambisonics and decodes to the two ears, but the scene asks for "
+            f"{job.scene.output.format}: add --format binaural"
+        )
+    head = load_scene_hrtf(job.scene, job.sample_rate, hrtf)
+    filters = ambisonic_binaural_filters(order, head)  # for AmbiX channels
+    if job.scene.output.ambisonic_convention == "fuma":  # the encoder writes FuMa: decode what it writes
+        from soundstage.acoustics.encoders.spherical_harmonics import fuma_to_ambix
+
+        filters = np.einsum("ojn,ji->oin", filters, fuma_to_ambix(np.eye(4)))
+    return MatrixConvolver(filters, block), round(head.latency_s * job.sample_rate)
+
+
+def _shared_signal(scene, index: int, rate: int, loaded: dict) -> np.ndarray:
+    """Source ``index``'s signal, the same array as an earlier source's that plays the same file at the same gain."""
+    from soundstage.acoustics.render import source_signal
+
+    source = scene.sources[index]
+    if isinstance(source.audio, np.ndarray):
+        return source_signal(scene, index, rate)
+    key = (str(scene.resolve_audio_path(index)), source.downmix, source.gain_db)
+    if key not in loaded:
+        loaded[key] = source_signal(scene, index, rate)
+    return loaded[key]
+
+
 def _looped(signal: np.ndarray, start: int, lo: int, block: int) -> np.ndarray:
     """Samples ``lo``…``lo + block`` of a signal that starts at sample ``start`` and then repeats."""
+    first = lo - start
+    if first >= 0 and len(signal) and first % len(signal) + block <= len(signal):  # most blocks: one slice
+        offset = first % len(signal)
+        return signal[offset : offset + block]
     n = np.arange(lo, lo + block) - start
     out = np.zeros(block, dtype=np.float64)
     playing = n >= 0

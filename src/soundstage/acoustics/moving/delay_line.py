@@ -101,3 +101,80 @@ def _lagrange3_weights(fraction: np.ndarray) -> tuple[np.ndarray, ...]:
     d = np.asarray(fraction, dtype=np.float64)
     plus, minus, minus2 = d + 1.0, d - 1.0, d - 2.0
     return -d * minus * minus2 / 6.0, plus * minus * minus2 / 2.0, -plus * d * minus2 / 2.0, plus * d * minus / 6.0
+
+
+class DelayLines:
+    """The recent past of many signals (one row each), written a block at a time, read in whole blocks.
+
+    Each row is a ring buffer whose first ``spill`` samples are also kept after its end, so that any run of
+    up to ``spill`` consecutive samples is one contiguous slice: a block read at a held delay is a copy, and
+    the taps of an interpolated read never wrap.
+
+    Parameters
+    ----------
+    rows : int
+        Signals.
+    capacity : int
+        Most samples kept per signal.
+    spill : int
+        Longest run read at once (a block, or an interpolator's taps).
+    """
+
+    def __init__(self, rows: int, capacity: int, spill: int) -> None:
+        self.capacity = int(capacity)
+        self.spill = min(int(spill), self.capacity)
+        # Filled, not just allocated: the pages are touched now rather than by the first blocks of a stream.
+        self.buffer = np.full((rows, self.capacity + self.spill), 0.0, dtype=np.float32)
+        self.written = 0  # absolute index one past the newest sample
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block`` (rows, n) with n ≤ capacity."""
+        n, cap, spill = block.shape[1], self.capacity, self.spill
+        start = self.written % cap
+        first = min(n, cap - start)
+        self.buffer[:, start : start + first] = block[:, :first]
+        self.buffer[:, : n - first] = block[:, first:]
+        if start < spill:  # the head of the ring was written: so is its copy after the end
+            k = min(first, spill - start)
+            self.buffer[:, cap + start : cap + start + k] = block[:, :k]
+        if first < n:
+            k = min(n - first, spill)
+            self.buffer[:, cap : cap + k] = block[:, first : first + k]
+        self.written += n
+
+    def _check(self, lowest: int, highest: int) -> None:
+        if highest >= self.written or lowest < self.written - self.capacity:
+            raise ValueError(
+                f"delay lines read at {lowest}–{highest} outside what they hold "
+                f"({self.written - self.capacity}–{self.written - 1})"
+            )
+
+    def read_blocks(self, rows: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+        """Samples ``starts[k]``… ``starts[k] + length`` (absolute indices) of each row ``rows[k]``, shape (K, length).
+
+        ``length`` must not exceed ``spill``.
+        """
+        if not len(rows):
+            return np.zeros((0, length), dtype=np.float32)
+        self._check(int(starts.min()), int(starts.max()) + length - 1)
+        windows = np.lib.stride_tricks.sliding_window_view(self.buffer, length, axis=1)
+        return windows[rows, starts % self.capacity]
+
+    def read(self, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Row ``rows[k]`` at fractional absolute ``positions[k]`` (K, n), windowed-sinc interpolated."""
+        half = INTERPOLATOR_HALF_WIDTH["sinc"]
+        whole = np.floor(positions).astype(np.int64)
+        if not len(rows):
+            return np.zeros(positions.shape, dtype=np.float32)
+        self._check(int(whole.min()) - half + 1, int(whole.max()) + half)
+        columns, slopes = _sinc_columns()
+        phase = (positions - whole) * _PHASES
+        below = np.minimum(phase.astype(np.int64), _PHASES - 1)
+        step = phase - below
+        flat = self.buffer.ravel()
+        # Index of each read's first tap in the flattened buffer (its copy further on keeps every tap in the row).
+        first = (rows * self.buffer.shape[1])[:, None] + (whole - half + 1) % self.capacity
+        out = np.zeros(positions.shape)
+        for tap in range(2 * half):
+            out += (columns[tap][below] + step * slopes[tap][below]) * flat[first + tap]
+        return out

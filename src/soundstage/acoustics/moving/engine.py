@@ -444,6 +444,7 @@ class BlockEngine:
     max_delay_s: float
     banded: bool
     renderers: list[SourceRenderer] = field(init=False)
+    name = "block engine"
 
     def __post_init__(self) -> None:
         self.sample_rate = int(self.encoder.sample_rate)
@@ -454,6 +455,9 @@ class BlockEngine:
         capacity = math.ceil(self.max_delay_s * self.sample_rate) + self.latency_samples + 2 * self.block + 64
         self.renderers = [SourceRenderer(self, source, capacity) for source in self.sources]
         self.position = 0
+
+    def path_changed(self, index: int) -> None:
+        """Source ``index``'s path was changed while playing: nothing to do, every block asks the paths afresh."""
 
     def process(self, inputs: list[np.ndarray]) -> np.ndarray:
         """The next output block (C, B) for the next block of every source's signal (one array each)."""

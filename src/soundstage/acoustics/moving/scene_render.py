@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from soundstage.acoustics.moving.bank import SourceBank, bank_can_render
 from soundstage.acoustics.moving.engine import BlockEngine, MovingSource
 from soundstage.acoustics.moving.paths import direct_path, ground_paths, mesh_paths, shoebox_paths
 from soundstage.errors import ParameterError
@@ -28,12 +29,21 @@ _CHECK_STEP_S = 0.001
 
 
 def engine_for_scene(
-    scene: Scene, encoder: Encoder, model: PropagationModel, *, block: int, min_max_delay_s: float = 0.0
-) -> BlockEngine:
+    scene: Scene,
+    encoder: Encoder,
+    model: PropagationModel,
+    *,
+    block: int,
+    min_max_delay_s: float = 0.0,
+    bank: bool = False,
+) -> BlockEngine | SourceBank:
     """A block engine set up for ``scene``: every source's paths, tail and checks.
 
     ``min_max_delay_s`` sizes the delay lines for at least that delay (a live stream whose sources may be
-    moved further away than the scene puts them).
+    moved further away than the scene puts them). With ``bank``, a scene the :class:`SourceBank` can render
+    (free field, no air absorption, no jumps, panning or binaural) gets one: all sources together, kernels from
+    a table of the head (a real-time stream's choice); otherwise the :class:`BlockEngine` (each path's kernel
+    exact).
 
     Raises
     ------
@@ -46,8 +56,7 @@ def engine_for_scene(
     listener = listener_path(scene)
     air = Air.of(scene)
     c = air.speed_of_sound
-    horizon = 0.0
-    sources, longest = [], 0.0
+    checked = []
     for index, source in enumerate(scene.sources):
         label = scene.source_label(index)
         path = source_path(scene, index, listener)
@@ -55,6 +64,14 @@ def engine_for_scene(
         distance = _check_path(path, listener, scene, field, c)
         if model.name == "mesh":
             _check_inside_mesh(model, path, listener, field)
+        checked.append((label, path, distance))
+    longest = max((distance for _, _, distance in checked), default=0.0) / c
+    if bank and bank_can_render(encoder, air, model, [path for _, path, _ in checked] + [listener]):
+        return _source_bank(scene, encoder, model, checked, listener, air, block, longest, min_max_delay_s)
+    horizon = 0.0
+    sources = []
+    for index, (label, path, _distance) in enumerate(checked):
+        source = scene.sources[index]
         start_xyz = path.at(0.0)
         propagation = model.propagate(start_xyz, label)
         tail = None
@@ -69,7 +86,6 @@ def engine_for_scene(
             heights = np.concatenate([path.sample_points()[:, 2], listener.sample_points()[:, 2]])
             reach = 2.0 * float(np.max(heights))
         horizon = max(horizon, reach / c)
-        longest = max(longest, distance / c)
         sources.append(MovingSource(label, path, paths_of, bool(source.doppler), update, tail))
     return BlockEngine(
         encoder,
@@ -81,6 +97,26 @@ def engine_for_scene(
         max_delay_s=max(longest + horizon + 0.01, min_max_delay_s),
         banded=model.name != "free_field" or air.attenuation_db_per_m is not None,
     )
+
+
+def _source_bank(scene, encoder, model, checked, listener, air, block: int, longest: float, min_max_delay_s: float):
+    """A :class:`SourceBank` for a free-field scene, or a shoebox heard by its first-order reflections and one
+    tail that all sources feed (its level the diffuse field's, from right after the last first-order
+    reflection of any source)."""
+    from soundstage.acoustics.moving.bank import first_order_room
+
+    def unused(source, listener):  # the bank reads its paths from `paths`, the same for every source
+        raise AssertionError("the source bank has no per-source paths")
+
+    sources = [MovingSource(label, path, unused, bool(scene.sources[i].doppler)) for i, (label, path, _) in
+               enumerate(checked)]
+    paths, tail, reach = None, None, 0.0
+    if model.name == "shoebox":
+        seed = scene.room.seed if scene.room is not None else 0
+        starts = [path.at(0.0) for _, path, _ in checked]
+        paths, tail, reach = first_order_room(model, encoder, starts, air, np.random.default_rng([seed, 0]))
+    max_delay_s = max(longest + reach / air.speed_of_sound + 0.01, min_max_delay_s)
+    return SourceBank(encoder, sources, listener, head_turn(scene), air, block, max_delay_s, paths=paths, tail=tail)
 
 
 def render_moving(
