@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from soundstage.scene.model import Scene
 
 #: Time after the last first-order reflection before the tail may start, in seconds.
-FIRST_ORDER_MARGIN_S = 0.005
+_FIRST_ORDER_MARGIN_S = 0.005
 #: Band whose reverberation time ``room.rt60`` sets (1 kHz; the other bands differ by air absorption).
 RT60_BAND_HZ = 1000.0
 _RT60_BAND = int(np.argmin(np.abs(OCTAVE_BANDS_HZ - RT60_BAND_HZ)))
@@ -288,7 +288,7 @@ class ShoeboxModel(_Room):
         reach = 2.0 * float(np.linalg.norm(self.room.size_m)) + 1.0
         images, _ = image_sources(self.room, source_position, self.listener, max_distance_m=reach, max_order=1)
         last = float(np.max(np.linalg.norm(images - self.listener, axis=1))) / self.air.speed_of_sound
-        return max(perceptual, last + FIRST_ORDER_MARGIN_S)
+        return max(perceptual, last + _FIRST_ORDER_MARGIN_S)
 
     def propagate(self, source_position: np.ndarray, label: str) -> SourcePropagation:
         from soundstage.acoustics.room.shoebox import shoebox_arrivals
@@ -375,7 +375,7 @@ class MeshModel(_Room):
         mean_free_path = 4.0 * self.room.volume_m3 / self.room.surface_area_m2
         statistical = (self.max_order + 1) * mean_free_path / self.air.speed_of_sound
         first = early.delay_s[order == 1]
-        return max(statistical, float(first.max()) + FIRST_ORDER_MARGIN_S) if len(first) else statistical
+        return max(statistical, float(first.max()) + _FIRST_ORDER_MARGIN_S) if len(first) else statistical
 
     def propagate(self, source_position: np.ndarray, label: str) -> SourcePropagation:
         from soundstage.acoustics.room.mesh import mesh_image_arrivals

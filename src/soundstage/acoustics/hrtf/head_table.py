@@ -63,7 +63,7 @@ class HeadTable:
     def __init__(self, hrtf: HRTF, *, n_directions: int = N_DIRECTIONS) -> None:
         from scipy.spatial import ConvexHull, cKDTree
 
-        self.hrtf = hrtf
+        # The head itself is not kept: tables are cached per head, weakly, and would keep it alive.
         self.sample_rate = int(hrtf.sample_rate)
         self.directions = fibonacci_directions(n_directions)
         hrirs = np.asarray(hrtf.hrirs(self.directions, np.full(n_directions, REFERENCE_DISTANCE_M)), dtype=float)
@@ -72,7 +72,7 @@ class HeadTable:
         energy = np.cumsum(filters**2, axis=-1)
         enough = energy >= KEPT_ENERGY * energy[..., -1:]
         self.filter_taps = int(np.max(np.argmax(enough, axis=-1))) + 1
-        self._filters = filters[..., : self.filter_taps]
+        self._filters = filters[..., : self.filter_taps].astype(np.float32)
         self._tree = cKDTree(self.directions)
         hull = ConvexHull(self.directions)
         self._triangles = hull.simplices
@@ -86,7 +86,7 @@ class HeadTable:
                 around[vertex].append(t)
         width = max(len(a) for a in around)
         self._around = np.array([a + [a[0]] * (width - len(a)) for a in around], dtype=np.int64)
-        self._spectra: dict[int, np.ndarray] = {}
+        self._spectra: tuple[int, np.ndarray] | None = None  # (n_fft, spectra): one stream's FFT size
 
     def corners(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The lattice triangle each direction passes through: corner indices (K, 3) and weights (K, 3).
@@ -129,6 +129,9 @@ class HeadTable:
         return mixed
 
     def _filter_spectra(self, n_fft: int) -> np.ndarray:
-        if n_fft not in self._spectra:
-            self._spectra[n_fft] = np.fft.rfft(self._filters, n_fft, axis=-1).astype(np.complex64)
-        return self._spectra[n_fft]
+        """The filters' spectra on the rfft grid of ``n_fft`` (M, 2, F), complex64, kept for the latest size."""
+        if self._spectra is None or self._spectra[0] != n_fft:
+            import scipy.fft  # a stream's process has SciPy already; numpy's float32 transform is slower
+
+            self._spectra = (n_fft, scipy.fft.rfft(self._filters, n_fft, axis=-1))  # float32 in: complex64 out
+        return self._spectra[1]

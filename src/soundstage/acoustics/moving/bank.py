@@ -1,28 +1,30 @@
-"""Many moving sources in the free field, rendered together: one set of array operations per block, not one per source.
+"""Many moving sources rendered together: one set of array operations per block, not one per source.
 
 :class:`BlockEngine` renders each source on its own, with every path's exact direction kernel from the
 format's encoder: right for an offline render, but a stream of hundreds of sources spends its whole block
-in per-source bookkeeping and in the head's series. :class:`SourceBank` renders the same scene (free field:
-the direct sound of each source, any format whose channels are gains, or binaural) with every step done for
-all sources at once:
+in per-source bookkeeping and in the head's series. :class:`SourceBank` renders the free field (any format
+whose channels are gains, or binaural) and a shoebox heard binaurally (the direct sound, the six first-order
+reflections and one tail all sources feed) with every step done for all paths of all sources at once:
 
-1. **where** — each source's path is sampled once per block on a grid running well ahead
-   (:class:`PathSamples`, refreshed for a source when its window runs out or it is moved live), so the
-   exact emission time of the sound reaching the head at the block's end is solved for all sources together;
-2. **delay** — with ``doppler`` the delay glides through the block (a windowed-sinc read of each source's
-   line, as the block engine reads the direct sound); without, it is held at a whole sample (within 10 µs
-   at 48 kHz, the same for both ears) and reset with a crossfade when it drifts by more than
-   ``HELD_DELAY_TOLERANCE_S``, as the block engine does; a held read is a copy of a slice;
+1. **where** — each source's path is sampled on a grid running well ahead (once per block, or
+   ``DOPPLER_POINTS`` times with Doppler; :class:`PathSamples`, refreshed for a source when its window runs
+   out or it is moved live), so the exact emission time of the sound reaching the head is solved for all
+   paths together;
+2. **delay** — with ``doppler`` the delay glides through the block, solved exactly ``DOPPLER_POINTS`` times a
+   block and read with the windowed sinc, as the block engine reads the direct sound; without, it is held at
+   a whole sample (within 10 µs at 48 kHz, the same for both ears) and reset with a crossfade when it
+   drifts by more than ``HELD_DELAY_TOLERANCE_S``, as the block engine does; a held read is a slice copy;
 3. **gain** — the 1/r law ramped through the block;
 4. **direction** — panning gains from the encoder, or, binaural, the head's minimum-phase spectra and ear
-   delays from a :class:`~soundstage.acoustics.hrtf.head_table.HeadTable`, for the head's orientation at
-   the block's end; a source's kernel is made again only when its direction has turned by more than
-   ``KERNEL_ANGLE_DEG``. Each block crossfades from the previous kernels to the new ones (overlap-save
-   in the frequency domain: one FFT per source, one sum over sources per ear, and a second sum only over
-   the sources whose kernel changed).
+   delays from a :class:`~soundstage.acoustics.hrtf.head_table.HeadTable` (times a reflection's wall filter,
+   made minimum-phase), for the head's orientation at the block's end; a path's kernel is made again only
+   when its direction has turned by more than ``KERNEL_ANGLE_DEG``. Each block crossfades from the previous
+   kernels to the new ones (overlap-save in the frequency domain: one FFT per path, one sum over paths per
+   ear, and a second sum only over the paths whose kernel changed).
 
-Trajectories with jumps, rooms, a ground, air absorption and formats with spaced microphones are the block
-engine's (:func:`~soundstage.acoustics.moving.scene_render.engine_for_scene` chooses).
+Trajectories with jumps, mesh rooms, a ground, air absorption, formats with spaced microphones, rooms in other
+formats and rooms with an image order or mixing time of their own are the block engine's
+(:func:`bank_can_render`; :func:`~soundstage.acoustics.moving.scene_render.engine_for_scene` chooses).
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ from soundstage.errors import ParameterError
 #: A source's kernel is made again when its direction has turned by more than this (degrees): half the
 #: smallest angle listeners tell apart, and a sixth of the table's spacing, between which it interpolates.
 KERNEL_ANGLE_DEG = 0.5
+#: Times a block at which gliding (Doppler) delays are solved exactly (linear between: a pitch that moves
+#: within the block, not in steps from block to block).
+DOPPLER_POINTS = 8
+#: Sources whose offline tail sets the level of a shoebox's shared tail.
+_LEVEL_SOURCES = 8
 #: Blocks of each source's path sampled ahead of the block being rendered.
-AHEAD_BLOCKS = 128
+AHEAD_BLOCKS = 256
 #: Samples before the earliest ear's onset in a binaural kernel: the ripple a fractional shift puts before an
 #: onset decays there, so that what the FFT wraps around the kernel's ends stays 60 dB down.
 _ONSET_MARGIN = 64
@@ -81,19 +88,31 @@ def bank_can_render(encoder, air: Air, model, paths: list) -> bool:
 
     if air.attenuation_db_per_m is not None or any(len(path.jump_times) for path in paths):
         return False
-    binaural = isinstance(encoder, BinauralEncoder)
+    # A head the scene asks to be heard at its measured directions only ("nearest") is not interpolated.
+    binaural = isinstance(encoder, BinauralEncoder) and getattr(encoder.hrtf, "interpolation", "") != "nearest"
     if model.name == "free_field":
         return binaural or gains_only(encoder)
-    return model.name == "shoebox" and binaural and bool(model.room_spec.late_reverb)
+    spec = getattr(model, "room_spec", None)
+    # A room asked for an image order or a mixing time of its own gets them, from the block engine.
+    return (
+        model.name == "shoebox"
+        and binaural
+        and bool(spec.late_reverb)
+        and spec.max_order is None
+        and spec.mixing_time is None
+    )
 
 
-def first_order_room(model, encoder, starts: list[np.ndarray], air: Air, rng: np.random.Generator):
+def first_order_room(
+    model, encoder, starts: list[np.ndarray], listener: np.ndarray, air: Air, rng: np.random.Generator
+):
     """A shoebox as the source bank hears it: the direct sound and six first-order images, then one diffuse tail.
 
-    The tail joins ``FIRST_ORDER_MARGIN_S`` (5 ms) after the last first-order reflection of any source (from where it
-    starts), at the level diffuse-field theory gives a room of this volume and decay then
-    (:func:`~soundstage.acoustics.propagation.diffuse_energy_rate`): it stands in for the higher orders
-    the offline render places one by one.
+    The tail joins at the earliest second-order reflection of any source (from where it starts: up to
+    ``_LEVEL_SOURCES`` of them), at the level of the offline render's own tail (the energy its image sources
+    bring, as :meth:`~soundstage.acoustics.propagation.ShoeboxModel.propagate` finds it) carried back to the
+    join along the room's decay: it stands in for the second and higher orders the offline render places one
+    by one.
 
     Returns
     -------
@@ -106,16 +125,24 @@ def first_order_room(model, encoder, starts: list[np.ndarray], air: Air, rng: np
     """
     from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
     from soundstage.acoustics.moving.paths import shoebox_paths
-    from soundstage.acoustics.propagation import FIRST_ORDER_MARGIN_S, diffuse_energy_rate
     from soundstage.acoustics.room.late_reverb import DiffuseDecay, diffuse_tail
 
-    room, listener, c = model.room, model.listener, air.speed_of_sound
+    room, c = model.room, air.speed_of_sound
     diagonal = float(np.linalg.norm(room.size_m))
     paths = shoebox_paths(room, starts[0], listener, max_distance_m=4.0 * diagonal, max_order=1)
     paths = paths.subset(np.argsort(paths.order, kind="stable"))
-    last = max(float(np.max(np.linalg.norm(paths.images(start) - listener, axis=1))) for start in starts)
-    join = last / c + FIRST_ORDER_MARGIN_S
-    rate = diffuse_energy_rate(room.volume_m3, join, model.rt60_s, c)
+    # Higher orders begin with the earliest second-order reflection: there the tail takes over from them.
+    join = math.inf
+    for start in starts[:_LEVEL_SOURCES]:
+        second = shoebox_paths(room, start, listener, max_distance_m=4.0 * diagonal, max_order=2)
+        distances = np.linalg.norm(second.images(start) - listener, axis=1)[second.order == 2]
+        join = min(join, float(distances.min()) / c)
+    rates = []
+    for start in starts[:_LEVEL_SOURCES]:
+        decay = model.propagate(np.asarray(start, dtype=float), "source").decay
+        # Energy decays as exp(-ln(10^6) t / T): the tail's rate at its mixing time, carried back to the join.
+        rates.append(decay.energy_rate * np.exp(np.log(1e6) * (decay.mixing_time_s - join) / decay.rt60_s))
+    rate = np.mean(rates, axis=0)
     tail = diffuse_tail(encoder, DiffuseDecay(join, model.rt60_s, rate, OCTAVE_BANDS_HZ), rng=rng)
     return paths, tail, 2.0 * diagonal
 
@@ -137,7 +164,7 @@ class PathSamples:
         self.points = np.zeros((len(sources), self.width, 3))
         self.first = np.zeros(len(sources), dtype=np.int64)
         for row in range(len(sources)):
-            # Row s's window first runs out s/S of the way through a window: refreshes spread over blocks.
+            # Row s's first window is cut short by s/S of a window: their refreshes spread over the blocks.
             self._sample(row, -self.behind - (row * int(ahead)) // max(len(sources), 1))
         self._stale: set[int] = set()
 
@@ -216,6 +243,7 @@ class SourceBank:
         self.row_source = np.repeat(np.arange(n_sources), n_paths)
         self.row_matrix = np.tile(paths.matrices, (n_sources, 1, 1))
         self.row_offset = np.tile(paths.offsets, (n_sources, 1))
+        self._images = bool(np.any(paths.matrices != np.eye(3)) or np.any(paths.offsets != 0.0))
         reflected = np.any(paths.log_reflection != 0.0, axis=1)
         if self.gain_paths and reflected.any():
             raise ParameterError("the source bank renders reflections binaurally only; use the block engine")
@@ -246,10 +274,12 @@ class SourceBank:
             self.tail = PartitionedConvolver(delayed, self.block)
         capacity = math.ceil(self.max_delay_s * self.sample_rate) + self.latency_samples + 2 * self.block + 64
         self.lines = DelayLines(n_sources, capacity, spill=self.block + 2 * HALF_WIDTH)
-        step = self.block / self.sample_rate
-        behind = math.ceil(self.max_delay_s / step) + 2
-        self.positions = PathSamples(sources, step, behind, AHEAD_BLOCKS)
         self.doppler = np.array([source.doppler for source in sources], dtype=bool)[self.row_source]
+        # Gliding delays are solved DOPPLER_POINTS times a block, on paths sampled as finely.
+        points = DOPPLER_POINTS if self.doppler.any() else 1
+        step = self.block / self.sample_rate / points
+        behind = math.ceil(self.max_delay_s / step) + 2
+        self.positions = PathSamples(sources, step, behind, AHEAD_BLOCKS * points)
         self.position = 0
         self._start()  # now, not in the first block: a stream's first block must be on time too
 
@@ -267,20 +297,46 @@ class SourceBank:
     def _arrivals(self, time: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each row's delay (R,) in seconds of the sound reaching the head at ``time``, distance (R,) and head-frame
         direction (R, 3)."""
-        c = self.air.speed_of_sound
         self.positions.refresh(time - self.max_delay_s - self.positions.step_s, time)
-        listener = self.listener.at(np.array([time]))[0]
-        emitted = time - self._delay
-        for _ in range(_MAX_ITERATIONS):  # each step gains a factor v / c: two or three suffice
-            source = self.positions.at(emitted, self.row_source)
-            offset = np.einsum("rij,rj->ri", self.row_matrix, source) + self.row_offset - listener
-            distance = np.linalg.norm(offset, axis=1)
-            previous, emitted = emitted, time - distance / c
-            if np.max(np.abs(emitted - previous), initial=0.0) < _RETARDATION_TOLERANCE_S:
-                break
+        rows = np.arange(len(self.row_source))
+        offset = self._offsets(np.full(len(rows), time), rows, self._delay, self.listener.at(np.array([time])))
+        distance = np.sqrt(np.einsum("rd,rd->r", offset, offset))
         rotation = self.head.rotations(np.array([time]))[0]
         directions = (offset / distance[:, None]) @ rotation  # world → head frame
-        return distance / c, distance, directions
+        return distance / self.air.speed_of_sound, distance, directions
+
+    def _offsets(self, times: np.ndarray, rows: np.ndarray, guess: np.ndarray, listener: np.ndarray) -> np.ndarray:
+        """From the listener (at each reception time, (N, 3) or (1, 3)) to row ``rows[k]``'s image at the moment it
+        emitted the sound heard at ``times[k]``, shape (N, 3); ``guess`` (N,) starts the delay's solve (seconds)."""
+        c = self.air.speed_of_sound
+        emitted = times - guess
+        matrices, offsets = self.row_matrix[rows], self.row_offset[rows]
+        for _ in range(_MAX_ITERATIONS):  # each step gains a factor v / c: two or three suffice
+            offset = self.positions.at(emitted, self.row_source[rows])
+            if self._images:
+                offset = np.einsum("rij,rj->ri", matrices, offset) + offsets
+            offset -= listener
+            previous, emitted = emitted, times - np.sqrt(np.einsum("rd,rd->r", offset, offset)) / c
+            if np.max(np.abs(emitted - previous), initial=0.0) < _RETARDATION_TOLERANCE_S:
+                break
+        return offset
+
+    def _gliding_delays(self, rows: np.ndarray, delay_a: np.ndarray, delay_b: np.ndarray) -> np.ndarray:
+        """Delays (G, B) in samples of the gliding ``rows`` at every sample of this block: solved exactly at
+        DOPPLER_POINTS times (the block's ends and between), linear in between."""
+        block, points = self.block, DOPPLER_POINTS
+        knots = np.linspace(0.0, block, points + 1)
+        inner = (self.position + knots[1:-1] - self.latency_samples) / self.sample_rate  # (P - 1,)
+        times = np.repeat(inner, len(rows))
+        tiled = np.tile(rows, points - 1)
+        listener = np.repeat(self.listener.at(inner), len(rows), axis=0)
+        offset = self._offsets(times, tiled, np.tile(delay_a[rows], points - 1), listener)
+        middle = np.sqrt(np.einsum("rd,rd->r", offset, offset)).reshape(points - 1, len(rows)).T
+        delays = np.concatenate([delay_a[rows, None], middle / self.air.speed_of_sound, delay_b[rows, None]], axis=1)
+        n = np.arange(block)
+        segment = np.minimum((n * points) // block, points - 1)
+        fraction = (n - knots[segment]) / (knots[segment + 1] - knots[segment])
+        return (delays[:, segment] * (1.0 - fraction) + delays[:, segment + 1] * fraction) * self.sample_rate
 
     def _kernels(self, directions: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         if self.gain_paths:
@@ -317,7 +373,7 @@ class SourceBank:
         ramp = np.arange(block, dtype=np.float32) / block  # sample n of the block is n / B of the way
         gain_a = (1.0 / distance_a).astype(np.float32)
         gain_b = (1.0 / distance_b).astype(np.float32)
-        signal = self._read(delay_a, delay_b, ramp)
+        signal = self._read(delay_a, delay_b)
         if not self.gain_paths:
             signal *= gain_a[:, None] + (gain_b - gain_a)[:, None] * ramp
         turned = np.einsum("kd,kd->k", directions, self._made_for) < np.cos(np.radians(KERNEL_ANGLE_DEG))
@@ -329,19 +385,20 @@ class SourceBank:
         self.position += block
         return out
 
-    def _read(self, delay_a: np.ndarray, delay_b: np.ndarray, ramp: np.ndarray) -> np.ndarray:
+    def _read(self, delay_a: np.ndarray, delay_b: np.ndarray) -> np.ndarray:
         """Each row's signal as it reaches the head during this block, before its gain (R, B)."""
         block, rate = self.block, self.sample_rate
         base = self.position - self.latency_samples + self.lead  # read position at zero delay
-        signal = np.empty((len(self.row_source), block), dtype=np.float32)
         gliding = np.flatnonzero(self.doppler)
-        if len(gliding):
-            delay = delay_a[gliding, None] + (delay_b - delay_a)[gliding, None] * ramp
-            positions = base + np.arange(block) - delay * rate
-            signal[gliding] = self.lines.read(self.row_source[gliding], positions)
         held = np.flatnonzero(~self.doppler)
-        if len(held):
+        if not len(gliding):  # the usual case: one gather, no copy into place
+            signal = self.lines.read_blocks(self.row_source, base - self._held, block)
+        else:
+            signal = np.empty((len(self.row_source), block), dtype=np.float32)
+            positions = base + np.arange(block) - self._gliding_delays(gliding, delay_a, delay_b)
+            signal[gliding] = self.lines.read(self.row_source[gliding], positions)
             signal[held] = self.lines.read_blocks(self.row_source[held], base - self._held[held], block)
+        if len(held):
             target = np.round(delay_b[held] * rate).astype(np.int64)
             reset = np.abs(target - self._held[held]) > HELD_DELAY_TOLERANCE_S * rate
             if reset.any():
@@ -365,9 +422,11 @@ class SourceBank:
         if self.gain_paths:
             start = self._kernel * gain_a[:, None]
             end = self._kernels(directions) * gain_b[:, None]
-            out = start.T @ signal + (end - start).T @ (signal * w)
+            # Σ_s (start + w (end − start))[s] signal[s]: w depends on the sample only, so one product gives both.
+            both = np.concatenate([start, end - start], axis=1).T @ signal
+            channels = start.shape[1]
             self._kernel = end / gain_b[:, None]
-            return out.astype(np.float64)
+            return (both[:channels] + both[channels:] * w).astype(np.float64)
         window = np.concatenate([self._history, signal], axis=1)
         self._history = window[:, block:]
         spectrum = sp_fft.rfft(window, self.n_fft, axis=-1)  # (R, F)

@@ -41,9 +41,10 @@ def engine_for_scene(
 
     ``min_max_delay_s`` sizes the delay lines for at least that delay (a live stream whose sources may be
     moved further away than the scene puts them). With ``bank``, a scene the :class:`SourceBank` can render
-    (free field, no air absorption, no jumps, panning or binaural) gets one: all sources together, kernels from
-    a table of the head (a real-time stream's choice); otherwise the :class:`BlockEngine` (each path's kernel
-    exact).
+    (:func:`~soundstage.acoustics.moving.bank.bank_can_render`: the free field panned or binaural, a shoebox
+    binaural) gets one: all sources together, kernels from a table of the head, a shoebox's first-order
+    reflections and one shared tail (a real-time stream's choice); otherwise the :class:`BlockEngine` (each
+    path's kernel exact).
 
     Raises
     ------
@@ -114,7 +115,8 @@ def _source_bank(scene, encoder, model, checked, listener, air, block: int, long
     if model.name == "shoebox":
         seed = scene.room.seed if scene.room is not None else 0
         starts = [path.at(0.0) for _, path, _ in checked]
-        paths, tail, reach = first_order_room(model, encoder, starts, air, np.random.default_rng([seed, 0]))
+        rng = np.random.default_rng([seed, 0])
+        paths, tail, reach = first_order_room(model, encoder, starts, listener.at(0.0), air, rng)
     max_delay_s = max(longest + reach / air.speed_of_sound + 0.01, min_max_delay_s)
     return SourceBank(encoder, sources, listener, head_turn(scene), air, block, max_delay_s, paths=paths, tail=tail)
 
