@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -20,6 +21,8 @@ def pytest_configure(config):
     huggingface_hub, which reads ``HF_ENDPOINT`` once, at import.
     """
     os.environ["HF_ENDPOINT"] = UNREACHABLE_HUB
+    # Processed heads and other cached things go to a folder of this session, not the user's cache.
+    os.environ.setdefault("SOUNDSTAGE_CACHE", tempfile.mkdtemp(prefix="soundstage-test-cache-"))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""How many threads one render's FFTs may use: every core this process may run on, unless told fewer.
+"""How many threads one render may use (its large FFTs, its sources side by side): every core this process may
+run on, unless told fewer.
 
 A process that shares the machine with others rendering at once (the web server's workers, a batch on
 Ray) sets ``SOUNDSTAGE_THREADS`` to its share, so that the renders do not fight over the same cores.
@@ -13,7 +14,7 @@ THREADS_VARIABLE = "SOUNDSTAGE_THREADS"
 
 
 def fft_workers() -> int:
-    """Threads for ``scipy.fft`` calls: ``$SOUNDSTAGE_THREADS`` when set to a positive integer, else the usable cores.
+    """Threads for one render: ``$SOUNDSTAGE_THREADS`` when set to a positive integer, else the usable cores.
 
     >>> import os
     >>> os.environ["SOUNDSTAGE_THREADS"] = "1"; fft_workers()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundstage.threads import fft_workers
-
 #: Channels convolved together; bounds the memory of the block spectra for many-channel formats.
 _CHANNEL_CHUNK = 8
 
@@ -13,7 +11,7 @@ _CHANNEL_CHUNK = 8
 def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.ndarray:
     """Convolve one mono signal with one impulse response per output channel.
 
-    Overlap-add FFT convolution (with ``scipy.fft``): the signal is cut into blocks of at least
+    Overlap-add FFT convolution (:mod:`soundstage.fft`): the signal is cut into blocks of at least
     the response's length, each block's spectrum is computed once and multiplied by every
     channel's response spectrum, and each block's output overlaps only the next one. Work
     grows as ``n log m`` and memory with the block size, not with the signal.
@@ -36,7 +34,7 @@ def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.n
     array([[1., 3., 2.],
            [0., 1., 2.]], dtype=float32)
     """
-    import scipy.fft as sp_fft
+    from soundstage import fft
 
     x = np.asarray(signal, dtype=np.float32)
     h = np.atleast_2d(np.asarray(impulse_responses, dtype=np.float32))
@@ -46,16 +44,15 @@ def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.n
         return out
     # Blocks at least as long as the response, so each block's tail (m - 1 samples) reaches only
     # into the next block; 8 m keeps the FFTs efficient without huge blocks for short responses.
-    n_fft = sp_fft.next_fast_len(max(2 * m, min(8 * m, n + m - 1), 64), real=True)
+    n_fft = fft.next_fast_len(max(2 * m, min(8 * m, n + m - 1), 64))
     block = n_fft - m + 1
     n_blocks = -(-n // block)
     blocks = np.zeros((n_blocks, block), dtype=np.float32)
     blocks.reshape(-1)[:n] = x
-    threads = fft_workers()
-    spectra = sp_fft.rfft(blocks, n_fft, axis=-1, workers=threads)  # (n_blocks, F)
+    spectra = fft.rfft(blocks, n_fft, axis=-1)  # (n_blocks, F)
     for lo in range(0, h.shape[0], _CHANNEL_CHUNK):
-        responses = sp_fft.rfft(h[lo : lo + _CHANNEL_CHUNK], n_fft, axis=-1, workers=threads)  # (c, F)
-        y = sp_fft.irfft(spectra[None, :, :] * responses[:, None, :], n_fft, axis=-1, workers=threads)
+        responses = fft.rfft(h[lo : lo + _CHANNEL_CHUNK], n_fft, axis=-1)  # (c, F)
+        y = fft.irfft(spectra[None, :, :] * responses[:, None, :], n_fft, axis=-1)
         length = n_blocks * block
         heads = y[:, :, :block].reshape(len(responses), -1)[:, : min(length, out.shape[1])]
         out[lo : lo + len(responses), : heads.shape[1]] += heads

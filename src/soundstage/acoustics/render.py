@@ -131,10 +131,15 @@ def render(
         paths = job.propagate_all()
         job.check_costs(paths, [len(signal) for signal in signals], starts)
         pieces: list[tuple[int, np.ndarray]] = []
-        for index in _progress(range(len(scene.sources)), progress, f"render {job.format_name}"):
-            response = _response(scene, index, encoder, paths[index])
-            pieces.append((starts[index], convolve_channels(signals[index], response)))
+
+        def convolved(index: int) -> np.ndarray:
+            piece = convolve_channels(signals[index], _response(scene, index, encoder, paths[index]))
             signals[index] = None  # each signal's memory goes once it is convolved
+            return piece
+
+        sources = _progress(range(len(scene.sources)), progress, f"render {job.format_name}")
+        for index, piece in zip(sources, _in_threads(convolved, len(scene.sources)), strict=True):
+            pieces.append((starts[index], piece))
 
         length = max(start + piece.shape[1] for start, piece in pieces)
         mix = np.zeros((encoder.n_channels, length), dtype=np.float32)
@@ -181,6 +186,29 @@ def impulse_responses(
         name = scene.sources[index].name or f"source{index + 1}"
         results.append((name, job.result(response, inputs)))
     return results
+
+
+def _in_threads(work, count: int):
+    """``work(0)``, ``work(1)``… in order, on the threads a render may use (FFTs and array sums let go of the GIL).
+
+    Each source is independent and seeded by its index, so the result does not depend on the threads.
+    """
+    from soundstage.threads import fft_workers
+
+    threads = min(fft_workers(), count)
+    if threads <= 1:
+        return map(work, range(count))
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="soundstage-render")
+
+    def results():
+        try:
+            yield from pool.map(work, range(count))
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+    return results()
 
 
 def source_impulse_response(scene: Scene, index: int, encoder: Encoder, model: PropagationModel) -> np.ndarray:

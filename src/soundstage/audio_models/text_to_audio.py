@@ -199,10 +199,9 @@ def generation_key(prompt: str, *, model: str, duration_s: float, seed: int, num
 
 def generated_audio_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """``cache_dir``, or ``$SOUNDSTAGE_CACHE/generated``, or ``~/.cache/soundstage/generated``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    root = os.environ.get("SOUNDSTAGE_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "soundstage") / "generated"
+    from soundstage.cache import cache_dir as kind_dir
+
+    return Path(cache_dir) if cache_dir is not None else kind_dir("generated")
 
 
 def load_text_to_audio_pipeline(model: str = DEFAULT_MODEL, *, device: str | None = None) -> tuple[Any, str]:

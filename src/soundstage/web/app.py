@@ -127,8 +127,9 @@ class ImportRequest(_Body):
 
 def default_data_dir() -> Path:
     """``$SOUNDSTAGE_CACHE/serve`` or ``~/.cache/soundstage/serve``."""
-    root = os.environ.get("SOUNDSTAGE_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "soundstage") / "serve"
+    from soundstage.cache import cache_dir
+
+    return cache_dir("serve")
 
 
 def create_app(

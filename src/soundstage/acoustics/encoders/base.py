@@ -215,14 +215,14 @@ def arrival_placer(arrivals: Arrivals, sample_rate: int) -> Callable[[np.ndarray
 
 def _batch_convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-by-row full convolution of (K, ..., La) with (K, Lb) kernels, along the last axis."""
-    import scipy.fft as sp_fft
+    from soundstage import fft
 
     n_out = a.shape[-1] + b.shape[-1] - 1
-    n_fft = sp_fft.next_fast_len(n_out, real=True)
-    spectrum = sp_fft.rfft(a, n_fft, axis=-1) * sp_fft.rfft(b, n_fft, axis=-1).reshape(
+    n_fft = fft.next_fast_len(n_out)
+    spectrum = fft.rfft(a, n_fft, axis=-1) * fft.rfft(b, n_fft, axis=-1).reshape(
         (b.shape[0],) + (1,) * (a.ndim - 2) + (-1,)
     )
-    return sp_fft.irfft(spectrum, n_fft, axis=-1)[..., :n_out]
+    return fft.irfft(spectrum, n_fft, axis=-1)[..., :n_out]
 
 
 def _place_each(start_samples: np.ndarray, kernels: np.ndarray, n_taps: int) -> np.ndarray:

@@ -6,8 +6,8 @@ import threading
 import weakref
 
 import numpy as np
-import scipy.fft as sp_fft
 
+from soundstage import fft
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.delay import HALF_WIDTH, fractional_delay_kernels, place_kernels
 from soundstage.acoustics.encoders import check_sample_rate
@@ -21,7 +21,6 @@ from soundstage.acoustics.encoders.diffuse_field import (
 from soundstage.acoustics.encoders.tdesign import spherical_quadrature
 from soundstage.acoustics.hrtf.base import HRTF
 from soundstage.errors import ParameterError
-from soundstage.threads import fft_workers
 
 #: Degree of the spherical quadrature over which a head's diffuse-field statistics are averaged (231
 #: directions). Each direction costs an HRTF interpolation; for MIT KEMAR, degree 30 (496 directions)
@@ -103,12 +102,11 @@ class BinauralEncoder(Encoder):
         if filters.kernels is not None:
             parts.append(filters.kernels[:, None, :])
         n_out = sum(part.shape[-1] for part in parts) - len(parts) + 1
-        n_fft = sp_fft.next_fast_len(n_out, real=True)
+        n_fft = fft.next_fast_len(n_out)
         spectra = np.ones((1, 1, n_fft // 2 + 1), dtype=complex)
-        threads = fft_workers()
         for part in parts:
-            spectra = spectra * sp_fft.rfft(part, n_fft, axis=-1, workers=threads)
-        kernels = sp_fft.irfft(spectra, n_fft, axis=-1, workers=threads)[..., :n_out] * filters.gain[:, None, None]
+            spectra = spectra * fft.rfft(part, n_fft, axis=-1)
+        kernels = fft.irfft(spectra, n_fft, axis=-1)[..., :n_out] * filters.gain[:, None, None]
         return whole - HALF_WIDTH + 1, kernels
 
     def _hrirs(self, arrivals: Arrivals) -> np.ndarray:

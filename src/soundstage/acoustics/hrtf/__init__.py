@@ -4,7 +4,8 @@
 >>> head.name, head.n_taps
 ('sphere', 512)
 
-SOFA reading (h5py) and interpolation (scipy.spatial) load only when first needed.
+SOFA reading (h5py) and triangulation (scipy.spatial) load only when a head is first processed; processed
+heads are kept on disk (:mod:`soundstage.acoustics.hrtf.head_cache`).
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ def _sofa_file(
     path: str, size: int, mtime_ns: int, sample_rate: int, interpolation: str, name: str | None = None
 ) -> HRTF:
     """A SOFA head loaded once per process for each file version and rate (a batch worker renders many scenes
-    with one head; the file's size and time in the key load an edited file again)."""
-    from soundstage.acoustics.hrtf.sofa import SofaHRTF
+    with one head; the file's size and time in the key load an edited file again), processed once per file
+    content and rate on disk (:mod:`soundstage.acoustics.hrtf.head_cache`)."""
+    from soundstage.acoustics.hrtf.head_cache import load_sofa_head
 
-    return SofaHRTF.from_file(Path(path), sample_rate, interpolation=interpolation, name=name)
+    return load_sofa_head(Path(path), sample_rate, interpolation, name)
 
 
 def _cached_sofa(path: Path, sample_rate: int, interpolation: str, name: str | None = None) -> HRTF:

@@ -25,6 +25,8 @@ from soundstage.acoustics.hrtf.base import HRTF
 
 #: Number of direction cells on the sphere.
 N_CELLS = 4096
+#: Directions looked up together (bounds the memory of the dot products).
+_QUERY_CHUNK = 2048
 
 _CACHES: weakref.WeakKeyDictionary[HRTF, DirectionCells] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -58,11 +60,9 @@ class DirectionCells:
     """
 
     def __init__(self, hrtf: HRTF, n_cells: int = N_CELLS) -> None:
-        from scipy.spatial import cKDTree
-
         self.hrtf = hrtf
         self.centres = fibonacci_directions(n_cells)
-        self._tree = cKDTree(self.centres)
+        self._centres_t = np.ascontiguousarray(self.centres.T)
         self._hrirs = np.zeros((n_cells, 2, hrtf.n_taps))
         self._known = np.zeros(n_cells, dtype=bool)
         self._lock = threading.Lock()  # renders in threads may share a head
@@ -70,8 +70,12 @@ class DirectionCells:
     def cell_of(self, directions: np.ndarray) -> np.ndarray:
         """Index of the cell of each direction (K, 3), shape (K,)."""
         unit = np.asarray(directions, dtype=float)
-        unit = unit / np.linalg.norm(unit, axis=1, keepdims=True)
-        return np.asarray(self._tree.query(unit)[1], dtype=np.int64)
+        # The nearest centre has the largest dot product: a few matrix products, no search tree (whose import
+        # costs a render's start-up more than the products cost it).
+        cells = np.empty(len(unit), dtype=np.int64)
+        for lo in range(0, len(unit), _QUERY_CHUNK):
+            cells[lo : lo + _QUERY_CHUNK] = np.argmax(unit[lo : lo + _QUERY_CHUNK] @ self._centres_t, axis=1)
+        return cells
 
     def hrirs(self, directions: np.ndarray) -> np.ndarray:
         """Far-field HRIRs of the cells of ``directions`` (K, 3), shape (K, 2, n_taps).
@@ -80,7 +84,9 @@ class DirectionCells:
         """
         cells = self.cell_of(directions)
         with self._lock:
-            missing = np.unique(cells[~self._known[cells]])
+            wanted = np.zeros(len(self._known), dtype=bool)
+            wanted[cells] = True
+            missing = np.flatnonzero(wanted & ~self._known)  # (np.unique would import numpy.ma: 8 ms)
             if len(missing):
                 self._hrirs[missing] = self.hrtf.hrirs(self.centres[missing], np.full(len(missing), np.inf))
                 self._known[missing] = True

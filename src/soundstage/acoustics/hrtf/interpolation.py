@@ -34,7 +34,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from soundstage.acoustics.hrtf.minimum_phase import delay_irs, minimum_phase, onset_samples
 from soundstage.errors import ParameterError
@@ -95,8 +94,9 @@ class DirectionInterpolator:
         m = len(self.directions)
         if self.hrirs.ndim != 3 or self.hrirs.shape[:2] != (m, 2):
             raise ParameterError(f"hrirs must have shape ({m}, 2, N), got {self.hrirs.shape}")
-        self._tree = cKDTree(self.directions)
-        if self._tree.query_pairs(2.0 * np.sin(EXACT_MATCH_RAD / 2.0)):
+        from scipy.spatial import cKDTree  # here: a head restored from the disk cache never needs it
+
+        if cKDTree(self.directions).query_pairs(2.0 * np.sin(EXACT_MATCH_RAD / 2.0)):
             raise ParameterError("measured directions must be unique (merge or drop duplicates first)")
         self.method = method
         self.triangles: np.ndarray | None = None
@@ -112,7 +112,38 @@ class DirectionInterpolator:
         """Length of the HRIRs in samples."""
         return self.hrirs.shape[-1]
 
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything this interpolator computed, as arrays (to keep on disk and restore without recomputing)."""
+        state = {"directions": self.directions, "hrirs": self.hrirs, "method": np.array(self.method)}
+        if self.triangles is not None:
+            state.update(
+                triangles=self.triangles,
+                usable=self.usable,
+                inverse=self._inverse,
+                min_phase=self.min_phase,
+                delays=self.delays,
+            )
+        return state
+
+    @classmethod
+    def from_state(cls, state) -> DirectionInterpolator:
+        """The interpolator :meth:`state` described, rebuilt without triangulating or decomposing again."""
+        self = cls.__new__(cls)
+        self.directions = np.asarray(state["directions"], dtype=float)
+        self.hrirs = np.asarray(state["hrirs"], dtype=float)
+        self.method = str(state["method"])
+        self.triangles = None
+        if "triangles" in state:
+            self.triangles = np.asarray(state["triangles"], dtype=np.int64)
+            self.usable = np.asarray(state["usable"], dtype=bool)
+            self._inverse = np.asarray(state["inverse"], dtype=float)
+            self.min_phase = np.asarray(state["min_phase"], dtype=float)
+            self.delays = np.asarray(state["delays"], dtype=float)
+        return self
+
     def _triangulate(self) -> None:
+        from scipy.spatial import ConvexHull, QhullError
+
         points = self.directions
         n_real = len(points)
         hull = None
@@ -220,7 +251,13 @@ class DirectionInterpolator:
     def nearest(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of the nearest measured direction and the angle to it in radians, shapes (K,)."""
         # The chord between unit vectors gives small angles accurately (arccos of a dot does not).
-        chord, index = self._tree.query(_unit(directions))
+        queries = _unit(directions)
+        # The nearest direction has the largest dot product (no search tree: its import would cost every
+        # render with a measured head more than the products do).
+        index = np.empty(len(queries), dtype=np.int64)
+        for lo in range(0, len(queries), _CHUNK):
+            index[lo : lo + _CHUNK] = np.argmax(queries[lo : lo + _CHUNK] @ self.directions.T, axis=1)
+        chord = np.linalg.norm(queries - self.directions[index], axis=1)
         return np.asarray(index, dtype=np.int64), 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
 
     def __call__(self, directions: np.ndarray) -> np.ndarray:

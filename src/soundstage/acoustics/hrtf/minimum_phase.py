@@ -10,9 +10,8 @@ the delay back avoids that.
 from __future__ import annotations
 
 import numpy as np
-from scipy import fft as sp_fft
 
-from soundstage.threads import fft_workers
+from soundstage import fft
 
 
 def _next_pow2(n: int) -> int:
@@ -50,17 +49,16 @@ def minimum_phase(irs: np.ndarray, *, oversample: int = 4, floor_db: float = -12
     irs = np.asarray(irs, dtype=float)
     n = irs.shape[-1]
     n_fft = _next_pow2(oversample * n)
-    threads = fft_workers()
-    magnitude = np.abs(sp_fft.rfft(irs, n=n_fft, axis=-1, workers=threads))
+    magnitude = np.abs(fft.rfft(irs, n=n_fft, axis=-1))
     floor = magnitude.max(axis=-1, keepdims=True) * 10.0 ** (floor_db / 20.0)
-    cepstrum = sp_fft.irfft(np.log(np.maximum(magnitude, np.maximum(floor, 1e-300))), n=n_fft, axis=-1, workers=threads)
+    cepstrum = fft.irfft(np.log(np.maximum(magnitude, np.maximum(floor, 1e-300))), n=n_fft, axis=-1)
     # Fold: keep c[0] and c[n/2], double the positive quefrencies, drop the negative ones.
     fold = np.zeros(n_fft)
     fold[0] = 1.0
     fold[1 : n_fft // 2] = 2.0
     fold[n_fft // 2] = 1.0
-    spectrum = np.exp(sp_fft.rfft(cepstrum * fold, axis=-1, workers=threads))
-    return sp_fft.irfft(spectrum, n=n_fft, axis=-1, workers=threads)[..., :n]
+    spectrum = np.exp(fft.rfft(cepstrum * fold, axis=-1))
+    return fft.irfft(spectrum, n=n_fft, axis=-1)[..., :n]
 
 
 def onset_samples(
@@ -107,12 +105,11 @@ def onset_samples(
     # Only the part up to the latest peak (plus some reach) can hold an onset.
     keep = min(flat.shape[-1], int(np.max(np.argmax(np.abs(flat), axis=-1), initial=0)) + 32)
     n_fft = _next_pow2(2 * keep + 64)
-    threads = fft_workers()
-    spectrum = sp_fft.rfft(flat[:, :keep], n=n_fft, axis=-1, workers=threads)
+    spectrum = fft.rfft(flat[:, :keep], n=n_fft, axis=-1)
     if smoothing is not None:
         freqs = np.fft.rfftfreq(n_fft)
         spectrum = spectrum * np.exp(-0.5 * np.log(2.0) * (freqs / smoothing) ** 2)
-    up = np.abs(sp_fft.irfft(spectrum, n=oversample * n_fft, axis=-1, workers=threads))[:, : oversample * (keep + 16)]
+    up = np.abs(fft.irfft(spectrum, n=oversample * n_fft, axis=-1))[:, : oversample * (keep + 16)]
     level = up.max(axis=-1, keepdims=True) * 10.0 ** (threshold_db / 20.0)
     first = np.argmax(up >= level, axis=-1)
     rows = np.arange(len(first))
@@ -155,6 +152,5 @@ def delay_irs(irs: np.ndarray, delays_samples: np.ndarray, n_taps: int | None = 
     span = max(n, n_taps) + int(np.ceil(np.max(np.abs(delays), initial=0.0))) + 64
     n_fft = _next_pow2(2 * span)
     freqs = np.fft.rfftfreq(n_fft)
-    threads = fft_workers()
-    spectrum = sp_fft.rfft(irs, n=n_fft, axis=-1, workers=threads) * np.exp(-2j * np.pi * freqs * delays[..., None])
-    return sp_fft.irfft(spectrum, n=n_fft, axis=-1, workers=threads)[..., :n_taps]
+    spectrum = fft.rfft(irs, n=n_fft, axis=-1) * np.exp(-2j * np.pi * freqs * delays[..., None])
+    return fft.irfft(spectrum, n=n_fft, axis=-1)[..., :n_taps]

@@ -13,8 +13,6 @@ import hashlib
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +116,9 @@ def get_entry(name: str) -> HrtfEntry:
 
 def hrtf_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """``cache_dir``, or ``$SOUNDSTAGE_CACHE/hrtf``, or ``~/.cache/soundstage/hrtf``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    root = os.environ.get("SOUNDSTAGE_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "soundstage") / "hrtf"
+    from soundstage.cache import cache_dir as kind_dir
+
+    return Path(cache_dir) if cache_dir is not None else kind_dir("hrtf")
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -191,6 +188,9 @@ def fetch_hrtf(name: str, *, cache_dir: str | os.PathLike | None = None, progres
 
 def _download(url: str, out, *, show: bool, entry: HrtfEntry, target: Path) -> str:
     """Copy ``url`` into the open file ``out`` and return the SHA-256 of what was written."""
+    import urllib.error  # here, not at the top: every render imports this module, few download
+    import urllib.request
+
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:

@@ -435,6 +435,26 @@ class SofaHRTF(HRTF):
             interpolation=interpolation,
         )
 
+    def state(self) -> dict[str, np.ndarray]:
+        """The processed head as arrays (HRIRs at the output rate, their decomposition and triangulation)."""
+        return {
+            **self._interpolator.state(),
+            "sample_rate": np.array(self.sample_rate),
+            "interpolation": np.array(self.interpolation),
+            "source_positions_deg": self.source_positions_deg,
+        }
+
+    @classmethod
+    def from_state(cls, state, *, name: str) -> SofaHRTF:
+        """The head :meth:`state` described, without reading, resampling or decomposing anything again."""
+        self = cls.__new__(cls)
+        self.name = name
+        self.sample_rate = int(state["sample_rate"])
+        self.interpolation = str(state["interpolation"])
+        self.source_positions_deg = np.asarray(state["source_positions_deg"], dtype=float)
+        self._interpolator = DirectionInterpolator.from_state(state)
+        return self
+
     @property
     def n_taps(self) -> int:
         """Length of every HRIR in samples."""

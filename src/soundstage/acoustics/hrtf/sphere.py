@@ -24,6 +24,7 @@ and ``h_m'(x) = h_m(x) (1 / R_m(x) - (m + 1) / x)``.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -207,6 +208,7 @@ class SphereHRTF(HRTF):
         taper[top] = 0.5 * (1.0 + np.cos(np.pi * (freqs[top] - start) / (freqs[-1] - start)))
         self._spectral_shape = taper * np.exp(-2j * np.pi * freqs * latency_samples / self.sample_rate)
         self._near_cache: OrderedDict[float, np.ndarray] = OrderedDict()
+        self._near_lock = threading.Lock()  # sources rendered in threads share the head
         fade = self._n_taps // 8
         self._window = np.ones(self._n_taps)
         self._window[-fade:] = 0.5 * (1.0 + np.cos(np.pi * (np.arange(fade) + 1) / fade))
@@ -266,18 +268,19 @@ class SphereHRTF(HRTF):
         A moving source asks for the same few distances block after block (the block engine rounds
         them to 5 % steps); the series costs milliseconds per distance, a lookup nothing.
         """
-        missing = [float(r) for r in rho if float(r) not in self._near_cache]
-        if missing:
-            fresh = sphere_coefficients(self._mu, np.array(missing))
-            for r, coeffs in zip(missing, fresh, strict=True):
-                self._near_cache[r] = coeffs
-        found = []
-        for r in rho:
-            self._near_cache.move_to_end(float(r))
-            found.append(self._near_cache[float(r)])
-        while len(self._near_cache) > _NEAR_CACHE_SIZE:
-            self._near_cache.popitem(last=False)
-        return found
+        with self._near_lock:
+            missing = [float(r) for r in rho if float(r) not in self._near_cache]
+            if missing:
+                fresh = sphere_coefficients(self._mu, np.array(missing))
+                for r, coeffs in zip(missing, fresh, strict=True):
+                    self._near_cache[r] = coeffs
+            found = []
+            for r in rho:
+                self._near_cache.move_to_end(float(r))
+                found.append(self._near_cache[float(r)])
+            while len(self._near_cache) > _NEAR_CACHE_SIZE:
+                self._near_cache.popitem(last=False)
+            return found
 
     def hrirs(self, directions: np.ndarray, distances: np.ndarray) -> np.ndarray:
         """HRIRs for a batch of directions, shape (K, 2, n_taps), left ear first.

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.fft
 
+from soundstage import fft
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.encoders.diffuse_field import RESOLVABLE_FRACTION, band_weights, check_band_centers
 from soundstage.errors import ParameterError
@@ -302,7 +302,7 @@ def diffuse_tail(
 
     # Circular (frequency-domain) filtering of white noise is exact and stationary: no transient,
     # no group delay, and the band weights are applied exactly rather than through a windowed FIR design.
-    n_fft = scipy.fft.next_fast_len(length, real=True)
+    n_fft = fft.next_fast_len(length)
     n_fft += n_fft % 2  # even, so the last rfft bin is Nyquist (real)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     amplitude = _band_amplitudes(tuple(centers.tolist()), int(sample_rate), n_fft)  # (B, F)
@@ -321,7 +321,7 @@ def diffuse_tail(
         noise[1][:, real_bins[lo:hi]] = 0.0
         spectrum = np.zeros((n_channels, len(freqs)), dtype=complex)
         spectrum[:, lo:hi] = (mixing[band] @ (noise[0] + 1j * noise[1])) * (bin_scale * amplitude[band])[lo:hi]
-        band_noise = scipy.fft.irfft(spectrum, n_fft, axis=-1)[:, :length]
+        band_noise = fft.irfft(spectrum, n_fft, axis=-1)[:, :length]
         envelope = np.sqrt(decay.energy_rate[band] / sample_rate) * np.exp(
             -0.5 * ENERGY_DECAY_60DB * elapsed / decay.rt60_s[band]
         )

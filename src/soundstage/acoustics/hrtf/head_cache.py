@@ -1,0 +1,66 @@
+"""Measured heads processed once and kept on disk: a render with a SOFA file starts in milliseconds, not half a second.
+
+Making a SOFA head ready costs more than a short render: reading the HDF5 file (and importing h5py), resampling
+every HRIR to the output rate, splitting each into minimum phase and onset delays, triangulating the measured
+directions (and importing SciPy's Qhull). What that makes is kept in ``$SOUNDSTAGE_CACHE/heads`` (default
+``~/.cache/soundstage/heads``), one NumPy archive per file content, output rate and interpolation, named by the
+file's SHA-256: an edited file is a new name, so it is processed again; an entry that cannot be read is made
+again; a cache that cannot be written leaves the head right, only not kept.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+#: Changes whenever what is kept (or how it is made) changes: older entries are then ignored.
+CACHE_VERSION = 1
+
+
+def head_cache_path(path: Path, sample_rate: int, interpolation: str) -> Path:
+    """Where the processed head of SOFA file ``path`` at ``sample_rate`` is kept."""
+    from soundstage.acoustics.hrtf.registry import sha256_of
+    from soundstage.cache import cache_dir
+
+    key = f"{sha256_of(path)[:32]}-{int(sample_rate)}-{interpolation}-v{CACHE_VERSION}"
+    return cache_dir("heads") / f"{key}.npz"
+
+
+def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str | None = None):
+    """The SOFA head in ``path`` at ``sample_rate``, from the disk cache when it has it, else made and kept there.
+
+    Returns
+    -------
+    SofaHRTF
+    """
+    from soundstage.acoustics.hrtf.sofa import SofaHRTF
+
+    name = name or Path(path).stem
+    cached = head_cache_path(path, sample_rate, interpolation)
+    if cached.is_file():
+        try:
+            with np.load(cached, allow_pickle=False) as state:
+                return SofaHRTF.from_state(state, name=name)
+        except (OSError, ValueError, KeyError):
+            pass  # damaged or from another layout: made again below, and replaced
+    head = SofaHRTF.from_file(path, sample_rate, interpolation=interpolation, name=name)
+    _keep(cached, head.state())
+    return head
+
+
+def _keep(target: Path, state: dict[str, np.ndarray]) -> None:
+    """Write ``state`` to ``target`` atomically; a cache that cannot be written is left as it is."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".npz.part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, **state)
+            os.replace(temp, target)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+    except OSError:
+        return
