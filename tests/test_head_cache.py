@@ -86,3 +86,29 @@ def test_a_damaged_entry_is_made_again_and_an_unwritable_cache_is_no_failure(sof
     assert load_sofa_head(sofa, RATE, "barycentric").n_taps == head.n_taps
     assert not list(tmp_path.glob("**/*.npz.part"))
     assert head_cache.CACHE_VERSION >= 1
+
+
+def test_direction_cells_and_diffuse_statistics_are_kept_beside_the_head(tmp_path, monkeypatch):
+    from soundstage.acoustics.encoders import binaural
+    from soundstage.acoustics.hrtf.direction_cells import DirectionCells
+    from soundstage.acoustics.hrtf.sphere import SphereHRTF
+
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path))
+    head, bare = SphereHRTF(8000, n_taps=256), SphereHRTF(8000, n_taps=256)
+    bare.cache_key = None  # computed cell by cell, as a head made in memory is
+    assert head.cache_key is not None
+    kept = DirectionCells(head, n_cells=256)
+    assert list(tmp_path.glob("heads/*cells256*.npy"))
+    bands = np.array([250.0, 1000.0])
+    covariance = binaural.BinauralEncoder(8000, head).diffuse_covariance(bands)
+
+    def no_series(*args, **kwargs):
+        raise AssertionError("the head was asked again")
+
+    monkeypatch.setattr(head, "hrirs", no_series)
+    again = DirectionCells(head, n_cells=256)  # another process would read the file: no series summed
+    binaural._COVARIANCES.clear()
+    assert np.array_equal(binaural.BinauralEncoder(8000, head).diffuse_covariance(bands), covariance)
+    directions = queries()
+    expected = DirectionCells(bare, n_cells=256).hrirs(directions)
+    assert np.array_equal(again.hrirs(directions), expected) and np.array_equal(kept.hrirs(directions), expected)

@@ -153,8 +153,14 @@ class BinauralEncoder(Encoder):
             cache = _COVARIANCES.setdefault(self.hrtf, {})
         key = tuple(centers.tolist())
         if key not in cache:
-            points, weights = spherical_quadrature(HEAD_QUADRATURE_DEGREE)
-            distances = np.full(len(points), DIFFUSE_SOURCE_DISTANCE_M)
-            hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
-            cache[key] = spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
+            from soundstage.acoustics.hrtf.head_cache import cached_array
+
+            def compute() -> np.ndarray:
+                points, weights = spherical_quadrature(HEAD_QUADRATURE_DEGREE)
+                distances = np.full(len(points), DIFFUSE_SOURCE_DISTANCE_M)
+                hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
+                return spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
+
+            bands = "-".join(f"{c:g}" for c in centers)
+            cache[key] = np.array(cached_array(self.hrtf, f"diffuse{HEAD_QUADRATURE_DEGREE}-{bands}", compute))
         return cache[key].copy()

@@ -25,6 +25,9 @@ class HRTF(ABC):
     name: str
     sample_rate: int
     latency_s: float = 0.0
+    #: Names what this head computes for itself in the disk cache (direction cells, diffuse statistics),
+    #: or None to keep nothing on disk (a head made from arrays in memory).
+    cache_key: str | None = None
 
     @property
     @abstractmethod

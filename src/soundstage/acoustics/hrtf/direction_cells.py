@@ -5,9 +5,11 @@ HRTF for each one (triangle search, minimum-phase mix, fractional onset delays) 
 half a millisecond per direction. Reflections after the first few are not heard one by one, so
 they take the HRIR of the nearest *cell* of a near-uniform spherical grid (a Fibonacci lattice
 of :data:`N_CELLS` points, about 3.2° apart, so no direction is more than 2.5° from its
-cell's centre — finer than the measured grids themselves and than localisation blur). Each
-cell's HRIR pair is interpolated the first time an arrival falls into it and kept with the
-head, so later sources and renders reuse it.
+cell's centre — finer than the measured grids themselves and than localisation blur). A head
+that can be kept on disk (it has a ``cache_key``: the sphere, a SOFA file) gets every cell's HRIR
+pair at once, the first time on this machine, and reads them back memory-mapped after
+(:func:`~soundstage.acoustics.hrtf.head_cache.cached_array`); any other head interpolates a cell
+the first time an arrival falls into it and keeps it while it lives.
 
 Cells hold the far-field response (plane waves); models whose response depends on distance
 (the rigid sphere) are exact for the arrivals rendered one by one and far-field for cells.
@@ -60,12 +62,26 @@ class DirectionCells:
     """
 
     def __init__(self, hrtf: HRTF, n_cells: int = N_CELLS) -> None:
+        from soundstage.acoustics.hrtf.head_cache import cached_array
+
         self.hrtf = hrtf
         self.centres = fibonacci_directions(n_cells)
         self._centres_t = np.ascontiguousarray(self.centres.T)
-        self._hrirs = np.zeros((n_cells, 2, hrtf.n_taps))
-        self._known = np.zeros(n_cells, dtype=bool)
         self._lock = threading.Lock()  # renders in threads may share a head
+        if hrtf.cache_key is not None:
+            # A head that can be kept on disk gets every cell at once, once per machine, read back memory-mapped.
+            self._hrirs = cached_array(hrtf, f"cells{n_cells}", self._every_cell, memory_map=True)
+            self._known = np.ones(n_cells, dtype=bool)
+        else:
+            self._hrirs = np.zeros((n_cells, 2, hrtf.n_taps))
+            self._known = np.zeros(n_cells, dtype=bool)
+
+    def _every_cell(self) -> np.ndarray:
+        hrirs = np.empty((len(self.centres), 2, self.hrtf.n_taps))
+        for lo in range(0, len(self.centres), _QUERY_CHUNK):
+            centres = self.centres[lo : lo + _QUERY_CHUNK]
+            hrirs[lo : lo + _QUERY_CHUNK] = self.hrtf.hrirs(centres, np.full(len(centres), np.inf))
+        return hrirs
 
     def cell_of(self, directions: np.ndarray) -> np.ndarray:
         """Index of the cell of each direction (K, 3), shape (K,)."""

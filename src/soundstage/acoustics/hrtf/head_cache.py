@@ -1,4 +1,4 @@
-"""Measured heads processed once and kept on disk: a render with a SOFA file starts in milliseconds, not half a second.
+"""Heads processed once and kept on disk: a render with a SOFA file starts in milliseconds, not half a second.
 
 Making a SOFA head ready costs more than a short render: reading the HDF5 file (and importing h5py), resampling
 every HRIR to the output rate, splitting each into minimum phase and onset delays, triangulating the measured
@@ -6,12 +6,17 @@ directions (and importing SciPy's Qhull). What that makes is kept in ``$SOUNDSTA
 ``~/.cache/soundstage/heads``), one NumPy archive per file content, output rate and interpolation, named by the
 file's SHA-256: an edited file is a new name, so it is processed again; an entry that cannot be read is made
 again; a cache that cannot be written leaves the head right, only not kept.
+
+What any head (the built-in sphere too) computes for itself is kept beside it under the head's ``cache_key``
+(:func:`cached_array`): the HRIRs of every direction cell (read back memory-mapped: a render touches the
+cells its reflections fall in) and the diffuse-field statistics per band set.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,22 +48,50 @@ def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str |
     if cached.is_file():
         try:
             with np.load(cached, allow_pickle=False) as state:
-                return SofaHRTF.from_state(state, name=name)
+                head = SofaHRTF.from_state(state, name=name)
+            head.cache_key = cached.stem
+            return head
         except (OSError, ValueError, KeyError):
             pass  # damaged or from another layout: made again below, and replaced
     head = SofaHRTF.from_file(path, sample_rate, interpolation=interpolation, name=name)
     _keep(cached, head.state())
+    head.cache_key = cached.stem
     return head
 
 
-def _keep(target: Path, state: dict[str, np.ndarray]) -> None:
-    """Write ``state`` to ``target`` atomically; a cache that cannot be written is left as it is."""
+def cached_array(head, kind: str, make: Callable[[], np.ndarray], *, memory_map: bool = False) -> np.ndarray:
+    """What ``make()`` computes for ``head``, from the disk cache when the head has a ``cache_key`` and it was kept.
+
+    ``kind`` names the array among the head's (it must change with whatever ``make`` depends on besides the
+    head); with ``memory_map`` the kept array is read lazily, page by page, and is read-only.
+    """
+    key = getattr(head, "cache_key", None)
+    if key is None:
+        return make()
+    from soundstage.cache import cache_dir
+
+    target = cache_dir("heads") / f"{key}-{kind}-v{CACHE_VERSION}.npy"
+    if target.is_file():
+        try:
+            return np.load(target, mmap_mode="r" if memory_map else None, allow_pickle=False)
+        except (OSError, ValueError):
+            pass  # damaged: made again and replaced
+    array = make()
+    _keep(target, array)
+    return array
+
+
+def _keep(target: Path, content: dict[str, np.ndarray] | np.ndarray) -> None:
+    """Write arrays (``.npz``) or one array (``.npy``) to ``target`` atomically; an unwritable cache is no error."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".npz.part")
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f"{target.suffix}.part")
         try:
             with os.fdopen(handle, "wb") as out:
-                np.savez(out, **state)
+                if isinstance(content, dict):
+                    np.savez(out, **content)
+                else:
+                    np.save(out, content)
             os.replace(temp, target)
         finally:
             Path(temp).unlink(missing_ok=True)

@@ -207,6 +207,10 @@ class SphereHRTF(HRTF):
         top = freqs > start
         taper[top] = 0.5 * (1.0 + np.cos(np.pi * (freqs[top] - start) / (freqs[-1] - start)))
         self._spectral_shape = taper * np.exp(-2j * np.pi * freqs * latency_samples / self.sample_rate)
+        self.cache_key = (
+            f"sphere-{self.sample_rate}-{self.head_radius!r}-{self.ear_azimuth_deg!r}-{self.ear_elevation_deg!r}-"
+            f"{self._n_taps}-{self.speed_of_sound!r}"
+        )
         self._near_cache: OrderedDict[float, np.ndarray] = OrderedDict()
         self._near_lock = threading.Lock()  # sources rendered in threads share the head
         fade = self._n_taps // 8
