@@ -299,7 +299,9 @@ class SourceBank:
         direction (R, 3)."""
         self.positions.refresh(time - self.max_delay_s - self.positions.step_s, time)
         rows = np.arange(len(self.row_source))
-        offset = self._offsets(np.full(len(rows), time), rows, self._delay, self.listener.at(np.array([time])))
+        # The delay a block on, extrapolated from the last two: the solve then starts within v²/c of it.
+        guess = 2.0 * self._delay - self._delay_before
+        offset = self._offsets(np.full(len(rows), time), rows, guess, self.listener.at(np.array([time])))
         distance = np.sqrt(np.einsum("rd,rd->r", offset, offset))
         rotation = self.head.rotations(np.array([time]))[0]
         directions = (offset / distance[:, None]) @ rotation  # world → head frame
@@ -348,10 +350,11 @@ class SourceBank:
 
     def _start(self) -> None:
         n = len(self.row_source)
-        self._delay = np.zeros(n)
+        self._delay = self._delay_before = np.zeros(n)
         # Twice: the first solve starts from no delay, the second from the first's.
         for _ in range(2):
             self._delay, self._distance, self._directions = self._arrivals(self._time(self.position))
+            self._delay_before = self._delay
         self._held = np.round(self._delay * self.sample_rate).astype(np.int64)
         self._kernel = self._kernels(self._directions)
         self._made_for = self._directions.copy()
@@ -379,6 +382,7 @@ class SourceBank:
         turned = np.einsum("kd,kd->k", directions, self._made_for) < np.cos(np.radians(KERNEL_ANGLE_DEG))
         out = self._mix(signal, directions, turned, gain_a, gain_b)
         self._made_for[turned] = directions[turned]
+        self._delay_before = self._delay
         self._delay, self._distance = delay_b, distance_b
         if self.tail is not None:
             out += self.tail.process(x.sum(axis=0, dtype=np.float64))
@@ -420,12 +424,16 @@ class SourceBank:
         block = self.block
         w = (np.arange(block, dtype=np.float32) + 1.0) / block
         if self.gain_paths:
+            gains = self._kernel.copy()
+            rows = np.flatnonzero(turned)
+            if len(rows):
+                gains[rows] = self._kernels(directions[rows])
             start = self._kernel * gain_a[:, None]
-            end = self._kernels(directions) * gain_b[:, None]
+            end = gains * gain_b[:, None]
             # Σ_s (start + w (end − start))[s] signal[s]: w depends on the sample only, so one product gives both.
             both = np.concatenate([start, end - start], axis=1).T @ signal
             channels = start.shape[1]
-            self._kernel = end / gain_b[:, None]
+            self._kernel = gains
             return (both[:channels] + both[channels:] * w).astype(np.float64)
         window = np.concatenate([self._history, signal], axis=1)
         self._history = window[:, block:]
