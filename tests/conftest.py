@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -21,8 +22,16 @@ def pytest_configure(config):
     huggingface_hub, which reads ``HF_ENDPOINT`` once, at import.
     """
     os.environ["HF_ENDPOINT"] = UNREACHABLE_HUB
-    # Processed heads and other cached things go to a folder of this session, not the user's cache.
-    os.environ.setdefault("SOUNDSTAGE_CACHE", tempfile.mkdtemp(prefix="soundstage-test-cache-"))
+    # Processed heads and other cached things go to a folder of this session, never a user's or CI's cache
+    # (which could hold entries of other code); removed when the session ends.
+    config._soundstage_cache = tempfile.mkdtemp(prefix="soundstage-test-cache-")
+    os.environ["SOUNDSTAGE_CACHE"] = config._soundstage_cache
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_soundstage_cache", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

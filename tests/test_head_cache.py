@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundstage.acoustics.hrtf import head_cache
 from soundstage.acoustics.hrtf.head_cache import head_cache_path, load_sofa_head
 from soundstage.acoustics.hrtf.sofa import SofaHRTF, write_sofa
 
@@ -72,20 +71,65 @@ def test_an_edited_file_another_rate_or_interpolation_is_processed_again(sofa, m
     assert len(calls) == 3
 
 
-def test_a_damaged_entry_is_made_again_and_an_unwritable_cache_is_no_failure(sofa, monkeypatch, tmp_path):
+@pytest.mark.parametrize("damage", ["not an archive", "truncated", "empty"])
+def test_a_damaged_entry_is_made_again(sofa, damage):
     entry = head_cache_path(sofa, RATE, "barycentric")
-    entry.parent.mkdir(parents=True)
-    entry.write_bytes(b"not an archive")
+    good = load_sofa_head(sofa, RATE, "barycentric")
+    kept = entry.read_bytes()
+    entry.write_bytes({"not an archive": b"not an archive", "truncated": kept[: len(kept) // 2], "empty": b""}[damage])
     head = load_sofa_head(sofa, RATE, "barycentric")
-    assert head.n_taps > 0
+    assert np.array_equal(head.measured_hrirs, good.measured_hrirs)
     with np.load(entry) as state:  # replaced by a good one
         assert "min_phase" in state
+
+
+def test_a_damaged_array_beside_a_head_is_made_again(tmp_path, monkeypatch):
+    from soundstage.acoustics.hrtf.head_cache import cached_array
+    from soundstage.acoustics.hrtf.sphere import SphereHRTF
+
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path))
+    head = SphereHRTF(8000, n_taps=256)
+    first = cached_array(head, "numbers", lambda: np.arange(5.0))
+    (entry,) = tmp_path.glob("heads/*numbers*.npy")
+    entry.write_bytes(b"")
+    assert np.array_equal(cached_array(head, "numbers", lambda: np.arange(5.0)), first)
+    assert np.array_equal(np.load(entry), first)
+
+
+def test_an_unwritable_cache_is_no_failure(sofa, monkeypatch, tmp_path):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would be")
     monkeypatch.setenv("SOUNDSTAGE_CACHE", str(blocked))
-    assert load_sofa_head(sofa, RATE, "barycentric").n_taps == head.n_taps
-    assert not list(tmp_path.glob("**/*.npz.part"))
-    assert head_cache.CACHE_VERSION >= 1
+    assert load_sofa_head(sofa, RATE, "barycentric").n_taps > 0
+    assert blocked.read_text().startswith("a file")
+
+
+def test_keys_name_the_file_s_content_the_head_s_parameters_and_the_code(sofa):
+    from soundstage.acoustics.hrtf.head_cache import code_version
+    from soundstage.acoustics.hrtf.sphere import SphereHRTF
+
+    assert code_version() in head_cache_path(sofa, RATE, "barycentric").name
+    keys = {SphereHRTF(16000).cache_key, SphereHRTF(16000, head_radius=0.09).cache_key,
+            SphereHRTF(16000, ear_azimuth_deg=100).cache_key, SphereHRTF(16000, n_taps=256).cache_key,
+            SphereHRTF(22050).cache_key}
+    assert len(keys) == 5
+
+
+def test_a_render_with_a_cached_head_still_records_the_sofa_file_as_an_input(sofa):
+    from soundstage.acoustics.render import render
+    from soundstage.scene import Scene
+
+    noise = np.random.default_rng(0).standard_normal(RATE // 4).astype(np.float32) * 0.1
+    scene = Scene.model_validate(
+        {
+            "sources": [{"audio": noise, "sample_rate": RATE, "position": {"az": 30, "dist": 2}}],
+            "output": {"format": "binaural", "sample_rate": RATE},
+            "hrtf": {"name": str(sofa)},
+        }
+    )
+    for _ in range(2):  # processed, then kept (in this process, and on disk)
+        result = render(scene, progress=False)
+        assert any(str(item.path) == str(sofa.resolve()) for item in result.inputs)
 
 
 def test_direction_cells_and_diffuse_statistics_are_kept_beside_the_head(tmp_path, monkeypatch):

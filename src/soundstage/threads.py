@@ -7,10 +7,25 @@ Ray) sets ``SOUNDSTAGE_THREADS`` to its share, so that the renders do not fight 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator
 
 #: Environment variable with the number of threads a render may use.
 THREADS_VARIABLE = "SOUNDSTAGE_THREADS"
+#: Set inside work already spread over threads (a render's sources): its FFTs then take one thread each.
+_SINGLE = contextvars.ContextVar("soundstage_single_fft_thread", default=False)
+
+
+@contextlib.contextmanager
+def single_fft_thread() -> Iterator[None]:
+    """Within this block (in this context) :func:`fft_workers` is 1: the caller already uses the cores."""
+    token = _SINGLE.set(True)
+    try:
+        yield
+    finally:
+        _SINGLE.reset(token)
 
 
 def fft_workers() -> int:
@@ -22,7 +37,7 @@ def fft_workers() -> int:
     >>> del os.environ["SOUNDSTAGE_THREADS"]; fft_workers() >= 1
     True
     """
-    return configured_threads() or usable_cores()
+    return 1 if _SINGLE.get() else configured_threads() or usable_cores()
 
 
 def configured_threads() -> int | None:

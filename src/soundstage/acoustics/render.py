@@ -129,7 +129,7 @@ def render(
             job.details["motion"] = "block engine (moving sources, head tracking)"
             return job.result(mix, inputs)
         paths = job.propagate_all()
-        job.check_costs(paths, [len(signal) for signal in signals], starts)
+        at_once = job.check_costs(paths, [len(signal) for signal in signals], starts)
         pieces: list[tuple[int, np.ndarray]] = []
 
         def convolved(index: int) -> np.ndarray:
@@ -138,7 +138,7 @@ def render(
             return piece
 
         sources = _progress(range(len(scene.sources)), progress, f"render {job.format_name}")
-        for index, piece in zip(sources, _in_threads(convolved, len(scene.sources)), strict=True):
+        for index, piece in zip(sources, _in_threads(convolved, len(scene.sources), at_once), strict=True):
             pieces.append((starts[index], piece))
 
         length = max(start + piece.shape[1] for start, piece in pieces)
@@ -188,23 +188,30 @@ def impulse_responses(
     return results
 
 
-def _in_threads(work, count: int):
-    """``work(0)``, ``work(1)``… in order, on the threads a render may use (FFTs and array sums let go of the GIL).
+def _in_threads(work, count: int, at_most: int):
+    """``work(0)``, ``work(1)``… in order, on up to ``at_most`` of the threads a render may use (FFTs and array sums
+    let go of the GIL); each task runs in a copy of this context, with one FFT thread of its own.
 
     Each source is independent and seeded by its index, so the result does not depend on the threads.
     """
-    from soundstage.threads import fft_workers
+    from soundstage.threads import fft_workers, single_fft_thread
 
-    threads = min(fft_workers(), count)
+    threads = min(fft_workers(), count, at_most)
     if threads <= 1:
         return map(work, range(count))
+    import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
+    def task(index: int):
+        with single_fft_thread():
+            return work(index)
+
     pool = ThreadPoolExecutor(threads, thread_name_prefix="soundstage-render")
+    context = contextvars.copy_context()
 
     def results():
         try:
-            yield from pool.map(work, range(count))
+            yield from pool.map(lambda index: context.copy().run(task, index), range(count))
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -265,28 +272,26 @@ class _Job:
             for index, source in enumerate(scene.sources)
         ]
 
-    def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> None:
-        """Refuse, before encoding, a render whose memory would exceed the budget (see :mod:`.budget`)."""
+    def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> int:
+        """Refuse, before encoding, a render whose memory would exceed the budget (see :mod:`.budget`); return how
+        many sources may be encoded and convolved at once within it (at least 1)."""
         from soundstage.acoustics.budget import Cost, check_cost, encoder_cost, mix_cost, response_cost
 
         scene, rate, n_channels = self.scene, self.sample_rate, self.encoder.n_channels
         kernel = _kernel_taps(self.encoder, rate)
         response_taps = []
+        peak = 0
         for index, path in enumerate(paths):
             label = scene.source_label(index)
             taps, field, fix = _response_extent(scene, index, path, rate, kernel)
             response_taps.append(taps)
+            response = response_cost(n_channels, taps)
+            encoding = encoder_cost(len(path.early), n_channels, kernel)
+            peak = max(peak, response, encoding)
             check_cost(
-                Cost(response_cost(n_channels, taps), field, f"a response of {taps / rate:.3g} s ({label})", fix),
-                self.memory_limit_bytes,
+                Cost(response, field, f"a response of {taps / rate:.3g} s ({label})", fix), self.memory_limit_bytes
             )
-            check_cost(
-                Cost(
-                    encoder_cost(len(path.early), n_channels, kernel),
-                    *_arrivals_field(scene, label),
-                ),
-                self.memory_limit_bytes,
-            )
+            check_cost(Cost(encoding, *_arrivals_field(scene, label)), self.memory_limit_bytes)
         ends = [
             start + length + taps for start, length, taps in zip(starts, signal_lengths, response_taps, strict=True)
         ]
@@ -298,6 +303,7 @@ class _Job:
             scene, longest, starts[longest], signal_lengths[longest], response_taps[longest], rate
         )
         check_cost(Cost(total, field, what, fix), self.memory_limit_bytes)
+        return max(1, (self.memory_limit_bytes - total) // max(peak, 1))
 
 
 def _kernel_taps(encoder: Encoder, rate: int) -> int:

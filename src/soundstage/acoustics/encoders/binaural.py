@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import weakref
 
@@ -161,6 +162,6 @@ class BinauralEncoder(Encoder):
                 hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
                 return spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
 
-            bands = "-".join(f"{c:g}" for c in centers)
+            bands = hashlib.sha256(np.ascontiguousarray(centers, dtype=float).tobytes()).hexdigest()[:16]
             cache[key] = np.array(cached_array(self.hrtf, f"diffuse{HEAD_QUADRATURE_DEGREE}-{bands}", compute))
         return cache[key].copy()

@@ -57,6 +57,11 @@ def _sofa_file(
 
 
 def _cached_sofa(path: Path, sample_rate: int, interpolation: str, name: str | None = None) -> HRTF:
+    from soundstage.io.inputs import record_input
+
+    # Read now or kept from before (in this process or on disk), the render depends on the file: recorded, so
+    # that an output is never written over it.
+    record_input(path)
     status = path.stat()
     return _sofa_file(str(path.resolve()), status.st_size, status.st_mtime_ns, int(sample_rate), interpolation, name)
 

@@ -14,6 +14,7 @@ cells its reflections fall in) and the diffuse-field statistics per band set.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -21,17 +22,47 @@ from pathlib import Path
 
 import numpy as np
 
-#: Changes whenever what is kept (or how it is made) changes: older entries are then ignored.
+#: Changes whenever what is kept changes its layout: older entries are then ignored.
 CACHE_VERSION = 1
+#: The modules whose code makes what is kept: an entry made by other code (an upgrade, an edit) is not used.
+_MAKERS = (
+    "soundstage.acoustics.hrtf.sphere",
+    "soundstage.acoustics.hrtf.sofa",
+    "soundstage.acoustics.hrtf.interpolation",
+    "soundstage.acoustics.hrtf.minimum_phase",
+    "soundstage.acoustics.hrtf.direction_cells",
+    "soundstage.acoustics.hrtf.head_table",
+    "soundstage.acoustics.encoders.diffuse_field",
+    "soundstage.acoustics.encoders.tdesign",
+)
+
+
+@functools.cache
+def code_version() -> str:
+    """A short hash of the source of the modules that make what the cache keeps (read once per process)."""
+    import hashlib
+    from importlib.util import find_spec
+
+    digest = hashlib.sha256(str(CACHE_VERSION).encode())
+    for name in _MAKERS:
+        spec = find_spec(name)
+        if spec is not None and spec.origin and Path(spec.origin).is_file():
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def head_cache_path(path: Path, sample_rate: int, interpolation: str) -> Path:
     """Where the processed head of SOFA file ``path`` at ``sample_rate`` is kept."""
     from soundstage.acoustics.hrtf.registry import sha256_of
     from soundstage.cache import cache_dir
+    from soundstage.errors import InputFileError
 
-    key = f"{sha256_of(path)[:32]}-{int(sample_rate)}-{interpolation}-v{CACHE_VERSION}"
-    return cache_dir("heads") / f"{key}.npz"
+    try:
+        content = sha256_of(path)
+    except OSError as error:
+        reason = error.strerror or error
+        raise InputFileError(f"{path}: cannot be read ({reason}); check the file and its permissions") from None
+    return cache_dir("heads") / f"{content[:32]}-{int(sample_rate)}-{interpolation}-{code_version()}.npz"
 
 
 def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str | None = None):
@@ -51,8 +82,8 @@ def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str |
                 head = SofaHRTF.from_state(state, name=name)
             head.cache_key = cached.stem
             return head
-        except (OSError, ValueError, KeyError):
-            pass  # damaged or from another layout: made again below, and replaced
+        except Exception:
+            pass
     head = SofaHRTF.from_file(path, sample_rate, interpolation=interpolation, name=name)
     _keep(cached, head.state())
     head.cache_key = cached.stem
@@ -70,12 +101,12 @@ def cached_array(head, kind: str, make: Callable[[], np.ndarray], *, memory_map:
         return make()
     from soundstage.cache import cache_dir
 
-    target = cache_dir("heads") / f"{key}-{kind}-v{CACHE_VERSION}.npy"
-    if target.is_file():
-        try:
+    target = cache_dir("heads") / f"{key}-{kind}-{code_version()}.npy"
+    try:
+        if target.is_file():
             return np.load(target, mmap_mode="r" if memory_map else None, allow_pickle=False)
-        except (OSError, ValueError):
-            pass  # damaged: made again and replaced
+    except Exception:
+        pass
     array = make()
     _keep(target, array)
     return array

@@ -63,16 +63,16 @@ class HeadTable:
     def __init__(self, hrtf: HRTF, *, n_directions: int = N_DIRECTIONS) -> None:
         from scipy.spatial import ConvexHull, cKDTree
 
+        from soundstage.acoustics.hrtf.head_cache import cached_array
+
         # The head itself is not kept: tables are cached per head, weakly, and would keep it alive.
         self.sample_rate = int(hrtf.sample_rate)
         self.directions = fibonacci_directions(n_directions)
-        hrirs = np.asarray(hrtf.hrirs(self.directions, np.full(n_directions, REFERENCE_DISTANCE_M)), dtype=float)
-        filters = minimum_phase(hrirs)
-        self.delays = _ear_delays(hrirs, filters) - float(hrtf.latency_s) * self.sample_rate
-        energy = np.cumsum(filters**2, axis=-1)
-        enough = energy >= KEPT_ENERGY * energy[..., -1:]
-        self.filter_taps = int(np.max(np.argmax(enough, axis=-1))) + 1
-        self._filters = filters[..., : self.filter_taps].astype(np.float32)
+        # Made once per machine for a head that can be kept on disk (seconds for a measured set).
+        made = cached_array(hrtf, f"table{n_directions}-{REFERENCE_DISTANCE_M:g}m", lambda: self._decompose(hrtf))
+        self.delays = np.asarray(made[..., -1], dtype=float)
+        self._filters = np.ascontiguousarray(made[..., :-1], dtype=np.float32)
+        self.filter_taps = self._filters.shape[-1]
         self._tree = cKDTree(self.directions)
         hull = ConvexHull(self.directions)
         self._triangles = hull.simplices
@@ -87,6 +87,17 @@ class HeadTable:
         width = max(len(a) for a in around)
         self._around = np.array([a + [a[0]] * (width - len(a)) for a in around], dtype=np.int64)
         self._spectra: tuple[int, np.ndarray] | None = None  # (n_fft, spectra): one stream's FFT size
+
+    def _decompose(self, hrtf: HRTF) -> np.ndarray:
+        """The head's minimum-phase filters, cut where they hold ``KEPT_ENERGY``, with each ear's delay (in
+        samples, from the head centre) as one more tap at the end: shape (M, 2, filter_taps + 1), float32."""
+        distances = np.full(len(self.directions), REFERENCE_DISTANCE_M)
+        hrirs = np.asarray(hrtf.hrirs(self.directions, distances), dtype=float)
+        filters = minimum_phase(hrirs)
+        delays = _ear_delays(hrirs, filters) - float(hrtf.latency_s) * self.sample_rate
+        energy = np.cumsum(filters**2, axis=-1)
+        taps = int(np.max(np.argmax(energy >= KEPT_ENERGY * energy[..., -1:], axis=-1))) + 1
+        return np.concatenate([filters[..., :taps], delays[..., None]], axis=-1).astype(np.float32)
 
     def corners(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The lattice triangle each direction passes through: corner indices (K, 3) and weights (K, 3).

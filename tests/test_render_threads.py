@@ -1,0 +1,69 @@
+"""A render's sources side by side on threads: the same samples as one after another, and no more at once than
+the memory budget allows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from soundstage.acoustics import render as render_module
+from soundstage.acoustics.render import render
+from soundstage.errors import ParameterError
+from soundstage.scene import Scene
+
+RATE = 16000
+
+
+def room_scene() -> Scene:
+    rng = np.random.default_rng(0)
+    sources = [
+        {"audio": (0.1 * rng.standard_normal(RATE)).astype(np.float32), "sample_rate": RATE, "position": position}
+        for position in ([2, 1.5, 1.5], [6, 1.5, 1.5], [2, 4.5, 1.2], [6.5, 4.5, 1.7])
+    ]
+    return Scene.model_validate(
+        {
+            "sources": sources,
+            "room": {"shoebox": {"size": [8, 6, 3]}, "rt60": 0.5},
+            "listener": {"position": [4, 3, 1.6]},
+            "output": {"format": "binaural", "sample_rate": RATE},
+        }
+    )
+
+
+def test_sources_on_threads_render_the_samples_of_one_after_another(monkeypatch):
+    monkeypatch.setenv("SOUNDSTAGE_THREADS", "1")
+    serial = render(room_scene(), progress=False).audio
+    monkeypatch.setenv("SOUNDSTAGE_THREADS", "2")
+    used = []
+    original = render_module._in_threads
+
+    def spy(work, count, at_most):
+        used.append(at_most)
+        return original(work, count, at_most)
+
+    monkeypatch.setattr(render_module, "_in_threads", spy)
+    threaded = render(room_scene(), progress=False).audio
+    assert used and used[0] >= 2
+    assert np.array_equal(serial, threaded)
+
+
+def test_the_memory_budget_limits_the_sources_rendered_at_once(monkeypatch):
+    monkeypatch.setenv("SOUNDSTAGE_THREADS", "4")
+    job = render_module._prepare(room_scene(), None, None, None, None, None)
+    paths = job.propagate_all()
+    lengths, starts = [RATE] * 4, [0] * 4
+    plenty = job.check_costs(paths, lengths, starts)
+    assert plenty >= 4
+    # The smallest budget the render is allowed (found by bisection) leaves room for one source at a time.
+    def allowed(limit: int) -> int | None:
+        job.memory_limit_bytes = limit
+        try:
+            return job.check_costs(paths, lengths, starts)
+        except ParameterError:
+            return None
+
+    low, high = 1, 2**40
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if allowed(middle) else (middle, high)
+    assert allowed(low) is None and allowed(high) == 1
+    assert allowed(4 * high) >= 2
