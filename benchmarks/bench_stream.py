@@ -45,6 +45,8 @@ CASES = (
     ("binaural, free field, --exact (block engine)", "binaural", None, ["--exact"], (1, 8), None),
 )
 PEER_COUNTS = (1, 32, 256)
+#: Longest a Chromium run may take before it is stopped (a hung browser must not hang the benchmark).
+PEER_TIMEOUT_S = 300
 
 
 def soundstage_case(folder: Path, fmt: str, room: dict | None, options: list[str], sources: int,
@@ -94,7 +96,20 @@ async function run(sources, seconds) {
 """
 
 
-def chromium_case(sources: int, seconds: float) -> float | None:
+def chromium_case(sources: int, seconds: float) -> float | str:
+    """The browser's real-time factor, run in a child process that is stopped if it hangs (a reason if not run)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--peer", str(sources), "--seconds", str(seconds)],
+            capture_output=True, text=True, timeout=PEER_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        return f"not run (Chromium did not finish in {PEER_TIMEOUT_S} s)"
+    lines = done.stdout.strip().splitlines()
+    return float(lines[-1]) if done.returncode == 0 and lines else "not run (no chromium/playwright)"
+
+
+def _chromium_rtf(sources: int, seconds: float) -> float | None:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -117,13 +132,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true", help="the smallest count of each case only")
+    parser.add_argument("--peer", type=int, help=argparse.SUPPRESS)  # the child process that runs Chromium
     args = parser.parse_args()
+    if args.peer is not None:
+        rtf = _chromium_rtf(args.peer, args.seconds)
+        if rtf is None:
+            sys.exit(1)
+        print(rtf)
+        return
     folder = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     rows = []
     for label, fmt, room, options, counts, target in CASES:
         for count in counts[:1] if args.quick else counts:
             figures = soundstage_case(folder, fmt, room, options, count, args.seconds)
             rows.append((label, count, figures, target))
+            print(f"{label}, {count} sources: real-time factor {figures['real_time_factor']:.3f}", file=sys.stderr)
     peer = {count: chromium_case(count, args.seconds) for count in (PEER_COUNTS[:1] if args.quick else PEER_COUNTS)}
     print(f"# Real time on one core: {args.seconds:g} s of moving sources, 48 kHz, 512-sample blocks\n")
     print(f"machine: {cpu_model()}; soundstage {package_version('soundstage')}, playwright "
@@ -137,11 +160,11 @@ def main() -> None:
               f"| {figures['worst_block_rtf']:.3f} | {figures['overruns']} of {figures['blocks']} "
               f"| {figures['latency_ms']:.1f} ms | {goal} |")
     for count, rtf in peer.items():
-        shown = "not run (no chromium/playwright)" if rtf is None else f"{rtf:.3f}"
+        shown = rtf if isinstance(rtf, str) else f"{rtf:.3f}"
         print(f"| Chromium Web Audio HRTF PannerNode (offline) | — | {count} | {shown} | — | — | — | — |")
     binaural = {count: f for label, count, f, _ in rows if label == "binaural, free field"}
     for count, rtf in peer.items():
-        if rtf and count in binaural:
+        if not isinstance(rtf, str) and count in binaural:
             print(f"\nbinaural, {count} sources: Soundstage / Chromium real-time factor = "
                   f"{binaural[count]['real_time_factor'] / rtf:.2f}×")
     print(f"\n(threads: SOUNDSTAGE_THREADS={os.environ.get('SOUNDSTAGE_THREADS', 'unset')} in this process; "
