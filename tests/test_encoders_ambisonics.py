@@ -349,8 +349,9 @@ def test_decoder_refuses_a_head_at_another_rate():
 
 @pytest.fixture(scope="module")
 def sphere():
-    module = pytest.importorskip("soundstage.acoustics.hrtf.sphere", reason="SphereHRTF not available yet")
-    return module.SphereHRTF(RATE)
+    from soundstage.acoustics.hrtf.sphere import SphereHRTF
+
+    return SphereHRTF(RATE)
 
 
 def low_frequency_itd_s(ears: np.ndarray) -> float:

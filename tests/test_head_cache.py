@@ -149,10 +149,11 @@ def test_direction_cells_and_diffuse_statistics_are_kept_beside_the_head(tmp_pat
     def no_series(*args, **kwargs):
         raise AssertionError("the head was asked again")
 
-    monkeypatch.setattr(head, "hrirs", no_series)
-    again = DirectionCells(head, n_cells=256)  # another process would read the file: no series summed
-    binaural._COVARIANCES.clear()
-    assert np.array_equal(binaural.BinauralEncoder(8000, head).diffuse_covariance(bands), covariance)
+    # Another process, with a head of the same parameters, reads the files: no series summed.
+    other = SphereHRTF(8000, n_taps=256)
+    monkeypatch.setattr(other, "hrirs", no_series)
+    again = DirectionCells(other, n_cells=256)
+    assert np.array_equal(binaural.BinauralEncoder(8000, other).diffuse_covariance(bands), covariance)
     directions = queries()
     expected = DirectionCells(bare, n_cells=256).hrirs(directions)
     assert np.array_equal(again.hrirs(directions), expected) and np.array_equal(kept.hrirs(directions), expected)

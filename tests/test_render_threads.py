@@ -3,6 +3,8 @@ the memory budget allows."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from soundstage.acoustics import render as render_module
@@ -33,16 +35,19 @@ def test_sources_on_threads_render_the_samples_of_one_after_another(monkeypatch)
     monkeypatch.setenv("SOUNDSTAGE_THREADS", "1")
     serial = render(room_scene(), progress=False).audio
     monkeypatch.setenv("SOUNDSTAGE_THREADS", "2")
-    used = []
+    threads = set()
     original = render_module._in_threads
 
     def spy(work, count, at_most):
-        used.append(at_most)
-        return original(work, count, at_most)
+        def recorded(index):
+            threads.add(threading.current_thread().name)
+            return work(index)
+
+        return original(recorded, count, at_most)
 
     monkeypatch.setattr(render_module, "_in_threads", spy)
     threaded = render(room_scene(), progress=False).audio
-    assert used and used[0] >= 2
+    assert threads and all(name.startswith("soundstage-render") for name in threads)
     assert np.array_equal(serial, threaded)
 
 

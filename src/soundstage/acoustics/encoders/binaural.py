@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-import weakref
 
 import numpy as np
 
@@ -30,8 +28,6 @@ HEAD_QUADRATURE_DEGREE = 20
 #: Arrivals of a source (the earliest) whose HRIRs are interpolated at their exact direction and distance.
 EXACT_ARRIVALS = 16
 
-_COVARIANCES: weakref.WeakKeyDictionary[HRTF, dict[tuple[float, ...], np.ndarray]] = weakref.WeakKeyDictionary()
-_COVARIANCE_LOCK = threading.Lock()
 
 
 class BinauralEncoder(Encoder):
@@ -149,19 +145,16 @@ class BinauralEncoder(Encoder):
         band_centers_hz : np.ndarray, shape (B,)
             Positive, increasing band centre frequencies in Hz.
         """
+        from soundstage.acoustics.hrtf.head_cache import cached_array
+
         centers = check_band_centers(band_centers_hz, self.sample_rate)
-        with _COVARIANCE_LOCK:
-            cache = _COVARIANCES.setdefault(self.hrtf, {})
-        key = tuple(centers.tolist())
-        if key not in cache:
-            from soundstage.acoustics.hrtf.head_cache import cached_array
 
-            def compute() -> np.ndarray:
-                points, weights = spherical_quadrature(HEAD_QUADRATURE_DEGREE)
-                distances = np.full(len(points), DIFFUSE_SOURCE_DISTANCE_M)
-                hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
-                return spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
+        def compute() -> np.ndarray:
+            points, weights = spherical_quadrature(HEAD_QUADRATURE_DEGREE)
+            distances = np.full(len(points), DIFFUSE_SOURCE_DISTANCE_M)
+            hrirs = np.asarray(self.hrtf.hrirs(points, distances), dtype=float)
+            return spectral_diffuse_covariance(hrirs, weights, centers, self.sample_rate)
 
-            bands = hashlib.sha256(np.ascontiguousarray(centers, dtype=float).tobytes()).hexdigest()[:16]
-            cache[key] = np.array(cached_array(self.hrtf, f"diffuse{HEAD_QUADRATURE_DEGREE}-{bands}", compute))
-        return cache[key].copy()
+        bands = hashlib.sha256(np.ascontiguousarray(centers, dtype=float).tobytes()).hexdigest()[:16]
+        name = f"diffuse{HEAD_QUADRATURE_DEGREE}-{bands}"
+        return np.array(self.hrtf.kept(name, lambda: np.array(cached_array(self.hrtf, name, compute))))

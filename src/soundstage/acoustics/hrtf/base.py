@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
+
+_T = TypeVar("_T")
+#: Guards what heads keep (renders in threads share heads); re-entrant, as a made thing may ask for another.
+_KEPT_LOCK = threading.RLock()
 
 
 class HRTF(ABC):
@@ -28,6 +35,15 @@ class HRTF(ABC):
     #: Names what this head computes for itself in the disk cache (direction cells, diffuse statistics),
     #: or None to keep nothing on disk (a head made from arrays in memory).
     cache_key: str | None = None
+
+    def kept(self, name: str, make: Callable[[], _T]) -> _T:
+        """What ``make()`` gives for this head, made the first time ``name`` is asked for and kept while the head
+        lives (its direction cells, real-time table, diffuse-field statistics)."""
+        with _KEPT_LOCK:
+            kept = self.__dict__.setdefault("_kept", {})
+            if name not in kept:
+                kept[name] = make()
+            return kept[name]
 
     @property
     @abstractmethod

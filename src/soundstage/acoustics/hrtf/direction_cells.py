@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 
 import numpy as np
 
@@ -30,8 +29,22 @@ N_CELLS = 4096
 #: Directions looked up together (bounds the memory of the dot products).
 _QUERY_CHUNK = 2048
 
-_CACHES: weakref.WeakKeyDictionary[HRTF, DirectionCells] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+
+
+def nearest_directions(queries: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Index (K,) of the nearest of unit ``directions`` (M, 3) to each query (K, 3): the largest dot product.
+
+    A few matrix products, no search tree (whose import would cost a render's start-up more than the products).
+
+    >>> int(nearest_directions(np.array([[0.1, 0.0, 1.0]]), np.eye(3))[0])
+    2
+    """
+    queries = np.asarray(queries, dtype=float)
+    transposed = np.ascontiguousarray(np.asarray(directions, dtype=float).T)
+    index = np.empty(len(queries), dtype=np.int64)
+    for lo in range(0, len(queries), _QUERY_CHUNK):
+        index[lo : lo + _QUERY_CHUNK] = np.argmax(queries[lo : lo + _QUERY_CHUNK] @ transposed, axis=1)
+    return index
 
 
 def fibonacci_directions(n_points: int) -> np.ndarray:
@@ -66,7 +79,6 @@ class DirectionCells:
 
         self.hrtf = hrtf
         self.centres = fibonacci_directions(n_cells)
-        self._centres_t = np.ascontiguousarray(self.centres.T)
         self._lock = threading.Lock()  # renders in threads may share a head
         if hrtf.cache_key is not None:
             # A head that can be kept on disk gets every cell at once, once per machine, read back memory-mapped.
@@ -85,13 +97,7 @@ class DirectionCells:
 
     def cell_of(self, directions: np.ndarray) -> np.ndarray:
         """Index of the cell of each direction (K, 3), shape (K,)."""
-        unit = np.asarray(directions, dtype=float)
-        # The nearest centre has the largest dot product: a few matrix products, no search tree (whose import
-        # costs a render's start-up more than the products cost it).
-        cells = np.empty(len(unit), dtype=np.int64)
-        for lo in range(0, len(unit), _QUERY_CHUNK):
-            cells[lo : lo + _QUERY_CHUNK] = np.argmax(unit[lo : lo + _QUERY_CHUNK] @ self._centres_t, axis=1)
-        return cells
+        return nearest_directions(directions, self.centres)
 
     def hrirs(self, directions: np.ndarray) -> np.ndarray:
         """Far-field HRIRs of the cells of ``directions`` (K, 3), shape (K, 2, n_taps).
@@ -111,9 +117,4 @@ class DirectionCells:
 
 def direction_cells(hrtf: HRTF) -> DirectionCells:
     """The direction cells of ``hrtf``, created on first use and kept while the head lives."""
-    with _LOCK:
-        cells = _CACHES.get(hrtf)
-        if cells is None:
-            cells = DirectionCells(hrtf)
-            _CACHES[hrtf] = cells
-        return cells
+    return hrtf.kept("direction_cells", lambda: DirectionCells(hrtf))

@@ -76,16 +76,16 @@ def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str |
 
     name = name or Path(path).stem
     cached = head_cache_path(path, sample_rate, interpolation)
-    if cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as state:
-                head = SofaHRTF.from_state(state, name=name)
-            head.cache_key = cached.stem
-            return head
-        except Exception:
-            pass
-    head = SofaHRTF.from_file(path, sample_rate, interpolation=interpolation, name=name)
-    _keep(cached, head.state())
+
+    def load() -> SofaHRTF:
+        with np.load(cached, allow_pickle=False) as state:
+            return SofaHRTF.from_state(state, name=name)
+
+    def make() -> tuple[SofaHRTF, dict[str, np.ndarray]]:
+        head = SofaHRTF.from_file(path, sample_rate, interpolation=interpolation, name=name)
+        return head, head.state()
+
+    head = _load_or_make(cached, load, make)
     head.cache_key = cached.stem
     return head
 
@@ -102,14 +102,24 @@ def cached_array(head, kind: str, make: Callable[[], np.ndarray], *, memory_map:
     from soundstage.cache import cache_dir
 
     target = cache_dir("heads") / f"{key}-{kind}-{code_version()}.npy"
+
+    def made() -> tuple[np.ndarray, np.ndarray]:
+        array = make()
+        return array, array
+
+    return _load_or_make(target, lambda: np.load(target, mmap_mode="r" if memory_map else None), made)
+
+
+def _load_or_make(target: Path, load: Callable, make: Callable):
+    """``load()`` when ``target`` is there and reads; else ``make()`` → (result, what to keep), kept at ``target``."""
     try:
         if target.is_file():
-            return np.load(target, mmap_mode="r" if memory_map else None, allow_pickle=False)
-    except Exception:
+            return load()
+    except Exception:  # any entry that cannot be read (truncated, damaged, foreign, a bad name) is made again
         pass
-    array = make()
-    _keep(target, array)
-    return array
+    result, content = make()
+    _keep(target, content)
+    return result
 
 
 def _keep(target: Path, content: dict[str, np.ndarray] | np.ndarray) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from soundstage.acoustics.hrtf.base import HRTF
 from soundstage.acoustics.hrtf.direction_cells import fibonacci_directions
 from soundstage.acoustics.hrtf.interpolation import _ear_delays
-from soundstage.acoustics.hrtf.minimum_phase import minimum_phase
+from soundstage.acoustics.hrtf.minimum_phase import energy_taps, minimum_phase
 
 #: Directions in the table (a Fibonacci lattice: neighbours about 3.2° apart).
 N_DIRECTIONS = 4096
@@ -65,7 +65,6 @@ class HeadTable:
 
         from soundstage.acoustics.hrtf.head_cache import cached_array
 
-        # The head itself is not kept: tables are cached per head, weakly, and would keep it alive.
         self.sample_rate = int(hrtf.sample_rate)
         self.directions = fibonacci_directions(n_directions)
         # Made once per machine for a head that can be kept on disk (seconds for a measured set).
@@ -95,8 +94,7 @@ class HeadTable:
         hrirs = np.asarray(hrtf.hrirs(self.directions, distances), dtype=float)
         filters = minimum_phase(hrirs)
         delays = _ear_delays(hrirs, filters) - float(hrtf.latency_s) * self.sample_rate
-        energy = np.cumsum(filters**2, axis=-1)
-        taps = int(np.max(np.argmax(energy >= KEPT_ENERGY * energy[..., -1:], axis=-1))) + 1
+        taps = energy_taps(filters, KEPT_ENERGY)
         return np.concatenate([filters[..., :taps], delays[..., None]], axis=-1).astype(np.float32)
 
     def corners(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,3 +144,8 @@ class HeadTable:
 
             self._spectra = (n_fft, scipy.fft.rfft(self._filters, n_fft, axis=-1))  # float32 in: complex64 out
         return self._spectra[1]
+
+
+def head_table(hrtf: HRTF) -> HeadTable:
+    """The :class:`HeadTable` of ``hrtf``, made on first use and kept while the head lives."""
+    return hrtf.kept("head_table", lambda: HeadTable(hrtf))

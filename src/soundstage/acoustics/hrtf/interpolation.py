@@ -251,12 +251,10 @@ class DirectionInterpolator:
     def nearest(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of the nearest measured direction and the angle to it in radians, shapes (K,)."""
         # The chord between unit vectors gives small angles accurately (arccos of a dot does not).
+        from soundstage.acoustics.hrtf.direction_cells import nearest_directions
+
         queries = _unit(directions)
-        # The nearest direction has the largest dot product (no search tree: its import would cost every
-        # render with a measured head more than the products do).
-        index = np.empty(len(queries), dtype=np.int64)
-        for lo in range(0, len(queries), _CHUNK):
-            index[lo : lo + _CHUNK] = np.argmax(queries[lo : lo + _CHUNK] @ self.directions.T, axis=1)
+        index = nearest_directions(queries, self.directions)
         chord = np.linalg.norm(queries - self.directions[index], axis=1)
         return np.asarray(index, dtype=np.int64), 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
 

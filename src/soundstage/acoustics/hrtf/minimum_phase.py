@@ -61,6 +61,17 @@ def minimum_phase(irs: np.ndarray, *, oversample: int = 4, floor_db: float = -12
     return fft.irfft(spectrum, n=n_fft, axis=-1)[..., :n]
 
 
+def energy_taps(filters: np.ndarray, kept: float = 1.0 - 1e-6) -> int:
+    """Taps that hold ``kept`` of every filter's energy (..., N): minimum-phase filters cut there lose only their
+    quiet end.
+
+    >>> energy_taps(np.array([[1.0, 0.1, 1e-6, 0.0]]), kept=0.999)
+    2
+    """
+    energy = np.cumsum(np.asarray(filters, dtype=float) ** 2, axis=-1)
+    return int(np.max(np.argmax(energy >= kept * energy[..., -1:], axis=-1))) + 1
+
+
 def onset_samples(
     irs: np.ndarray,
     *,

@@ -30,14 +30,12 @@ formats and rooms with an image order or mixing time of their own are the block 
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 
 import numpy as np
 import scipy.fft as sp_fft
 
 from soundstage.acoustics.delay import HALF_WIDTH
-from soundstage.acoustics.hrtf.head_table import KEPT_ENERGY, HeadTable
+from soundstage.acoustics.hrtf.head_table import head_table
 from soundstage.acoustics.moving.delay_line import DelayLines
 from soundstage.acoustics.moving.engine import (
     _MAX_ITERATIONS,
@@ -66,20 +64,6 @@ AHEAD_BLOCKS = 256
 _ONSET_MARGIN = 64
 #: Samples after the longest filter's end.
 _TAIL_MARGIN = 8
-
-_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_TABLES_LOCK = threading.Lock()
-
-
-def head_table(hrtf) -> HeadTable:
-    """The :class:`HeadTable` of ``hrtf``, made on first use and kept while the head lives."""
-    with _TABLES_LOCK:
-        table = _TABLES.get(hrtf)
-        if table is None:
-            table = HeadTable(hrtf)
-            _TABLES[hrtf] = table
-        return table
-
 
 def bank_can_render(encoder, air: Air, model, paths: list) -> bool:
     """True when :class:`SourceBank` renders this scene: no air absorption, no jumps, and the free field in a
@@ -125,23 +109,21 @@ def first_order_room(
     """
     from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
     from soundstage.acoustics.moving.paths import shoebox_paths
-    from soundstage.acoustics.room.late_reverb import DiffuseDecay, diffuse_tail
+    from soundstage.acoustics.room.late_reverb import ENERGY_DECAY_60DB, DiffuseDecay, diffuse_tail
 
     room, c = model.room, air.speed_of_sound
     diagonal = float(np.linalg.norm(room.size_m))
     paths = shoebox_paths(room, starts[0], listener, max_distance_m=4.0 * diagonal, max_order=1)
     paths = paths.subset(np.argsort(paths.order, kind="stable"))
     # Higher orders begin with the earliest second-order reflection: there the tail takes over from them.
-    join = math.inf
+    join, decays = math.inf, []
     for start in starts[:_LEVEL_SOURCES]:
         second = shoebox_paths(room, start, listener, max_distance_m=4.0 * diagonal, max_order=2)
         distances = np.linalg.norm(second.images(start) - listener, axis=1)[second.order == 2]
         join = min(join, float(distances.min()) / c)
-    rates = []
-    for start in starts[:_LEVEL_SOURCES]:
-        decay = model.propagate(np.asarray(start, dtype=float), "source").decay
-        # Energy decays as exp(-ln(10^6) t / T): the tail's rate at its mixing time, carried back to the join.
-        rates.append(decay.energy_rate * np.exp(np.log(1e6) * (decay.mixing_time_s - join) / decay.rt60_s))
+        decays.append(model.propagate(np.asarray(start, dtype=float), "source").decay)
+    # The tail's energy rate at its mixing time, carried back to the join along the decay.
+    rates = [d.energy_rate * np.exp(ENERGY_DECAY_60DB * (d.mixing_time_s - join) / d.rt60_s) for d in decays]
     rate = np.mean(rates, axis=0)
     tail = diffuse_tail(encoder, DiffuseDecay(join, model.rt60_s, rate, OCTAVE_BANDS_HZ), rng=rng)
     return paths, tail, 2.0 * diagonal
@@ -454,15 +436,13 @@ def _wall_filters(band_gains: np.ndarray, sample_rate: int) -> np.ndarray:
     """Minimum-phase filters (P, N) with each path's reflection gain per octave band (a unit impulse when flat)."""
     from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
     from soundstage.acoustics.encoders.band_filter import band_filters
-    from soundstage.acoustics.hrtf.minimum_phase import minimum_phase
+    from soundstage.acoustics.hrtf.minimum_phase import energy_taps, minimum_phase
 
     flat = np.all(band_gains == 1.0, axis=1)
     if flat.all():
         return np.ones((len(band_gains), 1))
     filters = minimum_phase(band_filters(band_gains, OCTAVE_BANDS_HZ, sample_rate))
-    energy = np.cumsum(filters**2, axis=-1)
-    taps = int(np.max(np.argmax(energy >= KEPT_ENERGY * energy[:, -1:], axis=-1))) + 1
-    filters = filters[:, :taps]
+    filters = filters[:, : energy_taps(filters)]
     filters[flat] = 0.0
     filters[flat, 0] = 1.0
     return filters

@@ -70,17 +70,24 @@ class DelayLine:
         if interpolator == "cubic":
             weights = _lagrange3_weights(fraction)
             return sum(w * buffer[base + offset] for w, offset in zip(weights, (-1, 0, 1, 2), strict=True))
-        # Interpolating at w + f weights sample w + o by sinc(o − f): the fractional-delay kernel of f, looked up
-        # in a table of phases (linear between them: 1e-7 from computing it afresh). One tap at a time keeps
-        # every array the size of the block.
-        columns, slopes = _sinc_columns()
-        phase = fraction * _PHASES
-        below = np.minimum(phase.astype(np.int64), _PHASES - 1)
-        step = phase - below
-        out = np.zeros(positions.shape)
-        for tap in range(2 * half):
-            out += (columns[tap][below] + step * slopes[tap][below]) * buffer[base + (tap - half + 1)]
-        return out
+        return _sinc_sum(buffer, base - half + 1, fraction)
+
+
+def _sinc_sum(samples: np.ndarray, first: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """Windowed-sinc interpolation: ``samples[first + tap]`` (flat indices of each read's first tap) weighted by the
+    fractional-delay kernel of ``fraction`` (same shape as ``first``).
+
+    Interpolating at w + f weights sample w + o by sinc(o − f): the kernel of f is looked up in a table of phases
+    (linear between them: 1e-7 from computing it afresh). One tap at a time keeps every array the size of the block.
+    """
+    columns, slopes = _sinc_columns()
+    phase = fraction * _PHASES
+    below = np.minimum(phase.astype(np.int64), _PHASES - 1)
+    step = phase - below
+    out = np.zeros(first.shape)
+    for tap in range(2 * INTERPOLATOR_HALF_WIDTH["sinc"]):
+        out += (columns[tap][below] + step * slopes[tap][below]) * samples[first + tap]
+    return out
 
 
 @functools.cache
@@ -167,14 +174,6 @@ class DelayLines:
         if not len(rows):
             return np.zeros(positions.shape, dtype=np.float32)
         self._check(int(whole.min()) - half + 1, int(whole.max()) + half)
-        columns, slopes = _sinc_columns()
-        phase = (positions - whole) * _PHASES
-        below = np.minimum(phase.astype(np.int64), _PHASES - 1)
-        step = phase - below
-        flat = self.buffer.ravel()
         # Index of each read's first tap in the flattened buffer (its copy further on keeps every tap in the row).
         first = (rows * self.buffer.shape[1])[:, None] + (whole - half + 1) % self.capacity
-        out = np.zeros(positions.shape)
-        for tap in range(2 * half):
-            out += (columns[tap][below] + step * slopes[tap][below]) * flat[first + tap]
-        return out
+        return _sinc_sum(self.buffer.ravel(), first, positions - whole)

@@ -16,6 +16,8 @@ import scipy.fft as sp_fft
 class PartitionedConvolver:
     """Convolve a mono input, block by block, with one response per output channel.
 
+    A :class:`MatrixConvolver` with one input.
+
     Parameters
     ----------
     response : np.ndarray, shape (C, N)
@@ -32,33 +34,19 @@ class PartitionedConvolver:
 
     def __init__(self, response: np.ndarray, block: int) -> None:
         response = np.atleast_2d(np.asarray(response, dtype=np.float64))
-        self.block = int(block)
         self.n_channels = response.shape[0]
-        n_parts = max(1, -(-response.shape[1] // self.block))
-        padded = np.zeros((self.n_channels, n_parts * self.block))
-        padded[:, : response.shape[1]] = response
-        parts = padded.reshape(self.n_channels, n_parts, self.block)
-        self.n_fft = 2 * self.block
-        self.spectra = sp_fft.rfft(parts, self.n_fft, axis=-1)  # (C, P, F)
-        self.history = np.zeros((n_parts, self.n_fft // 2 + 1), dtype=complex)  # newest input spectrum first
-        self.previous = np.zeros(self.block)
+        self._matrix = MatrixConvolver(response[:, None, :], block)
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """The next ``block`` output samples (C, block) for the next ``block`` input samples."""
-        x = np.asarray(x, dtype=np.float64)
-        window = np.concatenate([self.previous, x])
-        self.previous = x
-        self.history = np.roll(self.history, 1, axis=0)
-        self.history[0] = sp_fft.rfft(window)
-        total = np.einsum("cpf,pf->cf", self.spectra, self.history)
-        return sp_fft.irfft(total, self.n_fft, axis=-1)[:, self.block :]
+        return self._matrix.process(np.asarray(x, dtype=np.float64)[None, :])
 
 
 class MatrixConvolver:
     """Convolve several inputs, block by block, with one filter per (output, input), summed per output.
 
-    The uniformly partitioned overlap-save of :class:`PartitionedConvolver` with a matrix of responses: an
-    ambisonic stream decoded to two ears is 2 × (N + 1)² filters.
+    Uniformly partitioned overlap-save with a matrix of responses: an ambisonic stream decoded to two ears is
+    2 × (N + 1)² filters, a source's tail one filter per output channel.
 
     Parameters
     ----------
