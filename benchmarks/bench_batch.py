@@ -75,10 +75,9 @@ def soundstage_batch(jobs: Path, out: Path, workers: int) -> float:
     import ray
 
     from soundstage.batch import run_batch
-    from soundstage.threads import THREADS_VARIABLE
+    from soundstage.parallel import _start_ray
 
-    ray.init(num_cpus=workers, log_to_driver=False, include_dashboard=False,
-             runtime_env={"env_vars": {THREADS_VARIABLE: "1"}})
+    _start_ray(ray, None, workers)  # the cluster run_batch would start: one FFT thread per task
     try:
         warm = run_batch(jobs, out / "warm-up", backend="ray", workers=workers, progress=False)  # workers start
         assert not warm.failed, warm.failed

@@ -167,6 +167,9 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SOUNDSTAGE_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    # The server's log goes to a file: a pipe read only at the end would fill and stall the server mid-run.
+    log_path = work / "server.log"
+    log = open(log_path, "wb")  # open for the server's whole life, closed at the end
     server = subprocess.Popen(
         [
             sys.executable,
@@ -182,7 +185,7 @@ def main() -> None:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     peak = [0]
     stop = threading.Event()
@@ -256,7 +259,8 @@ def main() -> None:
     )
     for outcome in failed:
         print(f"failed: {outcome['error']}")
-    server_log = server.stderr.read().decode(errors="replace").strip() if server.stderr else ""
+    log.close()
+    server_log = log_path.read_text(errors="replace").strip()
     if server_log:
         print("\nserver log (last lines):\n" + "\n".join(server_log.splitlines()[-5:]))
 

@@ -16,6 +16,7 @@ import soundfile
 
 from soundstage.batch import NOT_VISIBLE, RECORDS, is_done, plan_job, read_jobs, run_batch
 from soundstage.cli.main import main
+from soundstage.errors import ParameterError
 from soundstage.io.wav import check_wav_length, read_wav_header
 
 RATE = 16000
@@ -186,7 +187,6 @@ def test_a_batch_killed_mid_way_resumes_with_every_output_whole_and_none_rendere
 
 
 def test_jobs_run_on_a_local_ray_cluster(tmp_path) -> None:
-    pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
     for index in range(3):
         scene_file(tmp_path, f"r{index}", 20 * index)
     jobs = jobs_file(tmp_path, [{"scene": f"r{i}.yaml", "output": f"r{i}.wav"} for i in range(3)])
@@ -204,7 +204,7 @@ def test_two_batches_cannot_write_one_folder_at_once(tmp_path) -> None:
     (tmp_path / "out" / RECORDS).mkdir(parents=True)
     with open(tmp_path / "out" / RECORDS / "lock", "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(Exception, match="another soundstage batch is writing here"):
+        with pytest.raises(ParameterError, match="another soundstage batch is writing here"):
             run_batch(jobs, tmp_path / "out", backend="local", progress=False)
 
 
@@ -307,7 +307,6 @@ def test_a_dead_worker_fails_its_job_and_the_others_go_on(tmp_path, monkeypatch)
 
 
 def test_map_tasks_on_ray_reports_a_crashed_worker_and_runs_the_rest() -> None:
-    pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
     from soundstage.parallel import map_tasks
 
     # eval is a builtin, so Ray workers can import it; the second task kills its worker outright.
@@ -317,7 +316,8 @@ def test_map_tasks_on_ray_reports_a_crashed_worker_and_runs_the_rest() -> None:
 
 
 def test_a_ray_cluster_that_cannot_be_joined_is_one_clear_error(monkeypatch) -> None:
-    ray = pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
+    import ray  # the scale extra, which the test extra brings
+
     from soundstage.errors import ParameterError
     from soundstage.parallel import map_tasks
 

@@ -184,7 +184,6 @@ def test_the_ground_plane_prior_is_unknown_above_the_horizon_and_nearer_below():
 
 
 def test_ray_makes_the_same_shards_as_one_process(tiny_binaural_dataset, tmp_path):
-    pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
     import os
 
     recipe = recipe_of(tiny_binaural_dataset)

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from playwright import sync_api
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright (pip)")
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip("the browser test needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)

@@ -37,7 +37,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +46,6 @@ from soundstage.errors import ParameterError, first_line, one_line
 
 #: The kinds of job and the command each runs.
 KINDS = {"scene": "render", "image": "image", "text": "text"}
-#: Options whose values are input files (relative to the jobs file), unless one of their keywords.
-INPUT_OPTIONS = {"audio": (), "hrtf": (), "depth": ("auto", "geometric", "transformers")}
 #: Options of the form LABEL=FILE whose file part is an input.
 LABELLED_INPUTS = {"source", "sound"}
 #: Options naming a model: a folder beside the jobs file when it exists there, a hub id otherwise.
@@ -236,12 +233,8 @@ def _output_path(line: int, name: str, value: str, out_dir: Path) -> Path:
 
 def _stamps(inputs: list[Path], outputs: list[Path]) -> list[list[Any]]:
     """Size and modification time of every existing input file the command line names."""
-    stamps = []
-    for path in inputs:
-        if path not in outputs and path.is_file():
-            status = path.stat()
-            stamps.append([str(path), status.st_size, status.st_mtime_ns])
-    return stamps
+    stamps = [_file_stamp(path) for path in inputs if path not in outputs and path.is_file()]
+    return [[stamp["path"], stamp["size"], stamp["mtime_ns"]] for stamp in stamps]
 
 
 def _input(value: Any, base: Path) -> Path:
@@ -256,8 +249,10 @@ def _option_value(name: str, value: Any, base: Path) -> tuple[str, Path | None]:
         label, _, file = text.partition("=")
         path = _input(file, base)
         return f"{label}={path}", path
-    is_file = text.lower() not in INPUT_OPTIONS.get(name, ())
-    if name == "audio" or (name == "hrtf" and text.lower().endswith(".sofa")) or (name == "depth" and is_file):
+    from soundstage.vision.stages import DEPTH_KEYWORDS
+
+    depth_file = name == "depth" and text.lower() not in DEPTH_KEYWORDS
+    if name == "audio" or (name == "hrtf" and text.lower().endswith(".sofa")) or depth_file:
         path = _input(text, base)
         return str(path), path
     if name in MODEL_OPTIONS and _input(text, base).exists():
@@ -522,15 +517,13 @@ def _only_batch_in(out_dir: Path):
         yield
 
 
-#: What the atomic writers' temporary files are called (``.NAME.XXXXXXXX.tmp``, NAME the file being written).
-_TEMPORARY = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp")
-
-
 def _remove_stale_temporaries(out_dir: Path, jobs: list[BatchJob]) -> int:
     """Remove what a killed batch's writers left half-written: temporaries of this batch's own files only.
 
     Another program (a ``soundstage render`` writing into ``--out``) may have a live temporary there.
     """
+    from soundstage.io.atomic import temporary_of
+
     names: dict[Path, set[str]] = {out_dir: {REPORT}, out_dir / RECORDS: set()}
     for job in jobs:
         if job.error is None:
@@ -540,8 +533,7 @@ def _remove_stale_temporaries(out_dir: Path, jobs: list[BatchJob]) -> int:
     removed = 0
     for folder, wanted in names.items():
         for path in folder.glob(".*.tmp") if folder.is_dir() else []:
-            match = _TEMPORARY.fullmatch(path.name)
-            if match and match.group(1) in wanted and path.is_file():
+            if temporary_of(path.name) in wanted and path.is_file():
                 path.unlink(missing_ok=True)
                 removed += 1
     return removed

@@ -77,12 +77,11 @@ def map_tasks(
     """
     if choose_backend(backend, address) == "local":
         for task in tasks:
-            if on_error is None:
-                yield function(task)
-                continue
             try:
                 result = function(task)
             except Exception as error:  # the same contract as on Ray: one task's failure is the caller's to report
+                if on_error is None:
+                    raise
                 result = on_error(task, error)
             yield result
         return
@@ -150,7 +149,7 @@ def _start_ray(ray: Any, address: str | None, workers: int | None) -> None:
     # One task per CPU, so each task's FFTs use one thread: tasks side by side do not fight over cores.
     options["runtime_env"] = {"env_vars": {THREADS_VARIABLE: "1"}}
     try:
-        ray.init(**{key: value for key, value in options.items() if value is not None or key == "address"})
+        ray.init(**options)
     except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError, TimeoutError...
         reason = first_line(error)
         raise ParameterError(

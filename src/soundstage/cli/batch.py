@@ -50,10 +50,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         f"batch: {len(report.done)} done, {len(report.skipped)} skipped (already done), {len(report.failed)} failed "
         f"in {report.seconds:.1f} s; report {args.out / 'batch_report.json'}"
     )
-    if not report.failed:
-        print(summary)
-        return 0
     print(summary)
+    if not report.failed:
+        return 0
     for failure in report.failed[:20]:
         print(f"  line {failure['line']}: {failure['error']}")
     raise ParameterError(

@@ -89,7 +89,9 @@ def run_image(args: argparse.Namespace) -> int:
     check_output_rate(args.sample_rate)  # the option's value, named as the user gave it, before any work
     outputs = image_outputs(args.output)
     sounds = parse_sounds(args.source, args.audio)
-    depth_file = None if args.depth in ("auto", "geometric", "transformers") else args.depth
+    from soundstage.vision.stages import DEPTH_KEYWORDS
+
+    depth_file = None if args.depth in DEPTH_KEYWORDS else args.depth
     record_inputs([args.image, depth_file, args.hrtf if str(args.hrtf).endswith(".sofa") else None])
     record_inputs(file for _, file in sounds)
     check_outputs(

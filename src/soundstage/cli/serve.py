@@ -31,12 +31,28 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=path_argument,
         help="uploads and results (default $SOUNDSTAGE_CACHE/serve or ~/.cache/soundstage/serve)",
     )
+    from soundstage.web.limits import MIB, Limits  # the standard library only: cheap at start-up
+
+    defaults = Limits()
+    hours = defaults.keep_seconds / 3600.0
     serve.add_argument(
-        "--keep-hours", type=float, default=24.0, help="remove uploads and results unused this long (default 24)"
+        "--keep-hours",
+        type=float,
+        default=hours,
+        help=f"remove uploads and results unused this long (default {hours:g})",
     )
-    serve.add_argument("--max-upload-mb", type=float, default=200.0, help="largest upload in MiB (default 200)")
-    serve.add_argument("--max-render-seconds", type=float, default=120.0, help="longest render (default 120 s)")
-    serve.add_argument("--max-sources", type=int, default=32, help="most sources in one render (default 32)")
+    megabytes = defaults.max_upload_bytes / MIB
+    serve.add_argument(
+        "--max-upload-mb", type=float, default=megabytes, help=f"largest upload in MiB (default {megabytes:g})"
+    )
+    seconds = defaults.max_render_seconds
+    serve.add_argument(
+        "--max-render-seconds", type=float, default=seconds, help=f"longest render (default {seconds:g} s)"
+    )
+    sources = defaults.max_sources
+    serve.add_argument(
+        "--max-sources", type=int, default=sources, help=f"most sources in one render (default {sources})"
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -75,7 +91,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     # On this machine only, the server answers to its loopback names only (no DNS rebinding); on a network
     # address the operator's names are not known here, so any Host is answered.
-    loopback = args.host in ("127.0.0.1", "localhost", "::1")
+    loopback = args.host in LOOPBACK_HOSTS
     app = create_app(
         args.data_dir, limits=limits, workers=args.workers, allowed_hosts=LOOPBACK_HOSTS if loopback else None
     )

@@ -68,6 +68,9 @@ def run_stream(args: argparse.Namespace) -> int:
         raise ParameterError(f"--osc-port {args.osc_port}: give a port from 1 to 65535, or 0 for no OSC")
     if args.sources is not None and not 1 <= args.sources <= 4096:
         raise ParameterError(f"--sources {args.sources}: give 1 to 4096")
+    live = _live_inputs(args.input)
+    if live and (args.to is not None or args.benchmark or args.sources):
+        raise ParameterError("--input feeds a live device stream; drop --to, --benchmark and --sources with it")
     check_outputs([(args.to, ".wav"), (args.json, ".json")], overwrite=args.overwrite)
     if args.benchmark:
         from soundstage.stream.output import pin_to_one_core
@@ -79,9 +82,6 @@ def run_stream(args: argparse.Namespace) -> int:
         one_blas_thread()
     from soundstage.stream.streamer import Streamer
 
-    live = _live_inputs(args.input)
-    if live and (args.to is not None or args.benchmark or args.sources):
-        raise ParameterError("--input feeds a live device stream; drop --to, --benchmark and --sources with it")
     scene = load_scene(args.scene)
     streamer = Streamer(
         scene,
@@ -94,7 +94,6 @@ def run_stream(args: argparse.Namespace) -> int:
         via=args.via,
         exact=args.exact,
     )
-    latency = 1000.0 * (streamer.block + streamer.latency_samples) / streamer.rate
     # What the set-up made (scene models, clones, tables) lives as long as the stream: keep the cyclic
     # garbage collector from scanning it again, which takes tens of milliseconds, longer than a block.
     gc.collect()
@@ -114,7 +113,8 @@ def run_stream(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(
             f"streaming {len(streamer.signals)} source(s), {streamer.format}, {streamer.rate} Hz, blocks of "
-            f"{streamer.block}; latency {latency:.1f} ms (one block + the engine's filters) plus the device's"
+            f"{streamer.block}; latency {streamer.latency_ms:.1f} ms (one block + the engine's filters) plus the "
+            "device's"
             + (f"; OSC on 127.0.0.1:{control.port}" if control else ""),
             flush=True,
         )

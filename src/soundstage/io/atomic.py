@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ from pathlib import Path
 from soundstage.errors import OutputError, SoundstageError
 from soundstage.io.inputs import InputFile, input_overwritten_by
 
+#: Suffix of the temporary files atomic writers make beside their target (``.NAME.XXXXXXXX.tmp``).
+TEMPORARY_SUFFIX = ".tmp"
+_TEMPORARY = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX))
 
 def check_writable(path: str | Path, *, overwrite: bool, inputs: Iterable[InputFile] = ()) -> Path:
     """Check, without writing anything, that ``path`` could be written.
@@ -115,7 +119,7 @@ def atomic_write(path: str | Path, *, overwrite: bool, inputs: Iterable[InputFil
     path = check_writable(path, overwrite=overwrite, inputs=inputs)
     try:
         # mkstemp in the target's folder so that the final rename never crosses file systems.
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
     except OSError as error:
         raise OutputError(
             f"{path}: cannot write in folder {path.parent} ({error.strerror or error}); "
@@ -205,3 +209,13 @@ def hold_lock(path: str | Path, busy: str):
 
         raise ParameterError(busy) from None
     return handle
+
+
+def temporary_of(name: str) -> str | None:
+    """The file an atomic writer's temporary ``name`` was to become (``.NAME.XXXXXXXX.tmp`` → NAME), or None.
+
+    >>> temporary_of(".out.wav.k2j_s9x1.tmp"), temporary_of("out.wav")
+    ('out.wav', None)
+    """
+    match = _TEMPORARY.fullmatch(name)
+    return match.group(1) if match else None

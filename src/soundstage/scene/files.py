@@ -80,6 +80,14 @@ def scene_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, origi
         raise InputFileError(f"{origin}: {describe_validation_error(error)}") from None
 
 
+def scene_file_data(scene: Scene) -> dict:
+    """What a scene file holds for ``scene``: the fields that differ from their defaults, as JSON values."""
+    data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
+    if scene.listener.trajectory is not None:
+        data["listener"].pop("position", None)  # where the trajectory starts, not a field of its own
+    return data
+
+
 def save_scene(scene: Scene, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write a scene whose sources are audio files as YAML (or JSON for a ``.json`` path).
 
@@ -117,11 +125,9 @@ def save_scene(scene: Scene, path: str | Path, *, overwrite: bool = False) -> Pa
                 f"sources[{index}].audio: is an array, which a scene file cannot hold; "
                 "write it to a WAV file and give its path"
             )
-    data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
+    data = scene_file_data(scene)
     for source in data.get("sources", []):
         source["audio"] = str(source["audio"])
-    if scene.listener.trajectory is not None:
-        data["listener"].pop("position", None)  # where the trajectory starts, not a field of its own
     text = json.dumps(data, indent=2) if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
     with atomic_write(path, overwrite=overwrite) as temporary:
         temporary.write_text(text, encoding="utf-8")

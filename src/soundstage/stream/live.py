@@ -157,11 +157,6 @@ class LiveHeadTurn:
         return np.where((t < self._times[0])[:, None, None], base, live)
 
 
-def ypr_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    """Head-to-world rotation of yaw (+ left), pitch (+ up), roll (+ left ear up), degrees (this project's)."""
-    return rotation_matrix(yaw_deg, pitch_deg, roll_deg)
-
-
 def scene_rotator_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
     """Head-to-world rotation of the IEM SceneRotator's yaw, pitch, roll (degrees).
 
@@ -171,7 +166,7 @@ def scene_rotator_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> n
     ``/SceneRotator/quaternions`` describe the same pose.
 
     >>> q = quaternion_matrix(np.cos(np.radians(10)), 0.0, np.sin(np.radians(10)), 0.0)  # 20° about +y
-    >>> np.allclose(q, scene_rotator_matrix(0, 20, 0)) and np.allclose(q, ypr_matrix(0, -20, 0))
+    >>> np.allclose(q, scene_rotator_matrix(0, 20, 0)) and np.allclose(q, rotation_matrix(0, -20, 0))
     True
     """
     return rotation_matrix(yaw_deg, -pitch_deg, roll_deg)
@@ -180,7 +175,7 @@ def scene_rotator_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> n
 def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
     """Head-to-world rotation of a unit quaternion ``w x y z`` in the listener frame (x forward, y left, z up).
 
-    >>> np.allclose(quaternion_matrix(np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)), ypr_matrix(90, 0, 0))
+    >>> np.allclose(quaternion_matrix(np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)), rotation_matrix(90, 0, 0))
     True
     """
     from scipy.spatial.transform import Rotation

@@ -19,7 +19,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from soundstage.stream.live import quaternion_matrix, scene_rotator_matrix, ypr_matrix
+from soundstage.conventions import rotation_matrix
+from soundstage.stream.live import quaternion_matrix, scene_rotator_matrix
 from soundstage.stream.streamer import Streamer
 
 
@@ -57,7 +58,7 @@ class OscControl:
         self.server.server_close()
 
     def _ypr(self, address: str, *args) -> None:
-        self._turn(args, ypr_matrix)
+        self._turn(args, rotation_matrix)
 
     def _scene_rotator_ypr(self, address: str, *args) -> None:
         self._turn(args, scene_rotator_matrix)

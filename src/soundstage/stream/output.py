@@ -15,7 +15,7 @@ import numpy as np
 from soundstage.errors import ParameterError, first_line
 from soundstage.stream.streamer import BlockTimes, Streamer
 
-#: Longest stream written to a file, in seconds (the file is written in one piece at the end).
+#: Longest stream written to a file, in seconds (it is written block by block, paced in real time).
 MAX_FILE_SECONDS = 3600.0
 
 
@@ -129,7 +129,7 @@ def benchmark(streamer: Streamer, seconds: float) -> dict:
         "real_time_factor": round(times.real_time_factor, 4),
         "worst_block_rtf": round(times.worst_block_rtf, 4),
         "overruns": times.overruns,
-        "latency_ms": round(1000.0 * (streamer.block + streamer.latency_samples) / streamer.rate, 2),
+        "latency_ms": round(streamer.latency_ms, 2),
     }
 
 

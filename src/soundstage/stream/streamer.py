@@ -142,6 +142,11 @@ class Streamer:
         """Samples from a sample's entry to its exit, besides the device's buffering."""
         return self.engine.latency_samples + self.decoder_latency
 
+    @property
+    def latency_ms(self) -> float:
+        """Milliseconds from a sample's entry to its exit: one block and the engine's (and decoder's) filters."""
+        return 1000.0 * (self.block + self.latency_samples) / self.rate
+
     @staticmethod
     def source_index_in(scene, name: str) -> int:
         """A source of ``scene`` by name or number, or a one-line error naming those there are."""
@@ -216,7 +221,7 @@ class Streamer:
     def _allowed(self, xyz: np.ndarray, listener: np.ndarray) -> np.ndarray:
         """``xyz`` kept between :data:`NEAREST_M` and :data:`REACH_M` of the listener, and inside a shoebox."""
         if not np.all(np.isfinite(xyz)):
-            return self.engine.listener.at(np.array([self.time]))[0] + np.array([1.0, 0.0, 0.0])
+            return listener + np.array([1.0, 0.0, 0.0])
         offset = xyz - listener
         distance = float(np.linalg.norm(offset))
         if distance < NEAREST_M:

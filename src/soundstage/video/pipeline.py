@@ -111,9 +111,9 @@ def analyse_video(job: VideoJob, *, progress: bool = True, view_of=None) -> Vide
     """
     from soundstage.vision.camera import camera_for
     from soundstage.vision.regions import REGION_BACKENDS
-    from soundstage.vision.stages import LoadedImage
+    from soundstage.vision.stages import DEPTH_KEYWORDS, LoadedImage
 
-    if job.depth not in ("auto", "geometric", "transformers"):
+    if job.depth not in DEPTH_KEYWORDS:
         raise ParameterError(f"--depth {job.depth}: choose auto, geometric or transformers for a video")
     report = PipelineReport()
     started = time.perf_counter()

@@ -31,7 +31,7 @@ import numpy as np
 
 from soundstage.audio_models.text_to_audio import DEFAULT_MODEL as DEFAULT_AUDIO_MODEL
 from soundstage.errors import ParameterError
-from soundstage.vision.stages import DepthMap, LoadedImage, Region
+from soundstage.vision.stages import DEPTH_KEYWORDS, DepthMap, LoadedImage, Region
 
 #: Distance in metres given to a region whose depth is unknown (no depth over its mask, above the horizon).
 FALLBACK_DISTANCE_M = 3.0
@@ -280,7 +280,7 @@ def _depth(job: ImageJob, image: LoadedImage, camera) -> DepthMap:
     from soundstage.vision.depth import DEPTH_BACKENDS
 
     fov = camera.horizontal_fov_deg
-    if job.depth not in ("auto", "geometric", "transformers"):
+    if job.depth not in DEPTH_KEYWORDS:
         return DEPTH_BACKENDS.create("file", path=Path(job.depth)).estimate(image, horizontal_fov_deg=fov)
     backend, note = depth_backend(job.depth, depth_model=job.depth_model, scene_depth_m=job.scene_depth_m)
     depth = backend.estimate(image, horizontal_fov_deg=fov)

@@ -21,6 +21,9 @@ import numpy as np
 
 from soundstage.errors import ParameterError
 
+#: What a ``depth`` option may name besides a depth map's file: choose, the offline prior, a learned model.
+DEPTH_KEYWORDS = ("auto", "geometric", "transformers")
+
 
 @dataclass(frozen=True)
 class LoadedImage:

@@ -26,11 +26,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from soundstage import __version__
 from soundstage.errors import ParameterError, SoundstageError, one_line
-from soundstage.web.content import UploadRejected
+from soundstage.web.content import MEDIA_TYPES
 from soundstage.web.guards import BodyLimit, SameOrigin
-from soundstage.web.jobs import JobManager, ServerBusy
+from soundstage.web.jobs import JobManager
 from soundstage.web.limits import Limits
-from soundstage.web.store import UnknownId, UploadStore
+from soundstage.web.store import UploadStore
 
 STATIC = Path(__file__).parent / "static"
 #: Formats the page offers (any ``hoaN`` renders too; these are the usual ones).
@@ -187,21 +187,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     def answer(status: int, message: str) -> JSONResponse:
         return JSONResponse({"detail": " ".join(message.split())}, status_code=status)
 
-    @app.exception_handler(UploadRejected)
-    async def rejected(request: Request, error: UploadRejected) -> JSONResponse:
-        return answer(error.status, str(error))
-
-    @app.exception_handler(UnknownId)
-    async def unknown(request: Request, error: UnknownId) -> JSONResponse:
-        return answer(404, str(error))
-
-    @app.exception_handler(ServerBusy)
-    async def busy(request: Request, error: ServerBusy) -> JSONResponse:
-        return answer(503, str(error))
-
     @app.exception_handler(SoundstageError)
     async def library(request: Request, error: SoundstageError) -> JSONResponse:
-        return answer(422, one_line(error))
+        # Errors that name their HTTP status carry it (a refused upload, an unknown id, a full queue); the rest
+        # are the library's refusals of what was asked.
+        return answer(getattr(error, "status", 422), one_line(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -359,9 +349,7 @@ def _add_routes(app: FastAPI) -> None:
     @app.get("/api/jobs/{job_id}/files/{name}", summary="A file of a finished job (?download=1 to save it)")
     def job_file(request: Request, job_id: str, name: str, download: bool = False) -> FileResponse:
         path = jobs(request).file(job_id, name)
-        media = {".wav": "audio/wav", ".png": "image/png", ".mp4": "video/mp4"}.get(
-            path.suffix, "application/octet-stream"
-        )
+        media = MEDIA_TYPES.get(path.suffix[1:], "application/octet-stream")
         return FileResponse(path, media_type=media, filename=path.name if download else None)
 
 
@@ -378,15 +366,17 @@ def server_info(limits: Limits) -> dict[str, Any]:
     from soundstage.text.vocabulary import ROOMS
 
     installed = all(importlib.util.find_spec(name) is not None for name in ("torch", "diffusers"))
+    cached = installed and cached_locally(DEFAULT_MODEL, kind="pipeline")
+    offline = is_offline()
     if not installed:
         why = "install the models extra: pip install 'soundstage[models]'"
-    elif cached_locally(DEFAULT_MODEL, kind="pipeline"):
+    elif cached:
         why = f"{DEFAULT_MODEL} is in the local cache"
-    elif is_offline():
+    elif offline:
         why = f"offline ({offline_reason()}) and {DEFAULT_MODEL} is not in the local cache"
     else:
         why = f"the first use downloads {DEFAULT_MODEL} (several GB)"
-    available = installed and (not is_offline() or cached_locally(DEFAULT_MODEL, kind="pipeline"))
+    available = installed and (cached or not offline)
     presets: dict[tuple, dict[str, Any]] = {}
     for name, preset in ROOMS.items():  # spelling variants (theatre/theater) are one room
         key = (tuple(preset["size"]), tuple(sorted(preset["materials"].items())))

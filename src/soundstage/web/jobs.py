@@ -31,7 +31,6 @@ from soundstage.threads import configured_threads, usable_cores
 from soundstage.web.limits import Limits
 from soundstage.web.store import ID_PATTERN, REF_PREFIX, UnknownId, UploadStore, check_id
 
-STATES = ("queued", "running", "done", "failed")
 #: Said of a job that a server stop interrupted.
 STOPPED = "the server stopped before this job finished; submit it again"
 #: Jobs a worker runs before it is replaced by a fresh process (what a long run leaks stays bounded).
@@ -40,6 +39,8 @@ JOBS_PER_WORKER = 100
 
 class ServerBusy(SoundstageError):
     """Too many jobs are waiting; the client should try again later (HTTP 503)."""
+
+    status = 503
 
 
 class JobManager:
@@ -165,11 +166,6 @@ class JobManager:
         if not path.is_file():
             raise UnknownId(f"job {job_id}: {name} has expired; submit the job again")
         return path
-
-    def counts(self) -> dict[str, int]:
-        """Jobs by state."""
-        with self._lock:
-            return {state: sum(job["state"] == state for job in self._jobs.values()) for state in STATES}
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop: running jobs are stopped and reported failed, queued ones too; nothing is left half-done."""

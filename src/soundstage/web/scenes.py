@@ -19,6 +19,7 @@ import numpy as np
 
 from soundstage.errors import ParameterError
 from soundstage.scene import Scene, scene_from_dict
+from soundstage.scene.files import scene_file_data
 from soundstage.web.limits import Limits
 from soundstage.web.store import REF_PREFIX, UploadStore
 
@@ -86,13 +87,11 @@ def _check_size(data: dict[str, Any], limits: Limits) -> None:
 
 def scene_to_json(scene: Scene, store: UploadStore) -> dict[str, Any]:
     """The scene's JSON with store paths written back as ``upload:<id>`` (arrays are not allowed here)."""
-    data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
+    data = scene_file_data(scene)
     for index, source in enumerate(scene.sources):
         data["sources"][index]["audio"] = _reference(source.audio, store, f"sources[{index}].audio")
     if scene.hrtf.name.lower().endswith(".sofa") or store.id_of_path(scene.hrtf.name):
         data.setdefault("hrtf", {})["name"] = _reference(scene.hrtf.name, store, "hrtf.name")
-    if scene.listener.trajectory is not None:
-        data["listener"].pop("position", None)
     _complete_positions(data)
     return data
 
@@ -215,9 +214,7 @@ def export_scene_zip(scene: Scene, store: UploadStore, target: Path) -> Path:
     """
     import yaml
 
-    data = scene.model_dump(mode="json", exclude_defaults=True, exclude={"base_dir"})
-    if scene.listener.trajectory is not None:
-        data["listener"].pop("position", None)
+    data = scene_file_data(scene)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         written: dict[str, str] = {}
         for index, source in enumerate(scene.sources):

@@ -10,7 +10,6 @@ processes (the server and its workers) may add files at once.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from soundstage.acoustics.hrtf.registry import sha256_of
 from soundstage.errors import SoundstageError
 from soundstage.web.content import describe_upload, describe_upload_isolated
 from soundstage.web.limits import Limits
@@ -32,6 +32,8 @@ REF_PREFIX = "upload:"
 
 class UnknownId(SoundstageError, LookupError):
     """No upload or job has this identifier (or it has expired)."""
+
+    status = 404
 
 
 def check_id(value: str, what: str) -> str:
@@ -70,7 +72,7 @@ class UploadStore:
         describe = describe_upload_isolated if isolated else describe_upload
         try:
             described = describe(path, _display_name(name), self.limits, expected=expected)
-            upload_id = _sha256(path)[:32]
+            upload_id = sha256_of(path)[:32]
             meta = {
                 "id": upload_id,
                 "kind": described.kind,
@@ -176,9 +178,3 @@ def _display_name(name: str) -> str:
     return cleaned[:120] or "upload"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -8,7 +8,6 @@ by their key in ``result["files"]``, never by a path).
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +117,7 @@ def run_image(params: dict[str, Any], store: UploadStore, out: Path) -> dict[str
         "scene": scene_to_json(found.scene, store),
         "picture": {"id": meta["id"], "width": meta["width"], "height": meta["height"]},
         "regions": regions,
-        "camera": {"hfov_deg": round(math.degrees(2 * math.atan(found.image.width / 2 / found.camera.fx)), 2)},
+        "camera": {"hfov_deg": round(found.camera.horizontal_fov_deg, 2)},
         "explain": found.report.explain(),
         "notes": list(found.report.warnings),
         "files": {"regions": "regions.png", "map": "map.png"},

@@ -8,12 +8,8 @@ async function failure(response) {
   let detail = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();
+    // The server answers every error with one string (its validation errors too, field first).
     if (typeof body.detail === "string") detail = body.detail;
-    // FastAPI's own validation errors are a list; show the first one against its field.
-    else if (Array.isArray(body.detail) && body.detail.length) {
-      const first = body.detail[0];
-      detail = `${(first.loc || []).join(".")}: ${first.msg}`;
-    }
   } catch {
     // not JSON: keep the status line
   }

@@ -94,11 +94,6 @@ export function keyframes(source) {
   return source.trajectory ? source.trajectory.keyframes : [{ t: 0, position: source.position }];
 }
 
-/** Where source (or its keyframe k) is, as a world point. */
-export function sourceWorld(scene, source, k = 0) {
-  return toWorld(keyframes(source)[k].position, listenerPosition(scene));
-}
-
 /** World point of a source at time t (linear between keyframes; the preview's approximation). */
 export function worldAt(scene, source, t) {
   const frames = keyframes(source);
