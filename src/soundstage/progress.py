@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
@@ -17,6 +18,9 @@ T = TypeVar("T")
 
 #: ``callback(description, done, total)`` receiving each step; None when nobody listens.
 ProgressCallback = Callable[[str, int, int | None], None]
+
+#: Seconds of work before a terminal bar appears: quick jobs print nothing.
+BAR_DELAY_S = 1.0
 
 _listener: contextvars.ContextVar[ProgressCallback | None] = contextvars.ContextVar("progress_listener", default=None)
 
@@ -57,13 +61,33 @@ def progress_bar(
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     if enabled:
-        from tqdm.auto import tqdm
-
-        items = tqdm(items, desc=description, unit=unit, total=total, delay=1.0, leave=False)
+        items = _terminal_bar(items, description=description, unit=unit, total=total)
     listener = _listener.get()
     if listener is None:
         return items
     return _reported(items, listener, description, total)
+
+
+def _terminal_bar(items: Iterable[T], *, description: str, unit: str, total: int | None) -> Iterator[T]:
+    """``items``, with a tqdm bar from the first step that ends :data:`BAR_DELAY_S` seconds after the start.
+
+    tqdm (with what ``tqdm.auto`` pulls in: asyncio, logging) is imported only then: a tenth of a
+    short render's start-up otherwise, for a bar that would never have been shown.
+    """
+    start = time.monotonic()
+    iterator = iter(items)
+    done = 0
+    for item in iterator:
+        yield item
+        done += 1
+        if time.monotonic() - start >= BAR_DELAY_S:
+            break
+    else:
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(iterator, desc=description, unit=unit, total=total, initial=done, leave=False) as bar:
+        yield from bar
 
 
 def _reported(items: Iterable[T], listener: ProgressCallback, description: str, total: int | None) -> Iterator[T]:
