@@ -469,6 +469,32 @@ def _scene_cases() -> list[Case]:
             "room-materials-nan", {"room.materials.walls": float("nan")}, err, F("room.materials.walls"), base=room
         ),
         scene_case("room-materials-unknown-surface", {"room.materials.windows": "glass"}, err, "windows", base=room),
+        scene_case(
+            "room-materials-mapping", {"room.materials.walls": {"absorption": 0.1, "scattering": 0.4}}, ok, base=room
+        ),
+        scene_case(
+            "room-materials-scattering-1.5",
+            {"room.materials.walls": {"absorption": 0.1, "scattering": 1.5}},
+            err,
+            F("room.materials.walls.scattering"),
+            base=room,
+        ),
+        scene_case(
+            "room-materials-no-absorption",
+            {"room.materials.walls": {"scattering": 0.3}},
+            err,
+            "absorption",
+            base=room,
+        ),
+        scene_case(
+            "room-materials-scattering-bands",
+            {"room.materials": {"absorption": 0.1, "scattering": [0.1, 0.2]}},
+            err,
+            F("room.materials.scattering"),
+            base=room,
+        ),
+        scene_case("room-rays-in-a-shoebox", {"room.rays": 100}, err, "rays", base=room),
+        scene_case("room-explain", {}, ok, base=room, argv=("--explain",)),
         # Rigid walls are a valid room while the floor and ceiling absorb: it decays at a finite rate.
         # (Nothing absorbing anywhere, room-materials-zero above, is refused.)
         scene_case("room-materials-all-zero-bands", {"room.materials.walls": [0, 0, 0, 0, 0, 0]}, ok, base=room),

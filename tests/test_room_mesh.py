@@ -382,3 +382,84 @@ def test_visible_images_agree_with_pyroomacoustics(which):
         distances = np.linalg.norm(ours[:, None, :] - theirs[None, :, :], axis=-1)
         assert distances.min(axis=1).max() < 1e-4
         assert distances.min(axis=0).max() < 1e-4
+
+
+def _canonical(vertices, triangles, groups):
+    """Triangles as corner coordinates (rotated to start at the smallest, winding kept) with their group."""
+    faces = []
+    for triangle, group in zip(triangles, groups or [""] * len(triangles), strict=True):
+        corners = [tuple(np.round(vertices[i], 9)) for i in triangle]
+        k = corners.index(min(corners))
+        faces.append((tuple(corners[k:] + corners[:k]), group))
+    return sorted(faces)
+
+
+OBJ_VARIANTS = {
+    "groups": lambda f: "".join(f"g w{i}\n{f(q)}" for i, q in enumerate(BOX_QUADS.values())),
+    "object and groups": lambda f: "o Room\n" + "".join(f"g w{i}\n{f(q)}" for i, q in enumerate(BOX_QUADS.values())),
+    "objects": lambda f: "".join(f"o part{i}\n{f(q)}" for i, q in enumerate(BOX_QUADS.values())),
+    "nothing named": lambda f: "".join(f(q) for q in BOX_QUADS.values()),
+    "materials": lambda f: (
+        "mtllib m.mtl\n" + "".join(f"g w{i}\nusemtl m{i % 2}\n{f(q)}" for i, q in enumerate(BOX_QUADS.values()))
+    ),
+}
+
+
+@pytest.mark.parametrize("quads", [False, True], ids=["triangles", "quads"])
+@pytest.mark.parametrize("variant", sorted(OBJ_VARIANTS))
+def test_the_plain_obj_reader_reads_what_trimesh_reads(tmp_path, variant, quads):
+    from soundstage.acoustics.room import mesh
+
+    corners = box_arrays()[0]
+
+    def faces(q):
+        a, b, c, d = (k + 1 for k in q)
+        return f"f {a}/1/1 {b}/1/1 {c}/1/1 {d}/1/1\n" if quads else f"f {a}//1 {b}//1 {c}//1\nf {a}//1 {c}//1 {d}//1\n"
+
+    vertices = "".join(f"v {x} {y} {z}\n" for x, y, z in corners) + "vt 0 0\nvn 0 0 1\n"
+    path = tmp_path / "room.obj"
+    path.write_text(vertices + OBJ_VARIANTS[variant](faces))
+    (tmp_path / "m.mtl").write_text("newmtl m0\nKd 1 0 0\nnewmtl m1\nKd 0 1 0\n")
+    plain = mesh.read_plain_obj(path)
+    assert plain is not None
+    import trimesh
+
+    loaded = trimesh.load(str(path), force="mesh", process=False)
+    assert _canonical(plain[0], plain[1], None) == _canonical(
+        np.asarray(loaded.vertices), np.asarray(loaded.faces), None
+    )
+    expected = {
+        "groups": {f"w{i}" for i in range(6)},
+        "object and groups": {f"Room_w{i}" for i in range(6)},
+        "objects": {f"part{i}" for i in range(6)},
+        "nothing named": None,
+        "materials": {"m0", "m1"},
+    }[variant]
+    assert (None if plain[2] is None else set(plain[2])) == expected
+
+
+def test_an_obj_naming_a_material_no_library_defines_is_left_to_trimesh(tmp_path):
+    from soundstage.acoustics.room.mesh import read_plain_obj
+
+    corners, triangles, _ = box_arrays()
+    text = "".join(f"v {x} {y} {z}\n" for x, y, z in corners) + "usemtl paint\n"
+    text += "".join(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in triangles)
+    (tmp_path / "room.obj").write_text(text)
+    assert read_plain_obj(tmp_path / "room.obj") is None
+    (tmp_path / "broken.obj").write_text("v 0 0\nf 1 2 3\n")
+    assert read_plain_obj(tmp_path / "broken.obj") is None
+
+
+def test_a_plain_obj_room_loads_without_importing_trimesh(tmp_path):
+    import subprocess
+    import sys
+
+    write_obj(tmp_path / "box.obj", *box_arrays())
+    code = (
+        "import sys\n"
+        "from soundstage.acoustics.room.mesh import load_mesh_room\n"
+        f"room = load_mesh_room({str(tmp_path / 'box.obj')!r}, 0.1)\n"
+        "print(len(room.plane_names), 'trimesh' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["6", "False"]

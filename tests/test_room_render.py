@@ -247,3 +247,52 @@ def test_a_source_outside_the_mesh_room_is_refused(tmp_path) -> None:
     scene = _scene({"mesh": str(tmp_path / "box.obj")}, source=(9.0, 1.0, 1.0))
     with pytest.raises(ParameterError, match=r"sources\[0\] 'a': position .* is outside the mesh room"):
         impulse_responses(scene, progress=False)
+
+
+UNEVEN = {
+    "walls": {"absorption": 0.03, "scattering": 0.05},
+    "floor": {"absorption": 0.6, "scattering": 0.05},
+    "ceiling": {"absorption": 0.6, "scattering": 0.05},
+}
+
+
+@pytest.mark.parametrize("rays", [None, 0])
+def test_a_mesh_room_with_its_absorption_on_floor_and_ceiling_decays_slower_than_eyring(tmp_path, rays) -> None:
+    # Sound running between the hard walls outlives Eyring's average: the traced decay (rays) and
+    # Arau-Puchades' formula (no rays) both say so, and the rendered response decays at what they say.
+    from soundstage.acoustics.room.reverberation_time import arau_puchades_rt60, eyring_rt60
+
+    _box_obj(tmp_path / "box.obj")
+    scene = _scene({"mesh": str(tmp_path / "box.obj"), "materials": UNEVEN, "rays": rays})
+    model = propagation_model(scene)
+    room = model.room
+    eyring = eyring_rt60(room.volume_m3, room.plane_areas_m2, room.absorption)[3]
+    formula = arau_puchades_rt60(room.volume_m3, room.plane_areas_m2, room.absorption, room.plane_normals)
+    np.testing.assert_allclose(model.rt60_s, formula)
+    ir = source_impulse_response(scene, 0, make_encoder("omni", RATE), model)[0]
+    expected = model.traced_rt60_s[-1][3] if rays is None else formula[3]
+    assert expected > 1.8 * eyring
+    assert room_acoustics(ir, RATE, bands="octave").bands["1000"].t30_s == pytest.approx(expected, rel=0.05)
+    assert ("ray tracing" in model.describe()) == (rays is None)
+
+
+def test_scattering_moves_energy_from_the_image_sources_into_the_traced_arrivals(tmp_path) -> None:
+    # With scattering the specular images keep √(1 − s) of their pressure; what they lose arrives as traced
+    # rain before the tail.
+    _box_obj(tmp_path / "box.obj")
+
+    def response(scattering):
+        materials = {"default": {"absorption": 0.1, "scattering": scattering}}
+        scene = _scene({"mesh": str(tmp_path / "box.obj"), "materials": materials})
+        model = propagation_model(scene)
+        propagation = model.propagate(np.array([2.0, 1.5, 1.5]), "a")
+        first = propagation.early.gain[propagation.reflection_order == 1]
+        rained = propagation.reflection_order > model.max_order
+        energy = np.sum(np.asarray(propagation.early.gain)[rained] ** 2)
+        return first, energy
+
+    smooth_first, smooth_rain = response(0.0)
+    rough_first, rough_rain = response(0.5)
+    np.testing.assert_allclose(rough_first, smooth_first * np.sqrt(0.5))
+    # A smooth box rains only from its third reflections on; a rough one from its first.
+    assert rough_rain > 2.0 * smooth_rain

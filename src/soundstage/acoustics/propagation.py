@@ -14,7 +14,8 @@ ground         direct sound plus the reflection off the ground plane z = 0 (open
 shoebox        image sources of a rectangular room up to the mixing time, then a diffuse
                tail decaying at Eyring's rate per octave band
 mesh           image sources of a triangle-mesh room up to a low order, with visibility,
-               then the diffuse tail
+               plus the energy its surfaces scatter (ray tracing with diffuse rain), then
+               the diffuse tail at the traced level and decay per band
 =============  ==========================================================================
 """
 
@@ -79,6 +80,10 @@ class PropagationModel(ABC):
     @abstractmethod
     def describe(self) -> str:
         """One line for reports: the model and its main parameters."""
+
+    def describe_decay(self) -> str | None:
+        """The late decay per octave band and where it came from, for ``--explain``; None without a room."""
+        return None
 
 
 @dataclass
@@ -182,6 +187,14 @@ class _Room(PropagationModel):
         self.rotation = _listener_rotation(scene)
         self.air = Air.of(scene)
         self.head_radius = scene.listener.head_radius
+
+    #: Where :attr:`rt60_s` comes from, for reports.
+    decay_formula = "Eyring's formula"
+
+    def describe_decay(self) -> str | None:
+        if not self.room_spec.late_reverb:
+            return None
+        return _decay_line(self.rt60_s, self.decay_formula)
 
     def uniform_absorption(self, volume_m3: float, surface_m2: float) -> float:
         """The one absorption coefficient giving ``room.rt60`` (Eyring, at 1 kHz with its air absorption)."""
@@ -332,6 +345,8 @@ class MeshModel(_Room):
     #: ...and of meshes with more reflecting planes than this (a depth-map mesh has thousands): the
     #: candidates of order 2 grow as the square of the planes.
     MANY_PLANES = 200
+    #: Longest ray trace, in seconds after emission.
+    MAX_TRACE_S = 1.0
 
     def __init__(self, scene: Scene) -> None:
         from soundstage.acoustics.room.mesh import load_mesh_room
@@ -346,13 +361,29 @@ class MeshModel(_Room):
             room = dataclasses.replace(room, absorption=np.full_like(room.absorption, alpha))
         else:
             room = load_mesh_room(path, self.room_spec.materials)
+        from soundstage.acoustics.room.ray_tracing import DEFAULT_RAYS
+        from soundstage.acoustics.room.reverberation_time import arau_puchades_rt60
+
         self.room = room
         self.path = path
+        # Arau-Puchades: Eyring's time where the absorption is even, longer where a pair of surfaces holds it.
         self.rt60_s = self.check_decay(
-            self.room.eyring_rt60(
-                air_attenuation_db_per_m=self.air.attenuation_or_zero, speed_of_sound=self.air.speed_of_sound
+            arau_puchades_rt60(
+                room.volume_m3,
+                room.plane_areas_m2,
+                room.absorption,
+                room.plane_normals,
+                air_attenuation_db_per_m=self.air.attenuation_or_zero,
+                speed_of_sound=self.air.speed_of_sound,
             )
         )
+        requested = self.room_spec.rays
+        # Rays feed the tail and the scattered early energy; without a tail there is nothing to feed.
+        self.rays = (DEFAULT_RAYS if requested is None else requested) if self.room_spec.late_reverb else 0
+        #: The traced decay of each source propagated so far (RT60 per band), for reports.
+        self.traced_rt60_s: list[np.ndarray] = []
+        #: Bands the rays could not tell in the last trace (they keep the formula's decay).
+        self.untraced_bands = 0
         many = len(self.room.plane_names) > self.MANY_PLANES
         default_order = 1 if many else self.DEFAULT_ORDER
         self.max_order = default_order if self.room_spec.max_order is None else self.room_spec.max_order
@@ -386,32 +417,103 @@ class MeshModel(_Room):
                 f"{label}: position {np.round(source_position, 3).tolist()} is outside the mesh room "
                 f"{self.path}; positions are in the mesh's coordinates"
             )
+        source = np.asarray(source_position, dtype=float)
         early, order = mesh_image_arrivals(
             self.room,
-            np.asarray(source_position, dtype=float),
+            source,
             self.listener,
             self.rotation,
             max_order=self.max_order,
             speed_of_sound=self.air.speed_of_sound,
             air_absorption_db_per_m=self.air.attenuation_db_per_m,
             head_radius=self.head_radius,
+            scattering=self.room.scattering_or_zero if self.rays else None,
         )
         mixing_time = self.mixing_time(early, order)
         if self.room_spec.late_reverb:
             # The tail carries everything after the join; images past it would count twice.
             keep = early.delay_s < mixing_time
             early, order = _subset(early, keep), order[keep]
+        if self.rays:
+            return self._traced(source, early, order, mixing_time)
         # Order-limited images thin out before the join: the level comes from diffuse-field theory.
         decay = self.decay(early, order, mixing_time, self.rt60_s, self.room.volume_m3, complete=False)
         return SourcePropagation(_flat_to_broadband(early), decay, order)
+
+    def describe_decay(self) -> str | None:
+        if not self.room_spec.late_reverb:
+            return None
+        if not self.traced_rt60_s:
+            return _decay_line(self.rt60_s, "Arau-Puchades' formula: absorption by the axis its surfaces face")
+        mean = np.mean(self.traced_rt60_s, axis=0)
+        sources = len(self.traced_rt60_s)
+        origin = f"ray tracing, {self.rays} rays per source" + (f", mean of {sources} sources" if sources > 1 else "")
+        if self.untraced_bands:
+            origin += f"; Arau-Puchades' formula in {self.untraced_bands} bands the rays could not tell"
+        return _decay_line(mean, origin)
+
+    def trace_duration(self, mixing_time_s: float) -> float:
+        """Seconds to follow the rays: past the join by enough to fit the decay (a third of the longest RT60)."""
+        longest = float(np.max(self.rt60_s))
+        return float(min(self.MAX_TRACE_S, max(mixing_time_s + 0.15, longest / 3.0)))
+
+    def _traced(self, source: np.ndarray, early: Arrivals, order: np.ndarray, mixing_time: float) -> SourcePropagation:
+        """Image sources plus the traced scattered energy before the join; the tail's level and decay from the trace."""
+        from soundstage.acoustics.room.late_reverb import DiffuseDecay
+        from soundstage.acoustics.room.ray_tracing import fit_late_decay, rain_arrivals, trace_energy
+
+        spec = self.room_spec
+        seed = [spec.seed, _position_seed(source)]
+        response = trace_energy(
+            self.room,
+            self.room.scattering_or_zero,
+            source,
+            self.listener,
+            duration_s=self.trace_duration(mixing_time),
+            specular_order=self.max_order,
+            n_rays=self.rays,
+            speed_of_sound=self.air.speed_of_sound,
+            air_absorption_db_per_m=self.air.attenuation_db_per_m,
+            seed=np.random.SeedSequence(seed).generate_state(1)[0],
+        )
+        rained = rain_arrivals(
+            response,
+            mixing_time,
+            self.rotation,
+            speed_of_sound=self.air.speed_of_sound,
+            band_centers_hz=OCTAVE_BANDS_HZ,
+            rng=np.random.default_rng(seed),
+        )
+        rt60, rate = fit_late_decay(response, mixing_time)
+        # A band the trace cannot tell (no energy after the join) keeps the formula's decay and level.
+        formula = diffuse_energy_rate(self.room.volume_m3, mixing_time, self.rt60_s, self.air.speed_of_sound)
+        unknown = ~np.isfinite(rt60)
+        rt60 = np.where(unknown, self.rt60_s, rt60)
+        rate = np.where(unknown, formula, rate)
+        self.untraced_bands = max(self.untraced_bands, int(np.count_nonzero(unknown)))
+        self.traced_rt60_s.append(rt60)
+        decay = DiffuseDecay(mixing_time, rt60, rate, OCTAVE_BANDS_HZ) if spec.late_reverb else None
+        arrivals = Arrivals.concatenate([_banded(early), rained])
+        orders = np.concatenate([order, np.full(len(rained.delay_s), self.max_order + 1)])
+        return SourcePropagation(arrivals, decay, orders)
 
     def describe(self) -> str:
         rt = float(self.rt60_s[_RT60_BAND])
         tail = "diffuse tail" if self.room_spec.late_reverb else "no tail"
         repaired = f", repaired on load: {', '.join(self.room.repairs)}" if self.room.repairs else ""
+        if self.rays and self.traced_rt60_s:
+            at_1k = sorted(float(t[_RT60_BAND]) for t in self.traced_rt60_s)
+            spread = f"{at_1k[0]:.2f}" if at_1k[-1] - at_1k[0] < 0.005 else f"{at_1k[0]:.2f}–{at_1k[-1]:.2f}"
+            early = f" + scattered energy by ray tracing ({self.rays} rays, diffuse rain)"
+            decay = f"traced RT60 {spread} s at 1 kHz"
+        elif self.rays:
+            early = f" + scattered energy by ray tracing ({self.rays} rays, diffuse rain)"
+            decay = f"Arau-Puchades RT60 {rt:.2f} s at 1 kHz before tracing"
+        else:
+            early, decay = "", f"Arau-Puchades RT60 {rt:.2f} s at 1 kHz"
         return (
             f"mesh {self.path.name} ({len(self.room.plane_names)} planes, {self.room.volume_m3:.0f} m³), "
-            f"image sources to order {self.max_order} + {tail}, Eyring RT60 {rt:.2f} s at 1 kHz{repaired}"
+            f"image sources to order {self.max_order}{early} + {tail}, {decay}{repaired}"
         )
 
 
@@ -448,6 +550,16 @@ def diffuse_energy_rate(volume_m3: float, time_s: float, rt60_s: np.ndarray, spe
         Σ gain² per second.
     """
     return 4.0 * math.pi * speed_of_sound / volume_m3 * 10.0 ** (-6.0 * time_s / np.asarray(rt60_s, dtype=float))
+
+
+def _decay_line(rt60_s: np.ndarray, origin: str) -> str:
+    """``RT60 125 Hz 1.62 s, 250 Hz 1.58 s, … (origin)`` for the bands up to 8 kHz."""
+    bands = ", ".join(
+        f"{f / 1000:g} kHz {t:.2f} s" if f >= 1000 else f"{f:g} Hz {t:.2f} s"
+        for f, t in zip(OCTAVE_BANDS_HZ, rt60_s, strict=True)
+        if f <= 8000
+    )
+    return f"RT60 {bands} ({origin})"
 
 
 def _listener_xyz(scene: Scene) -> np.ndarray:

@@ -254,6 +254,11 @@ class _Job:
 
     def result(self, audio: np.ndarray, inputs: set[InputFile]) -> RenderResult:
         encoder = self.encoder
+        # Said again now the sources are propagated: a traced room knows its decay only after.
+        self.details["propagation"] = self.model.describe()
+        decay = self.model.describe_decay()
+        if decay:
+            self.details["decay"] = decay
         return RenderResult(
             audio,
             self.sample_rate,

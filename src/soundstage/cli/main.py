@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the impulse response of each source instead of the mix (32-bit float unless --bit-depth): "
         "one file per source, OUTPUT's name suffixed with the source's name (-o ir.wav → ir_NAME.wav)",
     )
+    render.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print what the render used, one line each: head, propagation, the room's decay per band and "
+        "where it came from (ray tracing or a formula)",
+    )
     _add_hrtf_option(render)
     _add_write_options(render, bit_depth_default=None)
     add_memory_option(render)
@@ -248,7 +254,14 @@ def _render(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(_describe(report, result))
+    if args.explain:
+        print(_explain(result))
     return 0
+
+
+def _explain(result) -> str:
+    """What the render used, one ``name: value`` line each (its details, the decay per band among them)."""
+    return "\n".join(f"{key}: {value}" for key, value in result.details.items())
 
 
 def _render_options(args: argparse.Namespace) -> dict:
@@ -281,6 +294,8 @@ def _render_impulse_responses(args: argparse.Namespace, scene) -> int:
         )
         if not args.quiet:
             print(_describe(report, result))
+    if args.explain and results:
+        print(_explain(results[-1][1]))
     return 0
 
 
@@ -313,7 +328,8 @@ def _describe(report, result) -> str:
         parts.append(f"normalised by {report.gain_db:+.1f} dB")
     if report.peak_dbfs > 0:
         parts.append("peak above full scale kept in float; normalise before converting to integer PCM")
-    parts.extend(f"{key} {value}" for key, value in result.details.items())
+    # The decay per band is long; --explain prints it.
+    parts.extend(f"{key} {value}" for key, value in result.details.items() if key != "decay")
     return "; ".join(parts)
 
 

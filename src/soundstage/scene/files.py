@@ -162,6 +162,8 @@ def describe_validation_error(error: ValidationError) -> str:
         message = f"must be a finite number (got {first.get('input')!r})"
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    if message.startswith(f"{location}.") or message.startswith(f"{location}:"):
+        return f"{message}{suffix}"  # a validator named a field inside this one (room.materials.walls...)
     return f"{location}: {message}{suffix}"
 
 

@@ -280,7 +280,7 @@ class Propagation(_Strict):
     relative_humidity: float = Field(50.0, ge=0.0, le=100.0)
 
 
-MaterialValue = str | float | list[float]
+MaterialValue = str | float | list[float] | dict[str, str | float | list[float]]
 
 
 class Shoebox(_Strict):
@@ -325,6 +325,10 @@ class Room(_Strict):
         Jitter of image sources of order ≥ 2 in metres (0.05–0.1 breaks up flutter echoes).
     seed : int
         Seed of the tail's noise and the jitter, for reproducible renders.
+    rays : int or None
+        Mesh rooms: rays traced per source for the scattered early energy and the tail's level and
+        decay per band (None: :data:`~soundstage.acoustics.room.ray_tracing.DEFAULT_RAYS`; 0: no
+        tracing — the tail then decays at Arau-Puchades' rate from the diffuse-field level).
     """
 
     shoebox: Shoebox | None = None
@@ -337,21 +341,23 @@ class Room(_Strict):
     late_reverb: bool = True
     randomize: float = Field(0.0, ge=0.0, le=1.0)
     seed: int = Field(0, ge=0, lt=2**63)
+    rays: int | None = Field(None, ge=0, le=1_000_000)
 
     @field_validator("materials", "ground")
     @classmethod
     def _known_materials(cls, value: Any, info: Any) -> Any:
-        from soundstage.acoustics.room.materials import absorption_coefficients
+        from soundstage.acoustics.room.materials import absorption_coefficients, is_material_mapping
         from soundstage.errors import ParameterError
 
-        specs = value.items() if isinstance(value, dict) else [(None, value)]
+        one = not isinstance(value, dict) or is_material_mapping(value)  # {absorption, scattering} is one material
+        specs = [(None, value)] if one else value.items()
         for key, spec in specs:
             if spec is None:
                 continue
             try:
                 absorption_coefficients(spec, field=f"room.{info.field_name}" + (f".{key}" if key else ""))
             except ParameterError as error:
-                raise ValueError(str(error).split(": ", 1)[-1]) from None
+                raise ValueError(str(error)) from None  # it names the field, down to the surface and key
         return value
 
     @model_validator(mode="after")
@@ -372,6 +378,8 @@ class Room(_Strict):
                 "an open scene (ground) has the direct sound and one ground reflection only: "
                 f"drop {', '.join(sorted(unused))}"
             )
+        if self.mesh is None and self.rays is not None:
+            raise ValueError("rays are traced in mesh rooms only (a shoebox's image sources reach its tail); drop rays")
         if self.mesh is not None and "randomize" in self.model_fields_set:
             raise ValueError("randomize moves shoebox image sources only; drop it for a mesh room")
         return self

@@ -143,20 +143,29 @@ def shoebox_paths(
 
 
 def mesh_paths(
-    room, source_position: np.ndarray, listener_position: np.ndarray, *, max_distance_m: float, max_order: int
+    room,
+    source_position: np.ndarray,
+    listener_position: np.ndarray,
+    *,
+    max_distance_m: float,
+    max_order: int,
+    scattering: np.ndarray | None = None,
 ) -> ImagePaths:
     """The visible image sources of a mesh room within ``max_distance_m``, as paths keyed by their planes.
+
+    With ``scattering`` (P, B), each reflection keeps only its specular share, as
+    :func:`~soundstage.acoustics.room.mesh.mesh_image_arrivals` does.
 
     An image made by reflecting off planes ``p1, p2, …`` (first reflection first) is the source under the
     composition of the planes' reflections ``x → x − 2 (n·x − d) n``, an affine map that does not depend on
     where the source is; which images are visible does, so the set is refreshed as the source moves.
     """
-    from soundstage.acoustics.room.mesh import visible_images
+    from soundstage.acoustics.room.mesh import log_pressure_reflection, visible_images
 
     source = np.asarray(source_position, dtype=float)
     listener = np.asarray(listener_position, dtype=float)
     _images, orders, chains = visible_images(room, source, listener, max_order=max_order, max_distance_m=max_distance_m)
-    log_coefficient = 0.5 * np.log1p(-room.absorption)
+    log_coefficient = log_pressure_reflection(room.absorption, scattering)
     k = len(chains)
     matrices = np.repeat(np.eye(3)[None], k, axis=0)
     offsets = np.zeros((k, 3))

@@ -81,6 +81,7 @@ def engine_for_scene(
 
             seed = scene.room.seed if scene.room is not None else 0
             tail = diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index]))
+        tail = _with_scattered_energy(encoder, model, propagation, tail)
         paths_of, update, reach = _paths_of(model, start_xyz, propagation, c)
         if model.name == "ground":
             # The bounce off the ground is longer than the direct sound by at most twice the heights.
@@ -206,8 +207,12 @@ def _paths_of(model: PropagationModel, start_xyz: np.ndarray, propagation, c: fl
         else:
             reach = (model.max_order + 1) * model.room.diagonal_m
 
+        scattering = model.room.scattering_or_zero if model.rays else None
+
         def mesh(source: np.ndarray, listener: np.ndarray):
-            return mesh_paths(model.room, source, listener, max_distance_m=reach, max_order=model.max_order)
+            return mesh_paths(
+                model.room, source, listener, max_distance_m=reach, max_order=model.max_order, scattering=scattering
+            )
 
         return mesh, REFLECTION_UPDATE_BLOCKS, reach
     horizon = model.mixing_time(start_xyz) if spec.late_reverb else float(np.max(model.rt60_s))
@@ -217,6 +222,25 @@ def _paths_of(model: PropagationModel, start_xyz: np.ndarray, propagation, c: fl
         return shoebox_paths(model.room, source, listener, max_distance_m=reach, max_order=spec.max_order)
 
     return shoebox, REFLECTION_UPDATE_BLOCKS, reach
+
+
+def _with_scattered_energy(encoder, model, propagation, tail: np.ndarray | None) -> np.ndarray | None:
+    """``tail`` plus a mesh room's traced scattered early energy, which, like the tail, stays where the source
+    started (the image sources follow it)."""
+    if model.name != "mesh" or not model.rays:
+        return tail
+    rained = propagation.reflection_order > model.max_order
+    if not rained.any():
+        return tail
+    from soundstage.acoustics.propagation import _subset
+
+    scattered = encoder.impulse_response(_subset(propagation.early, rained))
+    if tail is None:
+        return scattered
+    combined = np.zeros((scattered.shape[0], max(scattered.shape[1], tail.shape[1])))
+    combined[:, : scattered.shape[1]] += scattered
+    combined[:, : tail.shape[1]] += tail
+    return combined
 
 
 def _check_inside_mesh(model, path: PointPath, listener: PointPath, field: str) -> None:

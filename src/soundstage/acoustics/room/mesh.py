@@ -39,7 +39,12 @@ import numpy as np
 
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ, Arrivals
 from soundstage.acoustics.room.image_arrivals import image_source_arrivals
-from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients
+from soundstage.acoustics.room.materials import (
+    MaterialSpec,
+    absorption_coefficients,
+    is_material_mapping,
+    scattering_coefficients,
+)
 from soundstage.acoustics.room.mesh_repair import repair_mesh
 from soundstage.acoustics.room.reverberation_time import eyring_rt60
 from soundstage.conventions import DEFAULT_HEAD_RADIUS, SPEED_OF_SOUND
@@ -83,6 +88,9 @@ class MeshRoom:
         Area of each plane in m².
     absorption : np.ndarray, shape (P, B)
         Absorption of each plane at each band of :data:`~soundstage.acoustics.arrivals.OCTAVE_BANDS_HZ`.
+    scattering : np.ndarray, shape (P, B), or None
+        Scattering coefficient of each plane per band (:mod:`~soundstage.acoustics.room.materials`);
+        None for a room built without materials' scattering.
     plane_names : tuple of str
         Material group (or role: floor, ceiling, walls) of each plane, for messages and reports.
     volume_m3 : float
@@ -106,6 +114,12 @@ class MeshRoom:
     volume_m3: float
     source_path: str
     repairs: tuple[str, ...] = ()
+    scattering: np.ndarray | None = None
+
+    @property
+    def scattering_or_zero(self) -> np.ndarray:
+        """Scattering of each plane per band, shape (P, B) (zero where the room was given none)."""
+        return np.zeros_like(self.absorption) if self.scattering is None else self.scattering
 
     @property
     def surface_area_m2(self) -> float:
@@ -199,7 +213,11 @@ def load_mesh_room(
 
 def _read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     """Vertices (V, 3), triangles (T, 3) and per-triangle group names (or None) of a mesh file."""
-    import trimesh  # lazily: it is only needed for mesh rooms
+    if path.suffix.lower() == ".obj":
+        plain = read_plain_obj(path)
+        if plain is not None:
+            return plain
+    import trimesh  # lazily, and only for what read_plain_obj leaves to it: importing it takes a second
 
     try:
         # OBJ: one geometry per object, group and material, so that their names survive.
@@ -236,6 +254,84 @@ def _read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | Non
     if not len(triangles):
         raise InputFileError(f"{path}: the file holds no triangles; export the room as a triangle mesh")
     return vertices, triangles, groups
+
+
+def read_plain_obj(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None] | None:
+    """Vertices, triangles and group names of an OBJ file, read without trimesh; None if it needs trimesh.
+
+    Importing trimesh, which reads every other format, takes about a second: most of a small mesh
+    room's render. The triangles are trimesh's (polygons split into fans); a face is named by its
+    ``usemtl`` material when the ``mtllib`` files define it, else by its ``o`` and ``g`` names joined
+    by ``_`` (trimesh names faces with texture coordinates after a made-up material instead); None
+    when the file names nothing. A file whose naming is ambiguous (a material no library defines,
+    faces before the first group of a grouped file) or that this reader cannot read (a malformed
+    line) is left to trimesh, whose errors name the problem.
+    """
+    vertices: list[list[float]] = []
+    triangles: list[tuple[int, int, int]] = []
+    labels: list[str] = []
+    face_materials: list[str] = []
+    libraries: list[str] = []
+    obj = group = material = ""
+    materials_used = False
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                words = line.split()
+                if not words:
+                    continue
+                keyword = words[0]
+                if keyword == "v":
+                    vertices.append([float(words[1]), float(words[2]), float(words[3])])
+                elif keyword == "f":
+                    corners = [int(word.split("/")[0]) for word in words[1:]]
+                    if len(corners) < 3:
+                        return None
+                    corners = [c - 1 if c > 0 else len(vertices) + c for c in corners]
+                    label = "_".join(name for name in (obj, group) if name)
+                    for k in range(1, len(corners) - 1):
+                        triangles.append((corners[0], corners[k], corners[k + 1]))
+                        labels.append(label)
+                        face_materials.append(material)
+                elif keyword == "o":
+                    obj = " ".join(words[1:])
+                elif keyword == "g":
+                    group = " ".join(words[1:])
+                elif keyword == "usemtl":
+                    material = " ".join(words[1:])
+                    materials_used = True
+                elif keyword == "mtllib":
+                    libraries += words[1:]
+    except (OSError, UnicodeDecodeError, ValueError, IndexError):
+        return None
+    if not triangles or not vertices:
+        return None
+    array = np.asarray(triangles, dtype=np.int64)
+    if array.min() < 0 or array.max() >= len(vertices):
+        return None
+    if materials_used:
+        # Named by material only when every face has one the libraries define (trimesh's rule).
+        defined = _materials_defined(path, libraries)
+        if defined is None or not all(face_materials) or not set(face_materials) <= defined:
+            return None
+        return np.asarray(vertices, dtype=float), array, face_materials
+    if not any(labels):
+        return np.asarray(vertices, dtype=float), array, None
+    if not all(labels):
+        return None  # some faces named, some not: trimesh names those after the file
+    return np.asarray(vertices, dtype=float), array, labels
+
+
+def _materials_defined(path: Path, libraries: list[str]) -> set[str] | None:
+    """The material names the OBJ's ``mtllib`` files define; None if one is missing or unreadable."""
+    names: set[str] = set()
+    for library in libraries:
+        try:
+            text = (path.parent / library).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        names |= {line.split(maxsplit=1)[1].strip() for line in text.splitlines() if line.startswith("newmtl ")}
+    return names
 
 
 def mesh_room_from_arrays(
@@ -321,10 +417,11 @@ def mesh_room_from_arrays(
     normals = cross / (2.0 * areas[:, None])
     up, down = normals[:, 2] > ROLE_NORMAL_Z, normals[:, 2] < -ROLE_NORMAL_Z
     roles = np.where(up, "floor", np.where(down, "ceiling", "walls"))
-    face_names, face_absorption = _assign_materials(labels, roles, materials, name)
+    face_names, face_coefficients = _assign_materials(labels, roles, materials, name)
+    n_bands = len(OCTAVE_BANDS_HZ)
 
     plane_of_triangle = _merge_planes(
-        normals, np.einsum("ij,ij->i", normals, corners[:, 0]), face_names, face_absorption, size
+        normals, np.einsum("ij,ij->i", normals, corners[:, 0]), face_names, face_coefficients, size
     )
     n_planes = int(plane_of_triangle.max()) + 1
     plane_areas = np.bincount(plane_of_triangle, weights=areas, minlength=n_planes)
@@ -341,11 +438,12 @@ def mesh_room_from_arrays(
         plane_normals=plane_normals,
         plane_offsets=plane_offsets,
         plane_areas_m2=plane_areas,
-        absorption=face_absorption[first],
+        absorption=face_coefficients[first, :n_bands],
         plane_names=tuple(str(face_names[i]) for i in first),
         volume_m3=volume,
         source_path=name,
         repairs=repairs,
+        scattering=face_coefficients[first, n_bands:],
     )
 
 
@@ -499,12 +597,12 @@ def _assign_materials(
     materials: Mapping[str, MaterialSpec] | MaterialSpec | None,
     name: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Name (group or role) and absorption (T, B) of every triangle."""
+    """Name (group or role) and coefficients (T, 2B) of every triangle: absorption, then scattering per band."""
     names = np.where(labels != "", labels, roles).astype(object)  # the group where there is one
-    if materials is None or not isinstance(materials, Mapping):
+    if materials is None or not isinstance(materials, Mapping) or is_material_mapping(materials):
         spec = DEFAULT_MATERIAL if materials is None else materials
-        absorption = absorption_coefficients(spec, field="room.materials")
-        return names, np.repeat(absorption[None, :], len(labels), axis=0)
+        coefficients = _coefficients(spec, "room.materials")
+        return names, np.repeat(coefficients[None, :], len(labels), axis=0)
     given = dict(materials)
     groups = sorted({str(g) for g in labels if g})
     stray = [key for key in given if key not in groups and key not in ROLES and key != "default"]
@@ -513,8 +611,8 @@ def _assign_materials(
             f"room.materials: {stray[0]!r} matches no group of {name} (groups: {', '.join(groups) or 'none'}); "
             "use a group name, floor, ceiling, walls or default"
         )
-    resolved = {key: absorption_coefficients(spec, field=f"room.materials.{key}") for key, spec in given.items()}
-    absorption = np.full((len(labels), len(OCTAVE_BANDS_HZ)), np.nan)
+    resolved = {key: _coefficients(spec, f"room.materials.{key}") for key, spec in given.items()}
+    absorption = np.full((len(labels), 2 * len(OCTAVE_BANDS_HZ)), np.nan)
     by_group = np.array([str(g) in given for g in labels], dtype=bool)
     for key in given:
         if key in groups:
@@ -536,6 +634,11 @@ def _assign_materials(
         absorption[unmatched] = resolved["default"]
     # Faces given their material by role are reported by role.
     return np.where(by_role, roles, names).astype(object), absorption
+
+
+def _coefficients(spec: MaterialSpec, field: str) -> np.ndarray:
+    """A material's absorption and scattering per band, end to end (2B,)."""
+    return np.concatenate([absorption_coefficients(spec, field=field), scattering_coefficients(spec, field=field)])
 
 
 def _merge_planes(
@@ -602,6 +705,7 @@ def mesh_image_arrivals(
     air_absorption_db_per_m: np.ndarray | None = None,
     max_delay_s: float | None = None,
     head_radius: float = DEFAULT_HEAD_RADIUS,
+    scattering: np.ndarray | None = None,
 ) -> tuple[Arrivals, np.ndarray]:
     """The direct sound and the visible image sources of a point source in a mesh room.
 
@@ -622,6 +726,10 @@ def mesh_image_arrivals(
         Drop arrivals later than this many seconds (None: keep all up to ``max_order``).
     head_radius : float, default 0.0875
         A source closer than this to the listener is inside the head.
+    scattering : np.ndarray or None, shape (P, B)
+        Scattering of each plane: each reflection then keeps only its specular share ``√(1 − s)``
+        (the scattered share reaches the listener through
+        :func:`~soundstage.acoustics.room.ray_tracing.trace_energy`). None: all of it.
 
     Returns
     -------
@@ -678,7 +786,7 @@ def mesh_image_arrivals(
 
     max_distance = np.inf if max_delay_s is None else max_delay_s * speed_of_sound
     images, orders, chains = visible_images(room, source, listener, max_order=max_order, max_distance_m=max_distance)
-    log_reflection = 0.5 * np.log1p(-room.absorption)  # (P, B): log of the pressure reflection coefficient
+    log_reflection = log_pressure_reflection(room.absorption, scattering)
     log_gain = np.zeros((len(images), len(OCTAVE_BANDS_HZ)))
     for k, chain in enumerate(chains):
         for plane in chain:
@@ -692,6 +800,18 @@ def mesh_image_arrivals(
         air_absorption_db_per_m=air_absorption_db_per_m,
     )
     return arrivals, orders
+
+
+def log_pressure_reflection(absorption: np.ndarray, scattering: np.ndarray | None = None) -> np.ndarray:
+    """Natural log of each plane's pressure reflection coefficient per band, shape (P, B).
+
+    ``√(1 − α)``; with ``scattering``, times ``√(1 − s)``: the specular share of the reflection, when the
+    scattered share reaches the listener another way (:mod:`~soundstage.acoustics.room.ray_tracing`).
+    """
+    log_reflection = 0.5 * np.log1p(-np.asarray(absorption, dtype=float))
+    if scattering is not None:
+        log_reflection = log_reflection + 0.5 * np.log1p(-np.minimum(scattering, 1.0 - 1e-12))
+    return log_reflection
 
 
 def visible_images(

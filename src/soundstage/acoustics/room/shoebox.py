@@ -30,7 +30,7 @@ import numpy as np
 
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ, Arrivals
 from soundstage.acoustics.room.image_arrivals import image_source_arrivals
-from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients
+from soundstage.acoustics.room.materials import MaterialSpec, absorption_coefficients, is_material_mapping
 from soundstage.acoustics.room.reverberation_time import eyring_rt60
 from soundstage.conventions import SPEED_OF_SOUND
 from soundstage.errors import ParameterError
@@ -128,7 +128,7 @@ def surface_absorption(materials: Mapping[str, MaterialSpec] | MaterialSpec | No
     >>> a[:, 0].tolist()   # 125 Hz: four walls, carpet floor, plaster ceiling
     [0.1, 0.1, 0.1, 0.1, 0.02, 0.013]
     """
-    if materials is None or not isinstance(materials, Mapping):
+    if materials is None or not isinstance(materials, Mapping) or is_material_mapping(materials):
         given: dict[str, MaterialSpec] = dict(DEFAULT_MATERIALS) if materials is None else {"default": materials}
     else:
         given = dict(materials)
