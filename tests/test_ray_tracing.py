@@ -186,7 +186,7 @@ def test_in_a_box_the_traced_energy_beyond_the_image_order_is_the_lattices(scatt
         listener,
         duration_s=0.3,
         specular_order=2,
-        n_rays=4000,
+        n_rays=8000,
     )
     lattice, order = shoebox_arrivals(
         ShoeboxRoom(np.array(SIZE), np.full((6, B), 0.1)), source, listener, np.eye(3), max_delay_s=0.3, max_order=None
@@ -196,3 +196,13 @@ def test_in_a_box_the_traced_energy_beyond_the_image_order_is_the_lattices(scatt
         expected = images[(order > 2) & (lattice.delay_s >= start) & (lattice.delay_s < stop)].sum()
         traced = response.histogram[round(start / response.bin_s) : round(stop / response.bin_s), 3].sum()
         assert traced == pytest.approx(expected, rel=0.07), (start, stop)
+
+
+def test_the_trace_is_the_same_on_one_thread_as_on_two(monkeypatch):
+    room = box(0.1)
+    args = (room, np.full_like(room.absorption, 0.3), np.array([1.0, 1.0, 1.2]), np.array([3.5, 2.5, 1.6]))
+    responses = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("SOUNDSTAGE_THREADS", threads)
+        responses.append(trace_energy(*args, duration_s=0.1, specular_order=1, n_rays=500, seed=7).energy)
+    np.testing.assert_array_equal(responses[0], responses[1])

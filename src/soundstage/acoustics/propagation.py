@@ -453,9 +453,10 @@ class MeshModel(_Room):
         return _decay_line(mean, origin)
 
     def trace_duration(self, mixing_time_s: float) -> float:
-        """Seconds to follow the rays: past the join by enough to fit the decay (a third of the longest RT60)."""
+        """Seconds to follow the rays: past the join by enough to fit the decay (0.3 s, or a third of the longest
+        RT60 when that is longer), at most :attr:`MAX_TRACE_S`."""
         longest = float(np.max(self.rt60_s))
-        return float(min(self.MAX_TRACE_S, max(mixing_time_s + 0.15, longest / 3.0)))
+        return float(min(self.MAX_TRACE_S, max(mixing_time_s + 0.3, longest / 3.0)))
 
     def _traced(self, source: np.ndarray, early: Arrivals, order: np.ndarray, mixing_time: float) -> SourcePropagation:
         """Image sources plus the traced scattered energy before the join; the tail's level and decay from the trace."""
@@ -485,6 +486,8 @@ class MeshModel(_Room):
             rng=np.random.default_rng(seed),
         )
         rt60, rate = fit_late_decay(response, mixing_time)
+        if spec.rt60 is not None:
+            rt60 = np.where(np.isfinite(rt60), self.rt60_s, rt60)  # the decay the scene asks for, at the traced level
         # A band the trace cannot tell (no energy after the join) keeps the formula's decay and level.
         formula = diffuse_energy_rate(self.room.volume_m3, mixing_time, self.rt60_s, self.air.speed_of_sound)
         unknown = ~np.isfinite(rt60)
