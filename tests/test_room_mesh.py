@@ -463,3 +463,27 @@ def test_a_plain_obj_room_loads_without_importing_trimesh(tmp_path):
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["6", "False"]
+
+
+def test_a_mesh_room_is_made_once_and_read_back_the_same(tmp_path, monkeypatch):
+    from soundstage.acoustics.room import mesh
+
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path / "cache"))
+    path = write_obj(tmp_path / "box.obj", *box_arrays())
+    materials = {**BOX_MATERIALS, "x0": {"absorption": 0.1, "scattering": 0.4}}
+    made = mesh.load_mesh_room(path, materials)
+    kept = list((tmp_path / "cache" / "rooms").glob("*.npz"))
+    assert len(kept) == 1
+    monkeypatch.setattr(mesh, "_read_mesh_file", lambda p: pytest.fail("the kept room was not used"))
+    again = mesh.load_mesh_room(path, materials)
+    for name in ("vertices", "triangles", "plane_of_triangle", "plane_normals", "absorption", "scattering"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(made, name))
+    assert (again.plane_names, again.volume_m3, again.repairs) == (made.plane_names, made.volume_m3, made.repairs)
+    # Other materials, or an edited file, make another room.
+    monkeypatch.undo()
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path / "cache"))
+    other = mesh.load_mesh_room(path, 0.3)
+    assert np.allclose(other.absorption, 0.3)
+    path.write_text(path.read_text() + "\n")
+    mesh.load_mesh_room(path, materials)
+    assert len(list((tmp_path / "cache" / "rooms").glob("*.npz"))) == 3

@@ -296,3 +296,26 @@ def test_scattering_moves_energy_from_the_image_sources_into_the_traced_arrivals
     np.testing.assert_allclose(rough_first, smooth_first * np.sqrt(0.5))
     # A smooth box rains only from its third reflections on; a rough one from its first.
     assert rough_rain > 2.0 * smooth_rain
+
+
+def test_explain_says_where_the_decay_came_from(tmp_path, capsys) -> None:
+    import yaml
+
+    _box_obj(tmp_path / "box.obj")
+    soundfile.write(tmp_path / "a.wav", _noise(), RATE)
+    for rays, origin in ((None, "ray tracing, 2000 rays per source"), (0, "Arau-Puchades' formula")):
+        scene = {
+            "output": {"format": "omni", "sample_rate": RATE},
+            "room": {"mesh": "box.obj", "materials": UNEVEN, "rays": rays},
+            "listener": {"position": LISTENER},
+            "sources": [{"audio": "a.wav", "position": [2.0, 1.5, 1.5]}],
+        }
+        (tmp_path / "scene.yaml").write_text(yaml.safe_dump(scene))
+        code = main(
+            ["render", str(tmp_path / "scene.yaml"), "-o", str(tmp_path / "out.wav"), "--overwrite", "--explain"]
+        )
+        lines = capsys.readouterr().out.splitlines()
+        assert code == 0
+        decay = next(line for line in lines if line.startswith("decay: RT60 125 Hz"))
+        assert origin in decay and "8 kHz" in decay
+        assert not any("decay RT60" in line for line in lines)  # the one-line summary leaves it to --explain

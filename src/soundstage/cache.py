@@ -1,13 +1,22 @@
 """Where Soundstage keeps what it makes once and reuses: ``$SOUNDSTAGE_CACHE``, or ``~/.cache/soundstage``.
 
 Each kind of thing has its folder there: ``hrtf`` (downloaded head sets), ``heads`` (measured heads
-processed for a sample rate), ``generated`` (text-to-audio sounds), ``serve`` (the web page's files).
+processed for a sample rate), ``rooms`` (mesh rooms repaired and merged into planes), ``generated``
+(text-to-audio sounds), ``serve`` (the web page's files).
+
+What is made is kept as NumPy files written atomically (:func:`load_or_make`), named by what it was made from
+and by a hash of the code that made it (:func:`code_version`): an edited input or an upgrade is a new name.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 #: Environment variable naming the cache's root folder.
 CACHE_VARIABLE = "SOUNDSTAGE_CACHE"
@@ -22,3 +31,47 @@ def cache_dir(kind: str) -> Path:
     """
     root = os.environ.get(CACHE_VARIABLE)
     return (Path(root).expanduser() if root else Path.home() / ".cache" / "soundstage") / kind
+
+
+@functools.cache
+def code_version(modules: tuple[str, ...], layout: int = 1) -> str:
+    """A short hash of the source of ``modules`` (the code that makes a kept thing) and of its ``layout`` number."""
+    import hashlib
+    from importlib.util import find_spec
+
+    digest = hashlib.sha256(str(layout).encode())
+    for name in modules:
+        spec = find_spec(name)
+        if spec is not None and spec.origin and Path(spec.origin).is_file():
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def load_or_make(target: Path, load: Callable, make: Callable):
+    """``load()`` when ``target`` is there and reads; else ``make()`` → (result, what to keep), kept at ``target``."""
+    try:
+        if target.is_file():
+            return load()
+    except Exception:  # any entry that cannot be read (truncated, damaged, foreign, a bad name) is made again
+        pass
+    result, content = make()
+    keep(target, content)
+    return result
+
+
+def keep(target: Path, content: dict[str, np.ndarray] | np.ndarray) -> None:
+    """Write arrays (``.npz``) or one array (``.npy``) to ``target`` atomically; an unwritable cache is no error."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f"{target.suffix}.part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                if isinstance(content, dict):
+                    np.savez(out, **content)
+                else:
+                    np.save(out, content)
+            os.replace(temp, target)
+        finally:
+            Path(temp).unlink(missing_ok=True)
+    except OSError:
+        return

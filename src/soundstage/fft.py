@@ -1,11 +1,13 @@
 """Real FFTs for the still renderer, without importing SciPy for the small ones.
 
-A short render's transforms are numpy's (the same pocketfft SciPy uses): importing ``scipy.fft`` costs about a
-quarter of a second (its array-API layer brings much of numpy and SciPy along), more than a short render
+A short render's transforms are numpy's (the same pocketfft SciPy uses): importing ``scipy.fft`` costs a
+quarter to half a second (its array-API layer brings much of numpy and SciPy along), more than a short render
 takes. Batches of at least :data:`SCIPY_POINTS` points go through ``scipy.fft``, with
-:func:`soundstage.threads.fft_workers` threads: numpy's forward transform of float32 is about three times
-slower than SciPy's, which pays for the import on long renders. (The moving-sources engines, whose processes
-import SciPy anyway, use ``scipy.fft`` directly.)
+:func:`soundstage.threads.fft_workers` threads: numpy's forward transform of float32 is three to five times
+slower than SciPy's (10 against 3 ms per million points), which pays for the import only past some 30 million
+points. The choice depends on the batch alone, never on what the process has imported, so that a render gives
+the same samples in any process. (The moving-sources engines, whose
+processes import SciPy anyway, use ``scipy.fft`` directly.)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import functools
 import numpy as np
 
 #: Batches of at least this many points (transform length × transforms) use SciPy's threaded FFT.
-SCIPY_POINTS = 1 << 20
+SCIPY_POINTS = 1 << 23
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,13 +14,12 @@ cells its reflections fall in) and the diffuse-field statistics per band set.
 
 from __future__ import annotations
 
-import functools
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from soundstage.cache import load_or_make
 
 #: Changes whenever what is kept changes its layout: older entries are then ignored.
 CACHE_VERSION = 1
@@ -37,18 +36,11 @@ _MAKERS = (
 )
 
 
-@functools.cache
 def code_version() -> str:
     """A short hash of the source of the modules that make what the cache keeps (read once per process)."""
-    import hashlib
-    from importlib.util import find_spec
+    from soundstage.cache import code_version as version_of
 
-    digest = hashlib.sha256(str(CACHE_VERSION).encode())
-    for name in _MAKERS:
-        spec = find_spec(name)
-        if spec is not None and spec.origin and Path(spec.origin).is_file():
-            digest.update(Path(spec.origin).read_bytes())
-    return digest.hexdigest()[:12]
+    return version_of(_MAKERS, CACHE_VERSION)
 
 
 def head_cache_path(path: Path, sample_rate: int, interpolation: str) -> Path:
@@ -85,7 +77,7 @@ def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str |
         head = SofaHRTF.from_file(path, sample_rate, interpolation=interpolation, name=name)
         return head, head.state()
 
-    head = _load_or_make(cached, load, make)
+    head = load_or_make(cached, load, make)
     head.cache_key = cached.stem
     return head
 
@@ -107,34 +99,4 @@ def cached_array(head, kind: str, make: Callable[[], np.ndarray], *, memory_map:
         array = make()
         return array, array
 
-    return _load_or_make(target, lambda: np.load(target, mmap_mode="r" if memory_map else None), made)
-
-
-def _load_or_make(target: Path, load: Callable, make: Callable):
-    """``load()`` when ``target`` is there and reads; else ``make()`` → (result, what to keep), kept at ``target``."""
-    try:
-        if target.is_file():
-            return load()
-    except Exception:  # any entry that cannot be read (truncated, damaged, foreign, a bad name) is made again
-        pass
-    result, content = make()
-    _keep(target, content)
-    return result
-
-
-def _keep(target: Path, content: dict[str, np.ndarray] | np.ndarray) -> None:
-    """Write arrays (``.npz``) or one array (``.npy``) to ``target`` atomically; an unwritable cache is no error."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f"{target.suffix}.part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                if isinstance(content, dict):
-                    np.savez(out, **content)
-                else:
-                    np.save(out, content)
-            os.replace(temp, target)
-        finally:
-            Path(temp).unlink(missing_ok=True)
-    except OSError:
-        return
+    return load_or_make(target, lambda: np.load(target, mmap_mode="r" if memory_map else None), made)

@@ -207,8 +207,79 @@ def load_mesh_room(
         raise ParameterError(f"room mesh scale must be a positive number, got {scale!r}")
     if not path.is_file():
         raise InputFileError(f"{path}: room mesh file not found; check the path")
-    vertices, triangles, groups = _read_mesh_file(path)
-    return mesh_room_from_arrays(vertices * scale, triangles, groups, materials, name=str(path))
+    from soundstage.cache import load_or_make
+
+    kept = _kept_room_path(path, materials, scale)
+
+    def load() -> MeshRoom:
+        with np.load(kept, allow_pickle=False) as state:
+            return _room_from_state(state, str(path))
+
+    def make() -> tuple[MeshRoom, dict[str, np.ndarray]]:
+        vertices, triangles, groups = _read_mesh_file(path)
+        room = mesh_room_from_arrays(vertices * scale, triangles, groups, materials, name=str(path))
+        return room, _room_state(room)
+
+    return load_or_make(kept, load, make)
+
+
+#: The modules whose code turns a mesh file into a :class:`MeshRoom`: a kept room made by other code is not used.
+_ROOM_MAKERS = (
+    "soundstage.acoustics.room.mesh",
+    "soundstage.acoustics.room.mesh_repair",
+    "soundstage.acoustics.room.materials",
+)
+_ROOM_ARRAYS = (
+    "vertices",
+    "triangles",
+    "plane_of_triangle",
+    "plane_normals",
+    "plane_offsets",
+    "plane_areas_m2",
+    "absorption",
+    "scattering",
+)
+
+
+def _kept_room_path(path: Path, materials, scale: float) -> Path:
+    """Where the room made from ``path`` with ``materials`` and ``scale`` is kept (``$SOUNDSTAGE_CACHE/rooms``).
+
+    Reading, repairing and merging a mesh into planes costs more than tracing it (SciPy's import alone is half
+    a second), so a room is made once per file content, materials and scale.
+    """
+    import hashlib
+    import json
+
+    from soundstage.acoustics.hrtf.registry import sha256_of
+    from soundstage.cache import cache_dir, code_version
+
+    try:
+        content = sha256_of(path)
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot be read ({error.strerror or error}); check the file") from None
+    given = json.dumps([materials, float(scale)], sort_keys=True, default=str).encode()
+    return cache_dir("rooms") / (
+        f"{content[:32]}-{hashlib.sha256(given).hexdigest()[:16]}-{code_version(_ROOM_MAKERS)}.npz"
+    )
+
+
+def _room_state(room: MeshRoom) -> dict[str, np.ndarray]:
+    state = {name: np.asarray(getattr(room, name)) for name in _ROOM_ARRAYS if getattr(room, name) is not None}
+    state["plane_names"] = np.array(room.plane_names, dtype=str)
+    state["repairs"] = np.array(room.repairs, dtype=str)
+    state["volume_m3"] = np.array(room.volume_m3)
+    return state
+
+
+def _room_from_state(state, source_path: str) -> MeshRoom:
+    arrays = {name: state[name] for name in _ROOM_ARRAYS if name in state}
+    return MeshRoom(
+        **arrays,
+        plane_names=tuple(str(name) for name in state["plane_names"]),
+        volume_m3=float(state["volume_m3"]),
+        source_path=source_path,
+        repairs=tuple(str(text) for text in state["repairs"]),
+    )
 
 
 def _read_mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
