@@ -203,3 +203,16 @@ def test_make_encoder_fuma_only_at_first_order():
 def test_make_encoder_rejects_bad_sample_rates(rate):
     with pytest.raises(ParameterError, match="sample_rate must be a positive integer"):
         make_encoder("omni", rate)
+
+
+def test_an_arrival_negative_in_every_band_renders_inverted():
+    # Scattered energy arrives with random phase: the ray tracer's arrivals carry a sign.
+    gains = np.linspace(0.2, 0.9, len(OCTAVE_BANDS_HZ))[None, :]
+    encoder = make_encoder("omni", 48000)
+
+    def response(sign):
+        return encoder.impulse_response(
+            Arrivals(np.array([0.01]), sign * gains, np.array([[1.0, 0.0, 0.0]]), np.array([3.43]), OCTAVE_BANDS_HZ)
+        )
+
+    np.testing.assert_array_equal(response(-1.0), -response(1.0))

@@ -30,7 +30,8 @@ class Arrivals:
         Arrival times in seconds after the source emits (propagation delay).
     gain : np.ndarray, shape (K,) or (K, B)
         Linear pressure gain of each arrival: broadband with shape (K,), or per band
-        with shape (K, B) at the centre frequencies ``band_centers_hz``.
+        with shape (K, B) at the centre frequencies ``band_centers_hz`` (negative in every band
+        for an inverted arrival).
     direction : np.ndarray, shape (K, 3)
         Unit vectors *from the listener towards where each arrival comes from*, in the
         head frame (x forward, y left, z up).

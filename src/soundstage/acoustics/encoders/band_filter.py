@@ -268,9 +268,13 @@ def arrival_filters(arrivals: Arrivals, sample_rate: int) -> ArrivalFilters:
     delay = np.asarray(arrivals.delay_s, dtype=float) * sample_rate
     if not arrivals.is_banded:
         return ArrivalFilters(delay, np.asarray(arrivals.gain, dtype=float), None)
-    kernels = band_filters(np.asarray(arrivals.gain, dtype=float), np.asarray(arrivals.band_centers_hz), sample_rate)
+    gains = np.asarray(arrivals.gain, dtype=float)
+    # An arrival whose gains are ≤ 0 in every band is inverted (scattered energy arrives with random phase):
+    # its filter is designed on the magnitudes and the sign kept as its broadband gain.
+    polarity = np.where(np.all(gains <= 0.0, axis=1) & np.any(gains < 0.0, axis=1), -1.0, 1.0)
+    kernels = band_filters(gains * polarity[:, None], np.asarray(arrivals.band_centers_hz), sample_rate)
     centre = (kernels.shape[1] - 1) // 2
-    return ArrivalFilters(delay - centre, np.ones(len(delay)), kernels)
+    return ArrivalFilters(delay - centre, polarity, kernels)
 
 
 def response_length(delay_samples: np.ndarray, kernel_length: int) -> int:

@@ -458,8 +458,9 @@ def rain_arrivals(
     """The response's energy before ``until_s`` as arrivals: one per time bin and direction cell that holds any.
 
     Each arrives at a random moment within its bin (a regular grid would ring at ``1 / bin_s``)
-    from its cell's centre, with gain ``√E`` per band, so that the energy and its direction are
-    kept; a bin the join cuts keeps the share before the join.
+    from its cell's centre, with gain ``±√E`` per band (a random sign: scattered sound arrives with
+    random phase), so that the energy and its direction are kept at every frequency; a bin the join
+    cuts keeps the share before the join.
 
     Parameters
     ----------
@@ -487,7 +488,10 @@ def rain_arrivals(
     bins, cells = np.nonzero(energy.max(axis=2) > 0.0)
     span = covered[bins] * response.bin_s
     delay = start[bins] + rng.random(len(bins)) * span
-    gain = np.sqrt(energy[bins, cells] * covered[bins, None])
+    # Random signs: scattered energy arrives with random phase, so the arrivals of a bin add by energy at every
+    # frequency (positive pulses a fraction of a millisecond apart would add in amplitude below 1 kHz).
+    sign = np.where(rng.random(len(bins)) < 0.5, -1.0, 1.0)
+    gain = sign[:, None] * np.sqrt(energy[bins, cells] * covered[bins, None])
     direction = response.cell_directions[cells] @ np.asarray(listener_rotation, dtype=float)  # room → head frame
     order = np.argsort(delay, kind="stable")
     return Arrivals(delay[order], gain[order], direction[order], delay[order] * speed_of_sound, band_centers_hz)
