@@ -300,11 +300,33 @@ def test_open_mesh_is_rejected(tmp_path):
         load_mesh_room(path)
 
 
-def test_non_manifold_mesh_is_rejected():
-    a_v, a_t, _ = box_arrays(size=(1.0, 1.0, 1.0))
-    b_v, b_t, _ = box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.0))  # shares the edge x = y = 1
-    with pytest.raises(InputFileError, match="not manifold"):
-        mesh_room_from_arrays(np.concatenate([a_v, b_v]), np.concatenate([a_t, b_t + 8]), None, None)
+def test_solids_touching_along_an_edge_load_as_closed_parts():
+    # CAD models of real rooms have them (a cabinet's edge against a pillar): 4 faces on one edge, each solid
+    # still closed. Two obstacles touching along x = y = 2 inside a 4 × 3 × 2.5 m room.
+    parts = [
+        box_arrays(size=(4.0, 3.0, 2.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(2.0, 2.0, 0.5)),
+    ]
+    vertices = np.concatenate([part[0] for part in parts])
+    triangles = np.concatenate([part[1] + 8 * k for k, part in enumerate(parts)])
+    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
+    assert room.volume_m3 == pytest.approx(30.0 - 2.0)
+    inside = room.contains(np.array([[1.5, 1.5, 1.0], [2.5, 2.5, 1.0], [0.5, 0.5, 1.0], [2.5, 1.5, 1.0]]))
+    assert inside.tolist() == [False, False, True, True]
+
+
+def test_a_crack_of_a_fraction_of_a_millimetre_is_closed_and_said(tmp_path):
+    corners, triangles, groups = box_arrays(size=(4.0, 3.0, 2.5))
+    # One corner written twice, 0.3 mm apart (CAD exports of large rooms): the surface is open at 1e-6 of
+    # the diagonal (6 µm) and closed at CRACK_TOLERANCE (0.6 mm).
+    corners = np.vstack([corners, corners[7] + [0.0003, 0.0, 0.0]])
+    moved = np.flatnonzero((triangles == 7).any(axis=1))[:2]
+    triangles = triangles.copy()
+    triangles[moved] = np.where(triangles[moved] == 7, 8, triangles[moved])
+    room = load_mesh_room(write_obj(tmp_path / "cracked.obj", corners, triangles, groups), 0.1)
+    assert room.volume_m3 == pytest.approx(30.0, rel=1e-4)
+    assert any("0.0003 m apart" in repair for repair in room.repairs)
 
 
 def test_unreadable_and_missing_files(tmp_path):

@@ -469,14 +469,10 @@ def mesh_room_from_arrays(
 
     # Repair before checking closure: dropping zero-area slivers first would open the T-junctions
     # they close (the order matters, see mesh_repair).
-    repaired = repair_mesh(vertices, triangles.astype(np.int64))
+    repaired = _repaired_closed(vertices, triangles.astype(np.int64), name)
     vertices, triangles, labels = repaired.vertices, repaired.triangles, labels[repaired.source_triangle]
     repairs = repaired.repairs
     size = float(np.linalg.norm(np.ptp(vertices, axis=0))) if len(vertices) else 0.0
-    if len(triangles) < 4:
-        raise InputFileError(f"{name}: the room mesh has fewer than 4 non-degenerate triangles; it encloses nothing")
-
-    _check_closed_manifold(vertices, triangles, name, repairs)
     triangles, volume, rewound = _orient_into_room(vertices, triangles, name)
     if rewound:
         noun = "triangle" if rewound == 1 else "triangles"
@@ -518,6 +514,32 @@ def mesh_room_from_arrays(
     )
 
 
+#: Cracks narrower than this fraction of the bounding-box diagonal are closed when the finer repair leaves the
+#: surface open: 3 mm in a 30 m hall, acoustically nothing, but CAD exports of large rooms have such gaps.
+CRACK_TOLERANCE = 1e-4
+
+
+def _repaired_closed(vertices: np.ndarray, triangles: np.ndarray, name: str):
+    """The mesh repaired at the fine tolerance, or at :data:`CRACK_TOLERANCE` when only that closes it."""
+    repaired = repair_mesh(vertices, triangles)
+    try:
+        _check_repaired(repaired, name)
+        return repaired
+    except InputFileError as still_open:
+        coarse = repair_mesh(vertices, triangles, relative_tolerance=CRACK_TOLERANCE)
+        try:
+            _check_repaired(coarse, name)
+        except InputFileError:
+            raise still_open from None
+        return coarse
+
+
+def _check_repaired(repaired, name: str) -> None:
+    if len(repaired.triangles) < 4:
+        raise InputFileError(f"{name}: the room mesh has fewer than 4 non-degenerate triangles; it encloses nothing")
+    _check_closed_manifold(repaired.vertices, repaired.triangles, name, repaired.repairs)
+
+
 def _undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every triangle's three directed edges (3T, 2), their undirected ids (3T,) and counts per id."""
     directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
@@ -530,7 +552,7 @@ _EDGES_SHOWN = 3
 
 
 def _check_closed_manifold(vertices: np.ndarray, triangles: np.ndarray, name: str, repairs: Sequence[str] = ()) -> None:
-    """Raise InputFileError unless every edge is shared by exactly two triangles.
+    """Raise InputFileError unless every edge is shared by two triangles (or 4, 6… where closed solids touch).
 
     The message locates a few offending edges by their ends' coordinates in metres (for open
     edges, one in each hole first), so that the user can find them in the modeller.
@@ -557,12 +579,14 @@ def _check_closed_manifold(vertices: np.ndarray, triangles: np.ndarray, name: st
             f"e.g. {_describe_edges(vertices, shown)}){repaired}; close the holes, "
             "e.g. in Blender: Select > All by Trait > Non Manifold, then Face > Fill"
         )
-    shared_mask = counts[edge_id] > 2
+    # Solids touching along an edge (a cabinet's edge against a wall) share it among 4, 6… faces: each solid
+    # is still closed. An odd count is a face with no partner: a fin or a doubled wall.
+    shared_mask = (counts[edge_id] > 2) & (counts[edge_id] % 2 == 1)
     if np.any(shared_mask):
         ends = np.unique(np.sort(directed[shared_mask], axis=1), axis=0)
         raise InputFileError(
-            f"{name}: the room mesh is not manifold ({_plural(len(ends), 'edge')} shared by more than two faces, "
-            f"e.g. {_describe_edges(vertices, ends[:_EDGES_SHOWN])}){repaired}; "
+            f"{name}: the room mesh is not manifold ({_plural(len(ends), 'edge')} shared by an odd number of faces, "
+            f"more than two, e.g. {_describe_edges(vertices, ends[:_EDGES_SHOWN])}){repaired}; "
             "separate the touching parts or remove the inner faces"
         )
 
@@ -580,6 +604,38 @@ def _point(position: np.ndarray) -> str:
 def _describe_edges(vertices: np.ndarray, ends: np.ndarray) -> str:
     """``from (x, y, z) to (x, y, z) m`` for each edge (E, 2) of vertex indices, joined by commas."""
     return ", ".join(f"from {_point(vertices[a])} to {_point(vertices[b])} m" for a, b in ends)
+
+
+def _edge_pairs(
+    vertices: np.ndarray, triangles: np.ndarray, directed: np.ndarray, edge_id: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Half-edge index pairs (E', 2) that are neighbours across each edge.
+
+    An edge of two faces pairs them. Where closed solids touch along an edge (4, 6… faces), the faces are
+    taken in their order around the edge and paired with the next one, starting where the pairs run the
+    edge in opposite directions (each solid's own two faces, as its winding says).
+    """
+    order = np.argsort(edge_id, kind="stable")
+    if np.all(counts == 2):
+        return order.reshape(-1, 2)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    plain = counts[edge_id[order]] == 2
+    pairs = [order[plain].reshape(-1, 2)]
+    for edge in np.flatnonzero(counts > 2):
+        halves = order[starts[edge] : starts[edge] + counts[edge]]
+        a, b = vertices[directed[halves[0]]]
+        axis = (b - a) / np.linalg.norm(b - a)
+        # The third corner of each face, as an angle about the edge.
+        third = vertices[triangles[halves // 3]].sum(axis=1) - vertices[directed[halves]].sum(axis=1)
+        across = third - a - np.outer((third - a) @ axis, axis)
+        first = across[0] / max(np.linalg.norm(across[0]), 1e-300)
+        angle = np.arctan2(across @ np.cross(axis, first), across @ first)
+        around = halves[np.argsort(angle, kind="stable")]
+        forward = directed[around, 0] == directed[halves[0], 0]
+        shift = 0 if np.all(forward[0::2] != forward[1::2]) else 1
+        rolled = np.roll(around, -shift)
+        pairs.append(rolled.reshape(-1, 2))
+    return np.concatenate(pairs)
 
 
 def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) -> tuple[np.ndarray, float, int]:
@@ -605,10 +661,11 @@ def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) ->
     from scipy.sparse.csgraph import connected_components
 
     n_tri = len(triangles)
-    directed, edge_id, _ = _undirected_edges(triangles)
+    directed, edge_id, counts = _undirected_edges(triangles)
     face = np.repeat(np.arange(n_tri), 3)
-    # The two half-edges of each (manifold) edge, and whether they run the same way (-> one must flip).
-    by_edge = np.argsort(edge_id, kind="stable").reshape(-1, 2)
+    # The two half-edges of each edge (paired around an edge where solids touch), and whether they run the same
+    # way (-> one must flip).
+    by_edge = _edge_pairs(vertices, triangles, directed, edge_id, counts)
     f1, f2 = face[by_edge[:, 0]], face[by_edge[:, 1]]
     same_way = directed[by_edge[:, 0], 0] == directed[by_edge[:, 1], 0]
     ones = np.ones(2 * len(f1))
