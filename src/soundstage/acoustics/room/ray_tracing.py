@@ -29,6 +29,7 @@ decay per band from it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -163,96 +164,21 @@ def trace_energy(
     n_bands = room.absorption.shape[1]
     if scattering.shape != room.absorption.shape or np.any(scattering < 0) or np.any(scattering > 1):
         raise ParameterError(f"scattering must be (planes, bands) {room.absorption.shape} in [0, 1]")
-    tracer = _Tracer(room)
-    source = np.asarray(source, dtype=float)
-    listener = np.asarray(listener, dtype=float)
-    reflectance = 1.0 - room.absorption  # (P, B)
-    mean_scattering = scattering.mean(axis=1)  # (P,)
     air = np.zeros(n_bands) if air_absorption_db_per_m is None else np.asarray(air_absorption_db_per_m, dtype=float)
-    air_per_m = air * math.log(10.0) / 10.0  # energy: exp(-air_per_m · metres)
-    n_bins = math.ceil(duration_s / bin_s)
-    cells = fibonacci_directions(n_cells)
-    max_length = duration_s * speed_of_sound
-
-    def part(n_rays: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-        """Trace ``n_rays`` rays, each with 1/``n_rays`` of the energy: (flat energy, rays leaked)."""
-        energy = np.zeros(n_bins * n_cells * n_bands)
-        origin = np.broadcast_to(source, (n_rays, 3)).copy()
-        direction = _random_rotation(rng) @ fibonacci_directions(n_rays).T
-        direction = direction.T.copy()
-        power = np.full((n_rays, n_bands), 1.0 / n_rays)
-        travelled = np.zeros(n_rays)
-        order = 0
-        specular = np.ones(n_rays, dtype=bool)
-        thinned = np.zeros(n_rays, dtype=np.int64)  # thinning stages each ray has passed
-        leaked = 0
-        rain: _Rain | None = None
-        while len(origin) or rain is not None:
-            # One cast serves the rays' next surfaces and the listener's view of the last reflections.
-            looks = 0 if rain is None or tracer.convex else len(rain.back)
-            if looks:
-                hit, plane = tracer.cast(
-                    np.concatenate([origin, np.broadcast_to(listener, (looks, 3))]),
-                    np.concatenate([direction, rain.back]),
-                )
-                rain.deposit(energy, hit[len(origin) :] >= rain.r * (1.0 - 1e-6))
-                distance, plane = hit[: len(origin)], plane[: len(origin)]
-            else:
-                if rain is not None:
-                    rain.deposit(energy, None)
-                distance, plane = tracer.cast(origin, direction)
-            rain = None
-            if not len(origin):
-                break
-            lost = ~np.isfinite(distance)
-            leaked += int(np.count_nonzero(lost))
-            keep = ~lost
-            origin, direction, power, travelled, specular, thinned, distance, plane = (
-                array[keep] for array in (origin, direction, power, travelled, specular, thinned, distance, plane)
-            )
-            order += 1
-            point = origin + distance[:, None] * direction
-            travelled = travelled + distance
-            power = power * np.exp(-air_per_m[None, :] * distance[:, None]) * reflectance[plane]
-            share = np.where((specular & (order <= specular_order))[:, None], scattering[plane], 1.0)
-            normal = tracer.normals[plane]
-            rain = _Rain.towards(
-                listener,
-                point,
-                normal,
-                power * share,
-                travelled,
-                cells,
-                air_per_m,
-                speed_of_sound,
-                bin_s,
-                n_bins,
-            )
-            # Leave specularly or diffusely; reweight the bands so that each keeps its own split.
-            chance = mean_scattering[plane]
-            diffuse = rng.random(len(plane)) < chance
-            with np.errstate(divide="ignore", invalid="ignore"):
-                weight = np.where(
-                    diffuse[:, None],
-                    scattering[plane] / chance[:, None],
-                    (1.0 - scattering[plane]) / (1.0 - chance[:, None]),
-                )
-            power = power * np.nan_to_num(weight, nan=0.0, posinf=0.0)
-            mirrored = direction - 2.0 * np.einsum("ij,ij->i", direction, normal)[:, None] * normal
-            direction = np.where(diffuse[:, None], _lambert(normal, rng), mirrored)
-            specular &= ~diffuse
-            origin = point
-            alive = (travelled < max_length) & (power.max(axis=1) * n_rays > _FLOOR)
-            for stage, (after_s, factor) in enumerate(THINNING):
-                thin = (thinned == stage) & (travelled > after_s * speed_of_sound)
-                if thin.any():
-                    alive &= ~thin | (rng.random(len(thin)) < 1.0 / factor)
-                    power[thin] *= factor
-                    thinned[thin] += 1
-            origin, direction, power, travelled, specular, thinned = (
-                array[alive] for array in (origin, direction, power, travelled, specular, thinned)
-            )
-        return energy, leaked
+    setup = _TraceSetup(
+        tracer=_Tracer(room),
+        source=np.asarray(source, dtype=float),
+        listener=np.asarray(listener, dtype=float),
+        reflectance=1.0 - room.absorption,
+        scattering=scattering,
+        air_per_m=air * math.log(10.0) / 10.0,
+        specular_order=specular_order,
+        speed_of_sound=speed_of_sound,
+        bin_s=bin_s,
+        n_bins=math.ceil(duration_s / bin_s),
+        cells=fibonacci_directions(n_cells),
+    )
+    part = functools.partial(_trace_part, setup, max_length=duration_s * speed_of_sound)
 
     # A fixed split into parts, each seeded of its own, traced side by side: the same result on any machine.
     sizes = [n_rays // _PARTS + (k < n_rays % _PARTS) for k in range(_PARTS)]
@@ -272,7 +198,107 @@ def trace_energy(
             results = [part(size, stream) for size, stream in zip(sizes, streams, strict=True)]
     energy = sum(flat * (size / n_rays) for (flat, _), size in zip(results, sizes, strict=True))
     leaked = sum(lost for _, lost in results)
-    return EnergyResponse(energy.reshape(n_bins, n_cells, n_bands), bin_s, cells, n_rays, leaked)
+    return EnergyResponse(energy.reshape(setup.n_bins, n_cells, n_bands), bin_s, setup.cells, n_rays, leaked)
+
+
+@dataclass(frozen=True)
+class _TraceSetup:
+    """What every part of one trace shares: the room's tables, the positions, the bands, the output grid."""
+
+    tracer: _Tracer
+    source: np.ndarray  # (3,)
+    listener: np.ndarray  # (3,)
+    reflectance: np.ndarray  # (P, B) energy kept at each plane, 1 − α
+    scattering: np.ndarray  # (P, B)
+    air_per_m: np.ndarray  # (B,) energy lost per metre of air, in nepers
+    specular_order: int
+    speed_of_sound: float
+    bin_s: float
+    n_bins: int
+    cells: np.ndarray  # (n_cells, 3)
+
+
+def _trace_part(
+    setup: _TraceSetup, n_rays: int, rng: np.random.Generator, *, max_length: float
+) -> tuple[np.ndarray, int]:
+    """Trace ``n_rays`` rays, each with 1/``n_rays`` of the energy, for ``max_length`` metres.
+
+    Returns
+    -------
+    energy : np.ndarray, shape (n_bins * n_cells * B,)
+        Σ gain² at the listener, flat (bins, cells, bands).
+    leaked : int
+        Rays that found no surface.
+    """
+    tracer, listener = setup.tracer, setup.listener
+    n_bands = setup.reflectance.shape[1]
+    energy = np.zeros(setup.n_bins * len(setup.cells) * n_bands)
+    origin = np.broadcast_to(setup.source, (n_rays, 3)).copy()
+    direction = (_random_rotation(rng) @ fibonacci_directions(n_rays).T).T.copy()
+    power = np.full((n_rays, n_bands), 1.0 / n_rays)
+    travelled = np.zeros(n_rays)
+    specular = np.ones(n_rays, dtype=bool)  # every reflection so far was a mirror one
+    thinned = np.zeros(n_rays, dtype=np.int64)  # thinning stages each ray has passed
+    order, leaked = 0, 0
+    rain: _Rain | None = None
+    while len(origin) or rain is not None:
+        # One cast serves the rays' next surfaces and the listener's view of the last reflections.
+        looks = 0 if rain is None or tracer.convex else len(rain.back)
+        if looks:
+            hit, plane = tracer.cast(
+                np.concatenate([origin, np.broadcast_to(listener, (looks, 3))]),
+                np.concatenate([direction, rain.back]),
+            )
+            rain.deposit(energy, hit[len(origin) :] >= rain.r * (1.0 - 1e-6))
+            distance, plane = hit[: len(origin)], plane[: len(origin)]
+        else:
+            if rain is not None:
+                rain.deposit(energy, None)
+            distance, plane = tracer.cast(origin, direction)
+        rain = None
+        if not len(origin):
+            break
+        found = np.isfinite(distance)
+        leaked += int(np.count_nonzero(~found))
+        origin, direction, power, travelled, specular, thinned, distance, plane = (
+            array[found] for array in (origin, direction, power, travelled, specular, thinned, distance, plane)
+        )
+        order += 1
+        point = origin + distance[:, None] * direction
+        travelled = travelled + distance
+        power = power * np.exp(-setup.air_per_m[None, :] * distance[:, None]) * setup.reflectance[plane]
+        normal = tracer.normals[plane]
+        share = np.where((specular & (order <= setup.specular_order))[:, None], setup.scattering[plane], 1.0)
+        rain = _Rain.towards(setup, point, normal, power * share, travelled)
+        direction, power, diffuse = _leave_surface(direction, power, normal, setup.scattering[plane], rng)
+        specular &= ~diffuse
+        origin = point
+        alive = (travelled < max_length) & (power.max(axis=1) * n_rays > _FLOOR)
+        for stage, (after_s, factor) in enumerate(THINNING):
+            thin = (thinned == stage) & (travelled > after_s * setup.speed_of_sound)
+            if thin.any():
+                alive &= ~thin | (rng.random(len(thin)) < 1.0 / factor)
+                power[thin] *= factor
+                thinned[thin] += 1
+        origin, direction, power, travelled, specular, thinned = (
+            array[alive] for array in (origin, direction, power, travelled, specular, thinned)
+        )
+    return energy, leaked
+
+
+def _leave_surface(
+    direction: np.ndarray, power: np.ndarray, normal: np.ndarray, scattering: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New directions, powers and which rays left diffusely, for rays (N,) reflecting off surfaces of ``scattering``
+    (N, B): a Lambert exit with the probability of the bands' mean scattering, else the mirror one, each band
+    reweighted so that on average it splits as its own coefficient says."""
+    chance = scattering.mean(axis=1)
+    diffuse = rng.random(len(direction)) < chance
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(diffuse[:, None], scattering / chance[:, None], (1.0 - scattering) / (1.0 - chance[:, None]))
+    power = power * np.nan_to_num(weight, nan=0.0, posinf=0.0)
+    mirrored = direction - 2.0 * np.einsum("ij,ij->i", direction, normal)[:, None] * normal
+    return np.where(diffuse[:, None], _lambert(normal, rng), mirrored), power, diffuse
 
 
 @dataclass
@@ -288,19 +314,11 @@ class _Rain:
 
     @classmethod
     def towards(
-        cls,
-        listener: np.ndarray,
-        point: np.ndarray,
-        normal: np.ndarray,
-        power: np.ndarray,
-        travelled: np.ndarray,
-        cells: np.ndarray,
-        air_per_m: np.ndarray,
-        speed_of_sound: float,
-        bin_s: float,
-        n_bins: int,
+        cls, setup: _TraceSetup, point: np.ndarray, normal: np.ndarray, power: np.ndarray, travelled: np.ndarray
     ) -> _Rain | None:
         """The rain of the reflections at ``point`` (facing ``normal``); None when none reaches the listener in time."""
+        listener, cells, air_per_m = setup.listener, setup.cells, setup.air_per_m
+        speed_of_sound, bin_s, n_bins = setup.speed_of_sound, setup.bin_s, setup.n_bins
         offset = point - listener
         r = np.maximum(np.linalg.norm(offset, axis=1), 1e-6)
         cosine = -np.einsum("ij,ij->i", offset, normal) / r
