@@ -206,3 +206,23 @@ def test_the_trace_is_the_same_on_one_thread_as_on_two(monkeypatch):
         monkeypatch.setenv("SOUNDSTAGE_THREADS", threads)
         responses.append(trace_energy(*args, duration_s=0.1, specular_order=1, n_rays=500, seed=7).energy)
     np.testing.assert_array_equal(responses[0], responses[1])
+
+
+def test_specular_paths_after_the_join_rain_in_full():
+    # The image sources stop at the join; the specular paths they would render after it are the tail's, so the
+    # trace rains all of their energy there (and only the scattered share before).
+    room = box(0.1)
+    smooth = np.zeros_like(room.absorption)
+    source, listener = np.array([1.0, 1.0, 1.2]), np.array([3.5, 2.5, 1.6])
+    response = trace_energy(
+        room, smooth, source, listener, duration_s=0.1, specular_order=100, n_rays=2000, images_until_s=0.04
+    )
+    energy = response.histogram[:, 3]
+    assert energy[:40].sum() == 0.0
+    from soundstage.acoustics.room.shoebox import ShoeboxRoom, shoebox_arrivals
+
+    lattice, _ = shoebox_arrivals(
+        ShoeboxRoom(np.array(SIZE), np.full((6, B), 0.1)), source, listener, np.eye(3), max_delay_s=0.1, max_order=None
+    )
+    late = (lattice.delay_s >= 0.05) & (lattice.delay_s < 0.1)
+    assert energy[50:100].sum() == pytest.approx(np.sum(np.asarray(lattice.gain)[late, 3] ** 2), rel=0.07)

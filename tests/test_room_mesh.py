@@ -509,3 +509,36 @@ def test_a_mesh_room_is_made_once_and_read_back_the_same(tmp_path, monkeypatch):
     path.write_text(path.read_text() + "\n")
     mesh.load_mesh_room(path, materials)
     assert len(list((tmp_path / "cache" / "rooms").glob("*.npz"))) == 3
+
+
+def test_an_obstacle_touching_the_room_along_an_edge_is_an_obstacle_whatever_the_triangle_order():
+    # A prism lying along the floor's edge at y = 0 (its edge x ∈ [2, 4], y = z = 0 shared by 4 faces once the
+    # room's faces are split there): the winding probe must not sit on that edge, where it reads one half.
+    room_v, room_t, _ = box_arrays(size=(10.0, 10.0, 3.0))
+    prism_v = np.array([[2, 0, 0], [2, 0.5, 0.2], [2, 0.2, 0.5], [4, 0, 0], [4, 0.5, 0.2], [4, 0.2, 0.5]], float)
+    prism_t = np.array([[0, 2, 1], [3, 4, 5], [0, 1, 4], [0, 4, 3], [1, 2, 5], [1, 5, 4], [2, 0, 3], [2, 3, 5]])
+    vertices = np.concatenate([room_v, prism_v])
+    triangles = np.concatenate([room_t, prism_t + len(room_v)])
+    prism_volume = 2.0 * 0.5 * abs(0.5 * 0.5 - 0.2 * 0.2)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        room = mesh_room_from_arrays(vertices, triangles[rng.permutation(len(triangles))], None, 0.1)
+        assert room.volume_m3 == pytest.approx(300.0 - prism_volume)
+        assert not room.contains(np.array([3.0, 0.2, 0.2]))[0]
+
+
+def test_an_edited_material_library_makes_another_room(tmp_path, monkeypatch):
+    from soundstage.acoustics.room import mesh
+
+    monkeypatch.setenv("SOUNDSTAGE_CACHE", str(tmp_path / "cache"))
+    corners, triangles, _ = box_arrays()
+    text = "mtllib m.mtl\n" + "".join(f"v {x} {y} {z}\n" for x, y, z in corners)
+    text += "".join(
+        f"usemtl {'a' if k < 6 else 'b'}\nf {a + 1} {b + 1} {c + 1}\n" for k, (a, b, c) in enumerate(triangles)
+    )
+    (tmp_path / "room.obj").write_text(text)
+    (tmp_path / "m.mtl").write_text("newmtl a\nnewmtl b\n")
+    assert set(mesh.load_mesh_room(tmp_path / "room.obj", {"a": 0.1, "b": 0.2}).plane_names) == {"a", "b"}
+    (tmp_path / "m.mtl").write_text("newmtl a\n")  # b no longer defined: the faces are named another way
+    with pytest.raises(ParameterError, match=r"room\.materials"):
+        mesh.load_mesh_room(tmp_path / "room.obj", {"a": 0.1, "b": 0.2})

@@ -319,3 +319,9 @@ def test_explain_says_where_the_decay_came_from(tmp_path, capsys) -> None:
         decay = next(line for line in lines if line.startswith("decay: RT60 125 Hz"))
         assert origin in decay and "8 kHz" in decay
         assert not any("decay RT60" in line for line in lines)  # the one-line summary leaves it to --explain
+
+
+def test_rays_without_a_tail_are_refused(tmp_path) -> None:
+    _box_obj(tmp_path / "box.obj")
+    with pytest.raises(ValueError, match="late_reverb: false drop rays"):
+        _scene({"mesh": str(tmp_path / "box.obj"), "rays": 500, "late_reverb": False})

@@ -453,10 +453,10 @@ class MeshModel(_Room):
         return _decay_line(mean, origin)
 
     def trace_duration(self, mixing_time_s: float) -> float:
-        """Seconds to follow the rays: past the join by enough to fit the decay (0.3 s, or a third of the longest
-        RT60 when that is longer), at most :attr:`MAX_TRACE_S`."""
+        """Seconds to follow the rays: a third of the longest RT60 (at most :attr:`MAX_TRACE_S`), and never less
+        than 0.3 s past the join, enough to fit the decay."""
         longest = float(np.max(self.rt60_s))
-        return float(min(self.MAX_TRACE_S, max(mixing_time_s + 0.3, longest / 3.0)))
+        return float(max(mixing_time_s + 0.3, min(self.MAX_TRACE_S, longest / 3.0)))
 
     def _traced(self, source: np.ndarray, early: Arrivals, order: np.ndarray, mixing_time: float) -> SourcePropagation:
         """Image sources plus the traced scattered energy before the join; the tail's level and decay from the trace."""
@@ -476,6 +476,7 @@ class MeshModel(_Room):
             speed_of_sound=self.air.speed_of_sound,
             air_absorption_db_per_m=self.air.attenuation_db_per_m,
             seed=np.random.SeedSequence(seed).generate_state(1)[0],
+            images_until_s=mixing_time,
         )
         rained = rain_arrivals(
             response,

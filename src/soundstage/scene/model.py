@@ -328,7 +328,8 @@ class Room(_Strict):
     rays : int or None
         Mesh rooms: rays traced per source for the scattered early energy and the tail's level and
         decay per band (None: :data:`~soundstage.acoustics.room.ray_tracing.DEFAULT_RAYS`; 0: no
-        tracing — the tail then decays at Arau-Puchades' rate from the diffuse-field level).
+        tracing — the tail then decays at Arau-Puchades' rate from the diffuse-field level); at most 100 000
+        (each trace holds a few arrays of rays × planes).
     """
 
     shoebox: Shoebox | None = None
@@ -341,7 +342,7 @@ class Room(_Strict):
     late_reverb: bool = True
     randomize: float = Field(0.0, ge=0.0, le=1.0)
     seed: int = Field(0, ge=0, lt=2**63)
-    rays: int | None = Field(None, ge=0, le=1_000_000)
+    rays: int | None = Field(None, ge=0, le=100_000)
 
     @field_validator("materials", "ground")
     @classmethod
@@ -380,6 +381,8 @@ class Room(_Strict):
             )
         if self.mesh is None and self.rays is not None:
             raise ValueError("rays are traced in mesh rooms only (a shoebox's image sources reach its tail); drop rays")
+        if self.rays and not self.late_reverb:
+            raise ValueError("rays feed the late tail and the energy before it; with late_reverb: false drop rays")
         if self.mesh is not None and "randomize" in self.model_fields_set:
             raise ValueError("randomize moves shoebox image sources only; drop it for a mesh room")
         return self

@@ -258,9 +258,28 @@ def _kept_room_path(path: Path, materials, scale: float) -> Path:
     except OSError as error:
         raise InputFileError(f"{path}: cannot be read ({error.strerror or error}); check the file") from None
     given = json.dumps([materials, float(scale)], sort_keys=True, default=str).encode()
+    if path.suffix.lower() == ".obj":
+        # An OBJ's material libraries name its faces: an edited .mtl is another room.
+        given += b"".join(_library_contents(path))
     return cache_dir("rooms") / (
         f"{content[:32]}-{hashlib.sha256(given).hexdigest()[:16]}-{code_version(_ROOM_MAKERS)}.npz"
     )
+
+
+def _library_contents(path: Path) -> list[bytes]:
+    """The bytes of the ``mtllib`` files an OBJ names (empty for those that cannot be read)."""
+    names = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("mtllib"):
+                names += line.split()[1:]
+    contents = []
+    for name in names:
+        try:
+            contents.append((path.parent / name).read_bytes())
+        except OSError:
+            contents.append(b"")
+    return contents
 
 
 def _room_state(room: MeshRoom) -> dict[str, np.ndarray]:
@@ -707,8 +726,15 @@ def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) ->
     # How many other (outward) shells enclose each shell: the winding number at one of its vertices.
     depth = np.zeros(n_components, dtype=int)
     if n_components > 1:
+        size = float(np.linalg.norm(np.ptp(vertices, axis=0)))
         for c in range(n_components):
-            probe = vertices[outward[component == c][0, 0]][None, :]
+            # Probed just off the middle of the shell's largest face: a vertex (or the face itself) can lie on
+            # another shell where solids touch, and the winding number there is one half.
+            faces = vertices[outward[component == c]]
+            normals = np.cross(faces[:, 1] - faces[:, 0], faces[:, 2] - faces[:, 0])
+            largest = int(np.argmax(np.linalg.norm(normals, axis=1)))
+            nudge = 1e-6 * size * normals[largest] / np.linalg.norm(normals[largest])
+            probe = (faces[largest].mean(axis=0) + nudge)[None, :]
             others = vertices[outward[component != c]]
             depth[c] = int(np.rint(_winding_number(probe, others)[0]))
     boundary = depth % 2 == 0

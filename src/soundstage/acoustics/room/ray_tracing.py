@@ -125,6 +125,7 @@ def trace_energy(
     bin_s: float = DEFAULT_BIN_S,
     n_cells: int = DEFAULT_CELLS,
     seed: int = 0,
+    images_until_s: float | None = None,
 ) -> EnergyResponse:
     """Trace rays from ``source`` through ``room`` and rain their reflections on ``listener``.
 
@@ -140,7 +141,7 @@ def trace_energy(
         Seconds after emission to follow the rays for.
     specular_order : int
         Highest order the image sources render; purely specular paths up to it rain only their
-        scattered share.
+        scattered share when they arrive before ``images_until_s``.
     n_rays : int
         Rays to trace.
     speed_of_sound : float
@@ -153,6 +154,8 @@ def trace_energy(
         Direction cells of the response.
     seed : int
         Seed of the ray directions and of the scattering choices.
+    images_until_s : float or None
+        Seconds after emission when the image sources stop (the join with the tail); None: never.
 
     Returns
     -------
@@ -173,6 +176,7 @@ def trace_energy(
         scattering=scattering,
         air_per_m=air * math.log(10.0) / 10.0,
         specular_order=specular_order,
+        images_until_s=math.inf if images_until_s is None else images_until_s,
         speed_of_sound=speed_of_sound,
         bin_s=bin_s,
         n_bins=math.ceil(duration_s / bin_s),
@@ -212,6 +216,7 @@ class _TraceSetup:
     scattering: np.ndarray  # (P, B)
     air_per_m: np.ndarray  # (B,) energy lost per metre of air, in nepers
     specular_order: int
+    images_until_s: float  # the image sources render specular paths arriving before this
     speed_of_sound: float
     bin_s: float
     n_bins: int
@@ -268,8 +273,8 @@ def _trace_part(
         travelled = travelled + distance
         power = power * np.exp(-setup.air_per_m[None, :] * distance[:, None]) * setup.reflectance[plane]
         normal = tracer.normals[plane]
-        share = np.where((specular & (order <= setup.specular_order))[:, None], setup.scattering[plane], 1.0)
-        rain = _Rain.towards(setup, point, normal, power * share, travelled)
+        imaged = specular & (order <= setup.specular_order)  # paths the image sources render, if in time
+        rain = _Rain.towards(setup, point, normal, power, travelled, imaged, setup.scattering[plane])
         direction, power, diffuse = _leave_surface(direction, power, normal, setup.scattering[plane], rng)
         specular &= ~diffuse
         origin = point
@@ -314,9 +319,20 @@ class _Rain:
 
     @classmethod
     def towards(
-        cls, setup: _TraceSetup, point: np.ndarray, normal: np.ndarray, power: np.ndarray, travelled: np.ndarray
+        cls,
+        setup: _TraceSetup,
+        point: np.ndarray,
+        normal: np.ndarray,
+        power: np.ndarray,
+        travelled: np.ndarray,
+        imaged: np.ndarray,
+        scattering: np.ndarray,
     ) -> _Rain | None:
-        """The rain of the reflections at ``point`` (facing ``normal``); None when none reaches the listener in time."""
+        """The rain of the reflections at ``point`` (facing ``normal``); None when none reaches the listener in time.
+
+        A path the image sources render (``imaged``: specular so far, within their order) rains only its scattered
+        share (``scattering``) when it arrives before they stop; after that, the tail carries all of it.
+        """
         listener, cells, air_per_m = setup.listener, setup.cells, setup.air_per_m
         speed_of_sound, bin_s, n_bins = setup.speed_of_sound, setup.bin_s, setup.n_bins
         offset = point - listener
@@ -327,8 +343,10 @@ class _Rain:
         if not len(rows):
             return None
         r, back = r[rows], offset[rows] / r[rows, None]
+        early = imaged[rows] & ((travelled[rows] + r) / speed_of_sound < setup.images_until_s)
+        share = np.where(early[:, None], scattering[rows], 1.0)
         # Intensity E cos θ / (π r²) of a Lambert reflection, times 4π: gain² with 0 dB at 1 m.
-        gain2 = 4.0 * power[rows] * (cosine[rows] / r**2)[:, None] * np.exp(-air_per_m[None, :] * r[:, None])
+        gain2 = 4.0 * power[rows] * share * (cosine[rows] / r**2)[:, None] * np.exp(-air_per_m[None, :] * r[:, None])
         return cls(back, r, gain2, bins[rows], np.argmax(back @ cells.T, axis=1), len(cells))
 
     def deposit(self, energy: np.ndarray, visible: np.ndarray | None) -> None:

@@ -114,7 +114,9 @@ def arau_puchades_rt60(
 
     It equals Eyring's time when the absorption is even, and is longer when one pair of
     surfaces (a carpeted floor and an absorbing ceiling) holds most of it: sound travelling
-    between the other walls decays more slowly and dominates the late decay.
+    between the other walls decays more slowly and dominates the late decay. Where one pair of
+    surfaces absorbs nothing at all (and no air), the product is infinite and Eyring's time is
+    returned for that band.
 
     Parameters
     ----------
@@ -137,6 +139,9 @@ def arau_puchades_rt60(
     >>> uneven = np.array([[0.5], [0.5], [0.05], [0.05], [0.05], [0.05]])   # absorbing floor and ceiling
     >>> bool(arau_puchades_rt60(144.0, areas, uneven, normals)[0] > eyring_rt60(144.0, areas, uneven)[0])
     True
+    >>> hard_floor_and_ceiling = np.array([[0.0], [0.0], [0.3], [0.3], [0.3], [0.3]])
+    >>> bool(np.isfinite(arau_puchades_rt60(144.0, areas, hard_floor_and_ceiling, normals)[0]))
+    True
     """
     areas = np.asarray(areas_m2, dtype=float)
     absorption = np.asarray(absorption, dtype=float)
@@ -153,7 +158,12 @@ def arau_puchades_rt60(
         loss = -surface * np.log1p(-alpha) + 4.0 * m * volume_m3
         with np.errstate(divide="ignore"):
             log_time = log_time + share * np.log(24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * loss))
-    return np.exp(log_time)
+    # A pair of surfaces that absorbs nothing makes the product infinite although sound reaching the others
+    # decays: the formula does not hold there, and Eyring's time stands in.
+    eyring = eyring_rt60(
+        volume_m3, areas, absorption, air_attenuation_db_per_m=air_attenuation_db_per_m, speed_of_sound=speed_of_sound
+    )
+    return np.where(np.isfinite(log_time), np.exp(log_time), eyring)
 
 
 def sabine_rt60(
