@@ -1779,66 +1779,27 @@ def _batch_cases() -> list[Case]:
 
 def _stream_cases() -> list[Case]:
     """``soundstage stream``: bad options and scenes are refused before anything plays."""
-    err = "error"
 
     def scene(work: Path) -> None:
         (work / "s.yaml").write_text("sources:\n  - {audio: a.wav, position: {az: 10, dist: 2}}\n")
 
+    def refused(case_id: str, options: tuple[str, ...], match: str) -> Case:
+        """``soundstage stream s.yaml OPTIONS`` on a valid scene, refused with an error matching ``match``."""
+        return Case(f"stream-{case_id}", ("stream", "s.yaml", *options), "error", match, setup=scene)
+
     return [
-        Case("stream-missing-scene", ("stream", "nope.yaml", "--benchmark"), err, "nope.yaml"),
-        Case("stream-block-tiny", ("stream", "s.yaml", "--benchmark", "--block", "3"), err, "--block 3", setup=scene),
-        Case(
-            "stream-sources-zero",
-            ("stream", "s.yaml", "--benchmark", "--sources", "0"),
-            err,
-            "--sources 0",
-            setup=scene,
-        ),
-        Case(
-            "stream-json-alone",
-            ("stream", "s.yaml", "--json", "x.json"),
-            err,
-            "--json writes the --benchmark",
-            setup=scene,
-        ),
-        Case(
-            "stream-port-bad",
-            ("stream", "s.yaml", "--osc-port", "70000", "--to", "o.wav"),
-            err,
-            "--osc-port",
-            setup=scene,
-        ),
-        Case("stream-to-mp3", ("stream", "s.yaml", "--to", "o.mp3"), err, r"\.wav", setup=scene),
-        Case(
-            "stream-device-and-file",
-            ("stream", "s.yaml", "--to", "o.wav", "--device", "x"),
-            err,
-            "not allowed",
-            setup=scene,
-        ),
-        Case("stream-input-bad", ("stream", "s.yaml", "--input", "voice"), err, "NAME=CHANNEL", setup=scene),
-        Case(
-            "stream-input-to-file",
-            ("stream", "s.yaml", "--input", "0=0", "--to", "o.wav"),
-            err,
-            "--input feeds a live device stream",
-            setup=scene,
-        ),
-        Case(
-            "stream-via-not-ambisonic",
-            ("stream", "s.yaml", "--benchmark", "--via", "binaural"),
-            err,
-            "--via binaural: give an ambisonic format",
-            setup=scene,
-        ),
-        Case(
-            "stream-via-with-foa",
-            ("stream", "s.yaml", "--benchmark", "--via", "hoa3", "--format", "foa"),
-            err,
-            "use it with --format binaural",
-            setup=scene,
-        ),
-        Case("stream-via-unknown", ("stream", "s.yaml", "--benchmark", "--via", "hoa99"), err, "hoa99", setup=scene),
+        Case("stream-missing-scene", ("stream", "nope.yaml", "--benchmark"), "error", "nope.yaml"),
+        refused("block-tiny", ("--benchmark", "--block", "3"), "--block 3"),
+        refused("sources-zero", ("--benchmark", "--sources", "0"), "--sources 0"),
+        refused("json-alone", ("--json", "x.json"), "--json writes the --benchmark"),
+        refused("port-bad", ("--osc-port", "70000", "--to", "o.wav"), "--osc-port"),
+        refused("to-mp3", ("--to", "o.mp3"), r"\.wav"),
+        refused("device-and-file", ("--to", "o.wav", "--device", "x"), "not allowed"),
+        refused("input-bad", ("--input", "voice"), "NAME=CHANNEL"),
+        refused("input-to-file", ("--input", "0=0", "--to", "o.wav"), "--input feeds a live device stream"),
+        refused("via-not-ambisonic", ("--benchmark", "--via", "binaural"), "--via binaural: give an ambisonic format"),
+        refused("via-with-foa", ("--benchmark", "--via", "hoa3", "--format", "foa"), "use it with --format binaural"),
+        refused("via-unknown", ("--benchmark", "--via", "hoa99"), "hoa99"),
     ]
 
 

@@ -29,14 +29,18 @@ def test_quick_loop_shows_no_bar_and_does_not_import_tqdm():
 
 
 def test_a_loop_left_early_closes_the_bar(monkeypatch, capsys):
-    monkeypatch.setattr(progress, "BAR_DELAY_S", 0.0)
-    for item in progress_bar(range(10), enabled=True, description="frames", unit="frame"):
-        if item == 3:
-            break
-    capsys.readouterr()
     import tqdm
 
-    assert not tqdm.tqdm._instances  # the bar was closed, not left on the terminal
+    monkeypatch.setattr(progress, "BAR_DELAY_S", 0.0)
+    bar = progress_bar(range(10), enabled=True, description="frames", unit="frame")
+    for item in bar:
+        if item == 3:
+            shown = list(tqdm.tqdm._instances)
+            break
+    assert shown and not any(b.disable for b in shown)  # a bar was on the terminal while the loop ran
+    bar.close()  # what leaving the loop does once nothing holds the generator
+    assert all(b.disable for b in shown)  # ...and it closed the bar, not left it on the terminal
+    assert "frames" in capsys.readouterr().err
 
 
 def test_callback_sees_every_step_with_the_bar_on(monkeypatch):

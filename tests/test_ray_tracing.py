@@ -22,7 +22,6 @@ from soundstage.conventions import rotation_matrix
 from test_room_mesh import BOX_QUADS, box_arrays
 
 SIZE = (5.0, 4.0, 3.0)
-QUADS = BOX_QUADS
 B = len(OCTAVE_BANDS_HZ)
 
 
@@ -47,7 +46,7 @@ def floor_rain_quadrature(source, listener, reflectance, n=600):
 
 def test_one_diffuse_wall_rains_what_the_lambert_integral_gives():
     # Every wall but the floor swallows (almost) everything; the floor scatters all it reflects.
-    materials = {name: {"absorption": 0.999999, "scattering": 0.0} for name in QUADS}
+    materials = {name: {"absorption": 0.999999, "scattering": 0.0} for name in BOX_QUADS}
     materials["z0"] = {"absorption": 0.2, "scattering": 1.0}
     room = box(materials)
     source, listener = np.array([1.5, 1.2, 1.0]), np.array([3.4, 2.5, 1.6])

@@ -12,13 +12,12 @@ import re
 
 import numpy as np
 import pytest
+import trimesh
 
 from soundstage.acoustics.room.mesh import load_mesh_room, mesh_image_arrivals, mesh_room_from_arrays
 from soundstage.acoustics.room.mesh_repair import MERGE_TOLERANCE, repair_mesh
 from soundstage.errors import InputFileError
 from test_room_mesh import BOX_MATERIALS, BOX_QUADS, SIZE, box_arrays, image_positions, match, shoebox_images, write_obj
-
-trimesh = pytest.importorskip("trimesh")
 
 SOURCE, LISTENER = np.array([2.1, 1.3, 1.7]), np.array([5.3, 4.1, 1.2])
 EDGE_PATTERN = re.compile(r"from \(([^)]*)\) to \(([^)]*)\) m")

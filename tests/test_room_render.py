@@ -207,14 +207,10 @@ def test_the_localizer_finds_the_direct_sound_in_a_room_of_rt60_0_6_s(lateral_de
 
 
 def _box_obj(path, size=(8.0, 6.0, 3.0)) -> None:
-    """An OBJ of a box with one corner at the origin, written by hand (12 triangles)."""
-    import itertools
+    """An OBJ of a box with one corner at the origin (12 triangles, no groups)."""
+    from test_room_mesh import box_arrays, write_obj
 
-    corners = list(itertools.product([0.0, size[0]], [0.0, size[1]], [0.0, size[2]]))
-    quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
-    lines = [f"v {x} {y} {z}" for x, y, z in corners]
-    lines += [f"f {a + 1} {b + 1} {c + 1}\nf {a + 1} {c + 1} {d + 1}" for a, b, c, d in quads]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_obj(path, *box_arrays(size=size)[:2])
 
 
 def test_a_box_mesh_renders_the_same_as_the_shoebox(tmp_path) -> None:
@@ -303,7 +299,9 @@ def test_explain_says_where_the_decay_came_from(tmp_path, capsys) -> None:
 
     _box_obj(tmp_path / "box.obj")
     soundfile.write(tmp_path / "a.wav", _noise(), RATE)
-    for rays, origin in ((None, "ray tracing, 2000 rays per source"), (0, "Arau-Puchades' formula")):
+    from soundstage.acoustics.room.ray_tracing import DEFAULT_RAYS
+
+    for rays, origin in ((None, f"ray tracing, {DEFAULT_RAYS} rays per source"), (0, "Arau-Puchades' formula")):
         scene = {
             "output": {"format": "omni", "sample_rate": RATE},
             "room": {"mesh": "box.obj", "materials": UNEVEN, "rays": rays},

@@ -496,7 +496,7 @@ class MeshModel(_Room):
         rate = np.where(unknown, formula, rate)
         self.untraced_bands = max(self.untraced_bands, int(np.count_nonzero(unknown)))
         self.traced_rt60_s.append(rt60)
-        decay = DiffuseDecay(mixing_time, rt60, rate, OCTAVE_BANDS_HZ) if spec.late_reverb else None
+        decay = DiffuseDecay(mixing_time, rt60, rate, OCTAVE_BANDS_HZ)  # rays run only with a tail
         arrivals = Arrivals.concatenate([_banded(early), rained])
         orders = np.concatenate([order, np.full(len(rained.delay_s), self.max_order + 1)])
         return SourcePropagation(arrivals, decay, orders)
@@ -505,16 +505,13 @@ class MeshModel(_Room):
         rt = float(self.rt60_s[_RT60_BAND])
         tail = "diffuse tail" if self.room_spec.late_reverb else "no tail"
         repaired = f", repaired on load: {', '.join(self.room.repairs)}" if self.room.repairs else ""
+        early = f" + scattered energy by ray tracing ({self.rays} rays, diffuse rain)" if self.rays else ""
         if self.rays and self.traced_rt60_s:
             at_1k = sorted(float(t[_RT60_BAND]) for t in self.traced_rt60_s)
             spread = f"{at_1k[0]:.2f}" if at_1k[-1] - at_1k[0] < 0.005 else f"{at_1k[0]:.2f}–{at_1k[-1]:.2f}"
-            early = f" + scattered energy by ray tracing ({self.rays} rays, diffuse rain)"
             decay = f"traced RT60 {spread} s at 1 kHz"
-        elif self.rays:
-            early = f" + scattered energy by ray tracing ({self.rays} rays, diffuse rain)"
-            decay = f"Arau-Puchades RT60 {rt:.2f} s at 1 kHz before tracing"
         else:
-            early, decay = "", f"Arau-Puchades RT60 {rt:.2f} s at 1 kHz"
+            decay = f"Arau-Puchades RT60 {rt:.2f} s at 1 kHz" + (" before tracing" if self.rays else "")
         return (
             f"mesh {self.path.name} ({len(self.room.plane_names)} planes, {self.room.volume_m3:.0f} m³), "
             f"image sources to order {self.max_order}{early} + {tail}, {decay}{repaired}"

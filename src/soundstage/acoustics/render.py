@@ -233,10 +233,14 @@ def _response(scene: Scene, index: int, encoder: Encoder, propagation: SourcePro
     from soundstage.acoustics.room.late_reverb import diffuse_tail
 
     seed = scene.room.seed if scene.room is not None else 0
-    tail = diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index]))
-    combined = np.zeros((early.shape[0], max(early.shape[1], tail.shape[1])))
-    combined[:, : early.shape[1]] += early
-    combined[:, : tail.shape[1]] += tail
+    return summed_responses(early, diffuse_tail(encoder, propagation.decay, rng=np.random.default_rng([seed, index])))
+
+
+def summed_responses(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two responses (n_channels, n_taps) of different lengths added from tap 0, as long as the longer."""
+    combined = np.zeros((first.shape[0], max(first.shape[1], second.shape[1])))
+    combined[:, : first.shape[1]] += first
+    combined[:, : second.shape[1]] += second
     return combined
 
 

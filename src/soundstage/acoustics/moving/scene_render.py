@@ -233,14 +233,10 @@ def _with_scattered_energy(encoder, model, propagation, tail: np.ndarray | None)
     if not rained.any():
         return tail
     from soundstage.acoustics.propagation import _subset
+    from soundstage.acoustics.render import summed_responses
 
     scattered = encoder.impulse_response(_subset(propagation.early, rained))
-    if tail is None:
-        return scattered
-    combined = np.zeros((scattered.shape[0], max(scattered.shape[1], tail.shape[1])))
-    combined[:, : scattered.shape[1]] += scattered
-    combined[:, : tail.shape[1]] += tail
-    return combined
+    return scattered if tail is None else summed_responses(scattered, tail)
 
 
 def _check_inside_mesh(model, path: PointPath, listener: PointPath, field: str) -> None:
