@@ -251,3 +251,36 @@ def test_obj_file_with_every_defect_loads_through_load_mesh_room(tmp_path):
     assert sorted(room.plane_names) == sorted(BOX_QUADS)
     assert_box_planes(room)
     assert_shoebox_images(room, max_order=1)
+
+
+def test_a_face_two_touching_parts_share_written_once_is_dropped():
+    # A panel mounted against a beam, each modelled closed, the face between them written once (the BRAS
+    # auditorium's model has one): every edge around that face has three faces. Inside a 4 × 3 × 2.5 m room,
+    # box A (1…2, 1…2, 0.5…1.5) whole and box B (2…3, 1…2, 0.5…1.5) without its x = 2 face.
+    room_part, a_part, b_part = (
+        box_arrays(size=(4.0, 3.0, 2.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(2.0, 1.0, 0.5)),
+    )
+    b_without_shared = b_part[1][[i for i, g in enumerate(b_part[2]) if g != "x0"]]
+    vertices = np.concatenate([room_part[0], a_part[0], b_part[0]])
+    triangles = np.concatenate([room_part[1], a_part[1] + 8, b_without_shared + 16])
+    repaired = repair_mesh(vertices, triangles)
+    assert repaired.repairs[-1] == "dropped 2 triangles (1 m²) of faces that touching parts share, written once"
+    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
+    assert room.volume_m3 == pytest.approx(30.0 - 2.0)
+    inside = room.contains(np.array([[1.5, 1.5, 1.0], [2.5, 1.5, 1.0], [2.0, 1.5, 1.0], [3.5, 1.5, 1.0]]))
+    assert inside.tolist() == [False, False, False, True]
+
+
+def test_a_solid_sharing_a_wall_triangle_becomes_a_bump_in_the_wall():
+    # A tetrahedron built on the wall's own triangle (0, 3, 2) of x = 0 with its apex in the room: the wall
+    # triangle is written twice (once per part). Both copies lie inside the union: the wall gets a bump.
+    corners, triangles, _ = box_arrays(size=(4.0, 3.0, 2.5))
+    apex = np.array([[1.0, 1.5, 0.8]])
+    tetra = np.array([[0, 3, 2], [0, 8, 3], [3, 8, 2], [2, 8, 0]])
+    vertices = np.concatenate([corners, apex])
+    room = mesh_room_from_arrays(vertices, np.concatenate([triangles, tetra]), None, 0.1)
+    bump = 1.0 * (0.5 * 3.0 * 2.5) / 3.0  # height × base area / 3
+    assert room.volume_m3 == pytest.approx(30.0 - bump)
+    assert room.contains(np.array([[0.2, 1.5, 0.8], [2.0, 1.5, 0.8]])).tolist() == [False, True]

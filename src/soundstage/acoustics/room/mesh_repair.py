@@ -8,11 +8,14 @@ once it is read as a plain list of triangles:
 * T-junctions: a vertex lying on the interior of another triangle's edge, where a face was
   subdivided and its neighbour was not. CAD exporters often close the crack with a zero-area
   "sliver" triangle along the long edge, so dropping slivers first would open the surface;
-* zero-area (degenerate) triangles and the same triangle written twice.
+* zero-area (degenerate) triangles and the same triangle written twice;
+* a face two touching parts share, written once (a panel mounted against a beam, each modelled
+  as a closed part): it lies inside the parts' union, and every edge around it is shared by three faces.
 
 :func:`repair_mesh` fixes these in order, each step counting what it did: (1) merge vertices closer
 than a tolerance, (2) split the triangles on every edge that has a vertex on its interior, so that
-the surface becomes edge-conforming, (3) only then drop zero-area and duplicated triangles.
+the surface becomes edge-conforming, (3) only then drop zero-area and duplicated triangles, (4) drop
+the faces shared inside touching parts.
 Inconsistent winding is left to the orientation step of :mod:`soundstage.acoustics.room.mesh`.
 """
 
@@ -132,6 +135,14 @@ def repair_mesh(
         triangles, source = triangles[keep], source[keep]
         repairs.append(f"dropped {_count(n_duplicated, 'duplicated triangle', 'duplicated triangles')}")
 
+    # 4. Faces inside the union of two touching parts (the face they share, written once).
+    inner = _inner_faces(vertices, triangles, tolerance)
+    if inner.any():
+        area = float(np.sum(_areas(vertices, triangles[inner])))
+        triangles, source = triangles[~inner], source[~inner]
+        noun = _count(int(inner.sum()), "triangle", "triangles")
+        repairs.append(f"dropped {noun} ({area:.3g} m²) of faces that touching parts share, written once")
+
     # Vertices only the dropped triangles used go too.
     used, triangles = np.unique(triangles, return_inverse=True)
     return RepairedMesh(
@@ -141,6 +152,71 @@ def repair_mesh(
         repairs=tuple(repairs),
         tolerance_m=tolerance,
     )
+
+
+def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) -> np.ndarray:
+    """Which triangles (T,) form a face inside two touching parts, written once.
+
+    Two closed parts glued along a flat face, the face written once, meet in three patches along the face's
+    border: the rest of one part, the rest of the other, and the face, every border edge shared by three faces.
+    Without the face their union is closed, each of those edges shared by two. A patch here is the triangles
+    joined across edges of exactly two faces; the face is a flat patch whose whole border runs along edges of
+    three faces (the smallest such patch first, each border edge giving up one face). Anything else on an edge
+    of three faces (a fin, a doubled wall) stays, for the closure check to report.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    inner = np.zeros(len(triangles), dtype=bool)
+    if not len(triangles):
+        return inner
+    directed = np.sort(triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    _, edge_id, counts = np.unique(directed, axis=0, return_inverse=True, return_counts=True)
+    edge_id = edge_id.reshape(-1)
+    per_half = counts[edge_id]
+    if not np.any(per_half == 3):
+        return inner
+    face = np.repeat(np.arange(len(triangles)), 3)
+    order = np.argsort(edge_id, kind="stable")
+    paired = order[per_half[order] == 2].reshape(-1, 2)  # the two half-edges of every two-face edge
+    n = len(triangles)
+    graph = coo_matrix((np.ones(len(paired)), (face[paired[:, 0]], face[paired[:, 1]])), shape=(n, n))
+    n_patches, patch = connected_components(graph, directed=False)
+    border = per_half != 2
+    on_three = np.bincount(patch[face[border]], weights=per_half[border] == 3, minlength=n_patches)
+    on_border = np.bincount(patch[face[border]], minlength=n_patches)
+    areas = _areas(vertices, triangles)
+    patch_area = np.bincount(patch, weights=areas, minlength=n_patches)
+    candidates = np.flatnonzero((on_border > 0) & (on_three == on_border))
+    lost = np.zeros(len(counts), dtype=int)
+    for candidate in candidates[np.argsort(patch_area[candidates], kind="stable")]:
+        members = np.flatnonzero(patch == candidate)
+        if not _flat(vertices, triangles[members], areas[members], tolerance):
+            continue
+        edges = edge_id[(3 * members[:, None] + np.arange(3)).ravel()]
+        rim = edges[counts[edges] == 3]
+        if np.any(lost[rim] > 0):  # a neighbour across its border went already
+            continue
+        lost[rim] += 1
+        inner[members] = True
+    return inner
+
+
+def _flat(vertices: np.ndarray, triangles: np.ndarray, areas: np.ndarray, tolerance: float) -> bool:
+    """Whether the triangles lie in one plane, within ``tolerance`` metres."""
+    corners = vertices[triangles]
+    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normal = cross.sum(axis=0)  # area-weighted; a closed or folded patch sums to (near) nothing
+    if np.linalg.norm(normal) <= 1e-12 * max(float(areas.sum()), 1e-300):
+        return False
+    normal /= np.linalg.norm(normal)
+    heights = (corners.reshape(-1, 3) - corners[0, 0]) @ normal
+    return bool(np.ptp(heights) <= max(tolerance, 1e-9))
+
+
+def _areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    corners = vertices[triangles]
+    return 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
 
 
 def _count(n: int, singular: str, plural: str) -> str:
