@@ -19,6 +19,15 @@ For each room (CR2, the small seminar room, and CR4, the large auditorium, scene
 - the peer: pyroomacoustics' hybrid (image sources to order 1 + ray tracing with scattering) on the
   same mesh, materials and pairs, timed in the same run.
 
+Where a room's geometry and measurements are there but not its RAVEN project and fitted materials (the
+building3d-rs folder holds CR4's model and measured parameters only), the room runs as a **stand-in**: each
+material group gets the library material its name says (``STAND_IN_MATERIALS``), positions are placed on the
+model's floors (``STAND_IN_POSITIONS``: sources 1.5 m above the stage, receivers 1.2 m above the seating), one
+render of every pair measures the library materials' T20 per octave, and every absorption coefficient is
+scaled per octave by the ratio to the measured T20 (calibrated as BRAS fitted its own materials, with the
+simulator) before the reported render. T20 then matches by construction; EDT, C80 and D50 test the early
+energy, at positions other than the measured ones. The peer is not run on a stand-in (5144 triangles).
+
 Run ``python benchmarks/bench_measured_rooms.py --bras /path/to/validation/bras [--rooms CR2] [--rays N]``.
 """
 
@@ -49,6 +58,24 @@ ROOMS = {
     "CR2": ("scene9.ac", "Scene09_Informed.rpf", "mat_CR2_"),
     "CR4": ("scene11.ac", "Scene11_Informed.rpf", "mat_CR4_"),
 }
+#: Stand-in materials (library names) by the word after the scene prefix of each AC3D material.
+STAND_IN_MATERIALS = {
+    "brickwall": "brick",
+    "concrete": "concrete",
+    "linoleum": "linoleum",
+    "parquet": "wood_floor",
+    "seating": "audience",
+    "whitePanels": "gypsum_board",
+    "windows": "glass",
+    "woodPanels": "wood_panel",
+}
+#: Stand-in positions (z-up model coordinates, x y only; heights from the floor below): sources on the stage,
+#: receivers spread over the seating.
+STAND_IN_POSITIONS = {
+    "CR4": (((-3.0, -1.5), (-3.0, 1.5)), ((4.0, 2.0), (8.0, -4.0), (12.0, 3.0), (16.0, -1.0), (19.0, 6.0))),
+}
+#: Height above the floor below of stand-in sources and receivers, m.
+STAND_IN_HEIGHTS = (1.5, 1.2)
 #: y up (RAVEN) → z up: (x, y, z) → (x, −z, y), a proper rotation.
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
@@ -64,6 +91,7 @@ class Room:
     humidity: float
     measured: dict[str, dict[int, float]]
     faces: list[tuple[str, np.ndarray]]
+    stand_in: bool = False
 
 
 def find(root: Path, name: str) -> Path | None:
@@ -177,28 +205,23 @@ def octave_values(frequencies: list[float], values: list[float]) -> list[float]:
 def load_room(root: Path, name: str, work: Path) -> Room | None:
     model, project, prefix = ROOMS[name]
     ac, rpf = find(root, model), find(root, project)
-    evaluations = {p: find(root, f"Evaluation_{name}_{p}.txt") for p in PARAMETERS}
-    if ac is None or rpf is None or None in evaluations.values():
+    measured = measured_parameters(root, name)
+    if ac is None or measured is None:
         return None
     obj = work / f"{name}.obj"
     faces = write_obj(ac, obj)
+    groups = sorted({g for g, _ in faces})
+    tables = {group: find(root, f"{prefix}{group.split('_', 2)[-1]}.csv") for group in groups}
+    if rpf is None or None in tables.values():
+        return stand_in_room(name, obj, faces, measured) if name in STAND_IN_POSITIONS else None
     materials = {}
-    for group in sorted({g for g, _ in faces}):
-        surface = group.split("_", 2)[-1]  # mat_scene09_windows → windows
-        table = find(root, f"{prefix}{surface}.csv")
-        if table is None:
-            return None
+    for group, table in tables.items():
         rows = [[float(v) for v in row] for row in csv.reader(table.read_text().splitlines()) if row]
         materials[group] = {
             "absorption": octave_values(rows[0], rows[1]),
             "scattering": octave_values(rows[0], rows[2]),
         }
     settings = read_rpf(rpf)
-    measured = {}
-    for parameter, path in evaluations.items():
-        rows = [[float(v) for v in row] for row in csv.reader(path.read_text().splitlines()) if row]
-        table = dict(zip(rows[0], rows[1], strict=True))
-        measured[parameter] = {f: table[min(table, key=lambda x: abs(x - f))] for f in OCTAVES}
     return Room(
         name,
         obj,
@@ -210,6 +233,91 @@ def load_room(root: Path, name: str, work: Path) -> Room | None:
         measured,
         faces,
     )
+
+
+def measured_parameters(root: Path, name: str) -> dict[str, dict[int, float]] | None:
+    """The measured room averages at the octave centres' third octaves, or None without the files."""
+    measured = {}
+    for parameter in PARAMETERS:
+        path = find(root, f"Evaluation_{name}_{parameter}.txt")
+        if path is None:
+            return None
+        rows = [[float(v) for v in row] for row in csv.reader(path.read_text().splitlines()) if row]
+        table = dict(zip(rows[0], rows[1], strict=True))
+        measured[parameter] = {f: table[min(table, key=lambda x: abs(x - f))] for f in OCTAVES}
+    return measured
+
+
+def stand_in_room(name: str, obj: Path, faces: list[tuple[str, np.ndarray]], measured: dict) -> Room:
+    """The room with library materials by group name and positions on its floors (see the module docstring)."""
+    from soundstage.acoustics.room.materials import absorption_coefficients, scattering_coefficients
+
+    materials = {}
+    for group in sorted({g for g, _ in faces}):
+        library = STAND_IN_MATERIALS[group.split("_", 2)[-1]]
+        materials[group] = {
+            "absorption": [float(a) for a in absorption_coefficients(library)[:7]],
+            "scattering": [float(x) for x in scattering_coefficients(library)[:7]],  # 125 Hz … 8 kHz
+        }
+    corners = np.stack([c for _, c in faces])
+    sources, receivers = STAND_IN_POSITIONS[name]
+    return Room(
+        f"{name} (stand-in: library materials calibrated to the measured T20, positions placed on the floors)",
+        obj,
+        materials,
+        np.array([floor_point(corners, xy, STAND_IN_HEIGHTS[0]) for xy in sources]),
+        np.array([floor_point(corners, xy, STAND_IN_HEIGHTS[1]) for xy in receivers]),
+        20.9,  # BRAS: CR4 measured at 20.9 °C, 37.5 % relative humidity
+        37.5,
+        measured,
+        faces,
+        stand_in=True,
+    )
+
+
+def floor_point(corners: np.ndarray, xy: tuple[float, float], height: float) -> np.ndarray:
+    """The point ``height`` metres above the lowest upward-facing triangle (T, 3, 3) under ``xy``."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    point = np.asarray(xy, dtype=float)
+
+    def side(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        return (p[:, 0] - point[0]) * (q[:, 1] - point[1]) - (q[:, 0] - point[0]) * (p[:, 1] - point[1])
+
+    s1, s2, s3 = side(a, b), side(b, c), side(c, a)
+    over = ((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0))
+    normal = np.cross(b - a, c - a)
+    flat_enough = np.abs(normal[:, 2]) > 0.5 * np.linalg.norm(normal, axis=1)  # floors, steps, not walls
+    hit = over & flat_enough
+    z = a[hit, 2] - ((point[0] - a[hit, 0]) * normal[hit, 0] + (point[1] - a[hit, 1]) * normal[hit, 1]) / normal[hit, 2]
+    return np.array([point[0], point[1], float(z.min()) + height])
+
+
+def calibrated(room: Room, library: dict) -> Room:
+    """The room with every absorption scaled per octave so that the walls' share of the decay rate gives the
+    measured T20.
+
+    The energy decay rate ``13.8 / T`` (1/s) is the walls' plus the air's ``m c`` (m: energy attenuation per
+    metre); only the walls' share scales with their absorption (about linearly at these coefficients).
+    """
+    from soundstage.acoustics.air_absorption import air_absorption_db_per_m
+
+    air_db = air_absorption_db_per_m(
+        np.array([*OCTAVES, 8000.0]), temperature_c=room.temperature_c, relative_humidity=room.humidity
+    )
+    air_rate = air_db / (10.0 * np.log10(np.e)) * 343.0  # 1/s
+    decades = 6.0 * np.log(10.0)  # 60 dB of energy in nepers
+    simulated = np.array([library["T20"][f] for f in OCTAVES])
+    measured = np.array([room.measured["T20"][f] for f in OCTAVES])
+    ratio = list((decades / measured - air_rate[:6]) / (decades / simulated - air_rate[:6]))
+    ratio.append(ratio[-1])  # 8 kHz as 4 kHz
+    materials = {
+        group: {
+            "absorption": [min(0.99, a * r) for a, r in zip(spec["absorption"], ratio, strict=True)],
+            "scattering": spec["scattering"],
+        }
+        for group, spec in room.materials.items()
+    }
+    return Room(**{**room.__dict__, "materials": materials})
 
 
 def parameters_of(ir: np.ndarray) -> dict[str, dict[int, float]]:
@@ -343,11 +451,18 @@ def main() -> int:
             if room is None:
                 print(f"{name}: skipped, its files are not under {args.bras}")
                 continue
+            calibration = ""
+            if room.stand_in:
+                library, library_s = soundstage_run(room, args.rays)
+                t20 = ", ".join(f"{error('T20', library['T20'][f], room.measured['T20'][f])}" for f in OCTAVES)
+                calibration = f" (and {library_s:.1f} s before, library materials: T20 {t20} at 125 Hz…4 kHz)"
+                room = calibrated(room, library)
             ours, ours_s = soundstage_run(room, args.rays)
-            peer, peer_s = (None, 0.0) if args.no_peer else peer_run(room, args.peer_rays, args.peer_rate)
+            no_peer = args.no_peer or room.stand_in
+            peer, peer_s = (None, 0.0) if no_peer else peer_run(room, args.peer_rays, args.peer_rate)
             print(table(room, ours, peer))
             pairs = len(room.sources) * len(room.receivers)
-            line = f"\ntime for {pairs} pairs: Soundstage {ours_s:.1f} s at {RATE} Hz"
+            line = f"\ntime for {pairs} pairs: Soundstage {ours_s:.1f} s at {RATE} Hz{calibration}"
             if peer is not None:
                 line += (
                     f"; pyroomacoustics {peer_s:.1f} s at {args.peer_rate} Hz ({args.peer_rays} rays, "
