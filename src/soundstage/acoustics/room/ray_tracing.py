@@ -52,8 +52,8 @@ DEFAULT_CELLS = 32
 THINNING = ((0.1, 4),)
 #: A ray whose every band fell this far (energy, relative to its start) is dropped: 90 dB.
 _FLOOR = 1e-9
-#: Rays are traced in this many independent parts, on as many threads as a render may use (numpy lets go of the
-#: interpreter in each part's array work): 1.45x faster on two cores, and the same result on one.
+#: Rays are traced in this many independent parts, on as many threads as a render may use (the compiled ray cast and
+#: numpy's array work let go of the interpreter), and the same result on one.
 _PARTS = 2
 #: Relative tolerance of the geometric tests.
 _EPS = 1e-9
@@ -191,7 +191,7 @@ def trace_energy(
     threads = min(len(sizes), fft_workers())
     from threadpoolctl import threadpool_limits
 
-    # The matrix products here are (rays × 3) by (3 × planes): BLAS threads only get in the way (a third slower).
+    # The matrix products here are small (rays × 3 by 3 × direction cells): BLAS threads only get in the way.
     with threadpool_limits(1):
         if threads > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -358,11 +358,12 @@ class _Rain:
 
 
 class _Tracer:
-    """Ray casting against a mesh room's planes, each a set of triangles."""
+    """Ray casting against a mesh room's planes, each a set of triangles (the tables of
+    :func:`~soundstage.acoustics.room.ray_casting.first_hits`)."""
 
     def __init__(self, room: MeshRoom) -> None:
-        self.normals = room.plane_normals
-        self.offsets = room.plane_offsets
+        self.normals = np.ascontiguousarray(room.plane_normals, dtype=float)
+        self.offsets = np.ascontiguousarray(room.plane_offsets, dtype=float)
         size = room.diagonal_m
         self.tolerance = _EPS * size
         height = room.vertices @ self.normals.T - self.offsets
@@ -372,7 +373,7 @@ class _Tracer:
         helper = np.where(np.abs(self.normals[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
         first = np.cross(self.normals, helper)
         first /= np.linalg.norm(first, axis=1, keepdims=True)
-        self.axes = np.stack([first, np.cross(self.normals, first)], axis=1)  # (P, 2, 3)
+        self.axes = np.ascontiguousarray(np.stack([first, np.cross(self.normals, first)], axis=1))  # (P, 2, 3)
         flat = np.einsum("tck,tak->tca", corners, self.axes[room.plane_of_triangle])  # (T, 3 corners, 2)
         # Each triangle as three edge lines n · x ≥ c (inward, unit n): a point is inside when all hold.
         side1, side2 = flat[:, 1] - flat[:, 0], flat[:, 2] - flat[:, 0]
@@ -382,76 +383,43 @@ class _Tracer:
         inward = np.stack([-edge[..., 1], edge[..., 0]], axis=-1)
         inward /= np.maximum(np.linalg.norm(inward, axis=-1, keepdims=True), 1e-300)
         by_plane = np.argsort(room.plane_of_triangle, kind="stable")
-        self.edge_normals = inward[by_plane]
-        self.edge_offsets = np.einsum("tek,tek->te", inward, flat)[by_plane]
-        counts = np.bincount(room.plane_of_triangle, minlength=len(self.offsets))
-        self.first_triangle = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        self.edge_normals = np.ascontiguousarray(inward[by_plane])
+        self.edge_offsets = np.ascontiguousarray(np.einsum("tek,tek->te", inward, flat)[by_plane])
+        counts = np.bincount(room.plane_of_triangle, minlength=len(self.offsets)).astype(np.int64)
+        self.first_triangle = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         self.triangle_count = counts
         self.edge_tolerance = 1e-7 * size
-        # Each plane's bounding rectangle, with slack for the single-precision screening.
+        # Each plane's bounding rectangle, with slack for hits on its rim.
         slack = 1e-4 * size
         self.low = np.full((len(self.offsets), 2), np.inf)
         self.high = np.full((len(self.offsets), 2), -np.inf)
         np.minimum.at(self.low, room.plane_of_triangle, flat.min(axis=1) - slack)
         np.maximum.at(self.high, room.plane_of_triangle, flat.max(axis=1) + slack)
-        self.low, self.high = self.low.astype(np.float32), self.high.astype(np.float32)
-        self.axes32 = np.ascontiguousarray(self.axes.transpose(1, 0, 2)).astype(np.float32)  # (2, P, 3)
-        self.normals32, self.offsets32 = self.normals.astype(np.float32), self.offsets.astype(np.float32)
-        self.tolerance32 = np.float32(1e-6 * size)
 
     def cast(self, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance to and plane of the first surface each ray (N,) meets from the room's side; inf if none."""
-        n = len(origin)
-        # Single precision for the (rays × planes) screening: half the memory traffic; the hit that
-        # survives it is recomputed in double precision below.
-        origin32, direction32 = origin.astype(np.float32), direction.astype(np.float32)
-        toward = direction32 @ self.normals32.T  # (N, P) < 0: moving towards the plane's front
-        height = origin32 @ self.normals32.T - self.offsets32  # (N, P) > 0: in front of the plane
-        toward[toward > -1e-7] = np.nan  # parallel or moving away: no hit
-        t = height / toward
-        np.negative(t, out=t)
-        t[~(t > self.tolerance32)] = np.inf  # NaN included
-        # Most planes are small (a window, a pillar's side): drop the hits outside a plane's bounding
-        # rectangle (in the plane's own coordinates) before the exact test, so that each ray needs about one.
-        reach = np.where(t < np.inf, t, np.float32(0.0))
-        for axis in range(2):
-            coordinate = origin32 @ self.axes32[axis].T
-            coordinate += reach * (direction32 @ self.axes32[axis].T)
-            t[(coordinate < self.low[:, axis]) | (coordinate > self.high[:, axis])] = np.inf
-        distance = np.full(n, np.inf)
-        plane = np.zeros(n, dtype=np.int64)
-        pending = np.arange(n)
-        while len(pending):
-            candidates = t[pending]
-            nearest = np.argmin(candidates, axis=1)
-            reach = candidates[np.arange(len(pending)), nearest]
-            open_ = np.isfinite(reach)
-            pending, nearest, reach = pending[open_], nearest[open_], reach[open_]
-            if not len(pending):
-                break
-            reach = (self.offsets[nearest] - np.einsum("ij,ij->i", origin[pending], self.normals[nearest])) / np.einsum(
-                "ij,ij->i", direction[pending], self.normals[nearest]
-            )
-            point = origin[pending] + reach[:, None] * direction[pending]
-            inside = self._on_plane(point, nearest)
-            distance[pending[inside]] = reach[inside]
-            plane[pending[inside]] = nearest[inside]
-            missed = ~inside
-            t[pending[missed], nearest[missed]] = np.inf
-            pending = pending[missed]
-        return distance, plane
+        from soundstage.acoustics.room.ray_casting import first_hits
 
-    def _on_plane(self, point: np.ndarray, plane: np.ndarray) -> np.ndarray:
-        """Whether each point (N, 3), on plane ``plane[i]``, lies in one of that plane's triangles."""
-        flat = np.einsum("nk,nak->na", point, self.axes[plane])  # (N, 2) in the plane's own axes
-        count = self.triangle_count[plane]
-        ray = np.repeat(np.arange(len(plane)), count)
-        # Each ray against its plane's triangles only: pair j is triangle first[plane] + (j − start of its ray).
-        starts = np.cumsum(count) - count
-        triangle = np.arange(len(ray)) - np.repeat(starts, count) + np.repeat(self.first_triangle[plane], count)
-        margin = np.einsum("jek,jk->je", self.edge_normals[triangle], flat[ray]) - self.edge_offsets[triangle]
-        inside = np.all(margin >= -self.edge_tolerance, axis=1)
-        return np.bincount(ray, weights=inside, minlength=len(plane)) > 0
+        distance = np.empty(len(origin))
+        plane = np.empty(len(origin), dtype=np.int64)
+        first_hits(
+            np.ascontiguousarray(origin, dtype=float),
+            np.ascontiguousarray(direction, dtype=float),
+            self.normals,
+            self.offsets,
+            self.axes,
+            self.low,
+            self.high,
+            self.first_triangle,
+            self.triangle_count,
+            self.edge_normals,
+            self.edge_offsets,
+            self.tolerance,
+            self.edge_tolerance,
+            distance,
+            plane,
+        )
+        return distance, plane
 
 
 def _lambert(normal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
