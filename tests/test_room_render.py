@@ -323,3 +323,24 @@ def test_rays_without_a_tail_are_refused(tmp_path) -> None:
     _box_obj(tmp_path / "box.obj")
     with pytest.raises(ValueError, match="late_reverb: false drop rays"):
         _scene({"mesh": str(tmp_path / "box.obj"), "rays": 500, "late_reverb": False})
+
+
+def test_below_the_schroeder_frequency_the_traced_decay_does_not_overshoot_the_formula(tmp_path) -> None:
+    # The box with its absorption on floor and ceiling: rays running between its hard walls outlive Arau-Puchades'
+    # time in every band, but a band reaching below the Schroeder frequency (2000 √(T/V) Hz) is modal, and there the
+    # decay is capped at the formula's; the bands above keep the traced one.
+    from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
+    from soundstage.acoustics.room.reverberation_time import schroeder_frequency
+
+    _box_obj(tmp_path / "box.obj")
+    scene = _scene({"mesh": str(tmp_path / "box.obj"), "materials": UNEVEN})
+    model = propagation_model(scene)
+    model.propagate(np.array([2.0, 1.5, 1.5]), "a")
+    traced, formula = model.traced_rt60_s[-1], model.rt60_s
+    modal = OCTAVE_BANDS_HZ / np.sqrt(2.0) < schroeder_frequency(model.room.volume_m3, formula)
+    assert modal[0] and not modal[3]
+    np.testing.assert_allclose(traced[modal], formula[modal])
+    assert np.all(traced[~modal][:5] > 1.2 * formula[~modal][:5])
+    assert f"capped at Arau-Puchades' time in {np.count_nonzero(modal)} bands below the Schroeder" in (
+        model.describe_decay()
+    )

@@ -384,6 +384,8 @@ class MeshModel(_Room):
         self.traced_rt60_s: list[np.ndarray] = []
         #: Bands the rays could not tell in the last trace (they keep the formula's decay).
         self.untraced_bands = 0
+        #: Bands below the Schroeder frequency whose traced decay the formula capped, most in any trace.
+        self.capped_bands = 0
         many = len(self.room.plane_names) > self.MANY_PLANES
         default_order = 1 if many else self.DEFAULT_ORDER
         self.max_order = default_order if self.room_spec.max_order is None else self.room_spec.max_order
@@ -450,6 +452,11 @@ class MeshModel(_Room):
         origin = f"ray tracing, {self.rays} rays per source" + (f", mean of {sources} sources" if sources > 1 else "")
         if self.untraced_bands:
             origin += f"; Arau-Puchades' formula in {self.untraced_bands} bands the rays could not tell"
+        if self.capped_bands:
+            origin += (
+                f"; capped at Arau-Puchades' time in {self.capped_bands} bands below the Schroeder frequency "
+                "(modal there: rays between hard parallel walls overshoot)"
+            )
         return _decay_line(mean, origin)
 
     def trace_duration(self, mixing_time_s: float) -> float:
@@ -462,6 +469,7 @@ class MeshModel(_Room):
         """Image sources plus the traced scattered energy before the join; the tail's level and decay from the trace."""
         from soundstage.acoustics.room.late_reverb import DiffuseDecay
         from soundstage.acoustics.room.ray_tracing import fit_late_decay, rain_arrivals, trace_energy
+        from soundstage.acoustics.room.reverberation_time import modal_bands
 
         spec = self.room_spec
         seed = [spec.seed, _position_seed(source)]
@@ -495,6 +503,12 @@ class MeshModel(_Room):
         rt60 = np.where(unknown, self.rt60_s, rt60)
         rate = np.where(unknown, formula, rate)
         self.untraced_bands = max(self.untraced_bands, int(np.count_nonzero(unknown)))
+        # Below the Schroeder frequency a room is modal and geometric acoustics does not hold: rays that keep
+        # bouncing specularly between hard parallel walls (scattering is low there) decay more slowly than the
+        # room does. There the decay is at most the formula's (the issue's "at least do not overshoot").
+        capped = modal_bands(self.room.volume_m3, self.rt60_s, OCTAVE_BANDS_HZ) & (rt60 > self.rt60_s)
+        rt60 = np.where(capped, self.rt60_s, rt60)
+        self.capped_bands = max(self.capped_bands, int(np.count_nonzero(capped)))
         self.traced_rt60_s.append(rt60)
         decay = DiffuseDecay(mixing_time, rt60, rate, OCTAVE_BANDS_HZ)  # rays run only with a tail
         arrivals = Arrivals.concatenate([_banded(early), rained])

@@ -1,4 +1,5 @@
-"""Statistical room acoustics: Sabine's, Eyring's and Arau-Puchades' reverberation times, and inverses.
+"""Statistical room acoustics: Sabine's, Eyring's and Arau-Puchades' reverberation times, inverses, and where
+the statistics stop holding (the Schroeder frequency).
 
 With ``V`` the volume (m³), ``S_i`` and ``α_i`` the area (m²) and absorption of each surface,
 ``S = Σ S_i``, ``ᾱ = Σ S_i α_i / S``, ``c`` the speed of sound and ``m`` the energy attenuation
@@ -186,6 +187,30 @@ def sabine_rt60(
     surface = float(np.sum(areas_m2))
     m = air_energy_attenuation(air_attenuation_db_per_m)
     return 24.0 * math.log(10.0) * volume_m3 / (speed_of_sound * (surface * alpha + 4.0 * m * volume_m3))
+
+
+def schroeder_frequency(volume_m3: float, rt60_s: np.ndarray | float) -> np.ndarray:
+    """The Schroeder frequency ``2000 √(T / V)`` Hz: below it a room's modes stand apart (fewer than three in each
+    mode's bandwidth) and its sound field is modal rather than diffuse (Kuttruff, *Room Acoustics*, §3.6).
+
+    Examples
+    --------
+    >>> float(schroeder_frequency(146.0, 1.9).round(1))    # the BRAS seminar room
+    228.2
+    """
+    return 2000.0 * np.sqrt(np.asarray(rt60_s, dtype=float) / volume_m3)
+
+
+def modal_bands(volume_m3: float, rt60_s: np.ndarray, band_centers_hz: np.ndarray) -> np.ndarray:
+    """Which octave bands reach below the Schroeder frequency of their own decay (lower edge ``f / √2``).
+
+    Examples
+    --------
+    >>> modal_bands(146.0, np.array([1.46, 1.37, 2.04]), np.array([125.0, 250.0, 500.0])).tolist()
+    [True, True, False]
+    """
+    centers = np.asarray(band_centers_hz, dtype=float)
+    return centers / math.sqrt(2.0) < schroeder_frequency(volume_m3, rt60_s)
 
 
 def eyring_absorption_for_rt60(
