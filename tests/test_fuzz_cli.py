@@ -406,7 +406,11 @@ def test_output_paths(command: str, target: str, overwrite: bool) -> None:
 
 
 def test_fail_fast_offline_in_a_real_process(tmp_path: Path) -> None:
-    """``--source car=`` and ``--source car`` offline: one line, well under 2 s, in a real interpreter."""
+    """``--source car=`` and ``--source car`` offline: one line, in seconds, in a real interpreter.
+
+    The bound is not a speed target (start-up lives in benchmarks/bench_startup.py): it catches a command that
+    tries a download or loads a model before failing (tens of seconds, or the 30 s timeout). About 1 s on an idle
+    machine; 4 s leaves room for a loaded CI host (2.1 s seen there)."""
     from fuzz_harness import assert_clean_error, run_subprocess
 
     work = fi.copy_workspace(tmp_path)
@@ -418,4 +422,4 @@ def test_fail_fast_offline_in_a_real_process(tmp_path: Path) -> None:
             timeout_s=30,
         )
         assert_clean_error(result)
-        assert result.seconds < 2.0, f"took {result.seconds:.1f} s offline (bound 2 s)\n{result.describe()}"
+        assert result.seconds < 4.0, f"took {result.seconds:.1f} s offline (bound 4 s)\n{result.describe()}"

@@ -199,5 +199,7 @@ def test_sigterm_to_a_real_render_leaves_no_partial_file(tmp_path):
     assert not [name for name in names if name.startswith(".")], names
     if process.returncode == 128 + signal.SIGTERM:
         assert "stopped by SIGTERM" in err and names == ["long.wav", "s.yaml"]
+    elif process.returncode == -signal.SIGTERM:  # a slow host: still importing, before the handler was set
+        assert names == ["long.wav", "s.yaml"]
     else:  # it finished before the signal: the output is whole
         assert process.returncode == 0 and soundfile.info(str(tmp_path / "out.wav")).frames > RATE * 60
