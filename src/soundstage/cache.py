@@ -33,6 +33,17 @@ def cache_dir(kind: str) -> Path:
     return (Path(root).expanduser() if root else Path.home() / ".cache" / "soundstage") / kind
 
 
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's content: what names a kept thing made from it (and checks a download)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @functools.cache
 def code_version(modules: tuple[str, ...], layout: int = 1) -> str:
     """A short hash of the source of ``modules`` (the code that makes a kept thing) and of its ``layout`` number."""

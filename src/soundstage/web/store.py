@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from soundstage.acoustics.hrtf.registry import sha256_of
+from soundstage.cache import sha256_of
 from soundstage.errors import SoundstageError
 from soundstage.web.content import describe_upload, describe_upload_isolated
 from soundstage.web.limits import Limits

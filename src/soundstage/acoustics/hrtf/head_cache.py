@@ -45,8 +45,7 @@ def code_version() -> str:
 
 def head_cache_path(path: Path, sample_rate: int, interpolation: str) -> Path:
     """Where the processed head of SOFA file ``path`` at ``sample_rate`` is kept."""
-    from soundstage.acoustics.hrtf.registry import sha256_of
-    from soundstage.cache import cache_dir
+    from soundstage.cache import cache_dir, sha256_of
     from soundstage.errors import InputFileError
 
     try:

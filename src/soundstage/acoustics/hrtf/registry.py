@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from soundstage.cache import sha256_of
 from soundstage.errors import DownloadError, ParameterError
 
 #: Seconds to wait for the server to answer (and between received blocks).
@@ -119,15 +120,6 @@ def hrtf_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     from soundstage.cache import cache_dir as kind_dir
 
     return Path(cache_dir) if cache_dir is not None else kind_dir("hrtf")
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_hrtf(name: str, *, cache_dir: str | os.PathLike | None = None, progress: bool = True) -> Path:

@@ -37,15 +37,11 @@ import scipy.fft as sp_fft
 from soundstage.acoustics.delay import HALF_WIDTH
 from soundstage.acoustics.hrtf.head_table import head_table
 from soundstage.acoustics.moving.delay_line import DelayLines
-from soundstage.acoustics.moving.engine import (
-    _MAX_ITERATIONS,
-    _RETARDATION_TOLERANCE_S,
-    HELD_DELAY_TOLERANCE_S,
-    MovingSource,
-)
+from soundstage.acoustics.moving.engine import HELD_DELAY_TOLERANCE_S, MovingSource
 from soundstage.acoustics.moving.kernels import gains_only, panning_gains
 from soundstage.acoustics.moving.partitioned import PartitionedConvolver
 from soundstage.acoustics.moving.paths import ImagePaths, direct_path
+from soundstage.acoustics.moving.retarded_time import solve_emission
 from soundstage.acoustics.propagation import Air
 from soundstage.errors import ParameterError
 
@@ -292,18 +288,15 @@ class SourceBank:
     def _offsets(self, times: np.ndarray, rows: np.ndarray, guess: np.ndarray, listener: np.ndarray) -> np.ndarray:
         """From the listener (at each reception time, (N, 3) or (1, 3)) to row ``rows[k]``'s image at the moment it
         emitted the sound heard at ``times[k]``, shape (N, 3); ``guess`` (N,) starts the delay's solve (seconds)."""
-        c = self.air.speed_of_sound
-        emitted = times - guess
         matrices, offsets = self.row_matrix[rows], self.row_offset[rows]
-        for _ in range(_MAX_ITERATIONS):  # each step gains a factor v / c: two or three suffice
+
+        def offset_at(emitted: np.ndarray) -> np.ndarray:
             offset = self.positions.at(emitted, self.row_source[rows])
             if self._images:
                 offset = np.einsum("rij,rj->ri", matrices, offset) + offsets
-            offset -= listener
-            previous, emitted = emitted, times - np.sqrt(np.einsum("rd,rd->r", offset, offset)) / c
-            if np.max(np.abs(emitted - previous), initial=0.0) < _RETARDATION_TOLERANCE_S:
-                break
-        return offset
+            return offset - listener
+
+        return solve_emission(times, guess, offset_at, self.air.speed_of_sound)
 
     def _gliding_delays(self, rows: np.ndarray, delay_a: np.ndarray, delay_b: np.ndarray) -> np.ndarray:
         """Delays (G, B) in samples of the gliding ``rows`` at every sample of this block: solved exactly at

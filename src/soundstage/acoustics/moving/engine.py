@@ -4,7 +4,7 @@ Each source keeps its recent signal in a :class:`DelayLine`. Every block, for ev
 source (the direct sound, a ground bounce, a shoebox's image sources):
 
 1. **delay** — the exact propagation delay on a grid of times (every ``DOPPLER_STRIDE`` samples),
-   solving for the moment of emission (``t − t_e = |image(t_e) − listener(t)| / c``), then
+   solving for the moment of emission (``t − t_e = |image(t_e) − listener(t)| / c``, :mod:`.retarded_time`), then
    interpolated to every sample; reading the signal at that gliding delay *is* the Doppler shift.
    Without ``doppler`` each path's delay is held, and only when it has drifted more than
    ``HELD_DELAY_TOLERANCE_S`` from the true one does a block crossfade from the read at the held delay
@@ -48,6 +48,7 @@ from soundstage.acoustics.moving.kernels import (
 )
 from soundstage.acoustics.moving.partitioned import PartitionedConvolver
 from soundstage.acoustics.moving.paths import ImagePaths
+from soundstage.acoustics.moving.retarded_time import solve_emission
 from soundstage.acoustics.propagation import Air
 from soundstage.errors import ParameterError
 from soundstage.scene.motion import HeadTurn, PointPath
@@ -68,10 +69,6 @@ REFLECTION_UPDATE_BLOCKS = 2
 HELD_DELAY_TOLERANCE_S = 0.010
 #: Length of the crossfade at a jump in a trajectory, in seconds.
 JUMP_FADE_S = 0.002
-#: The emission time is solved by fixed-point iteration (each step gains a factor v/c in accuracy)
-#: until it moves less than this many seconds, in at most ``_MAX_ITERATIONS`` steps.
-_RETARDATION_TOLERANCE_S = 1e-10
-_MAX_ITERATIONS = 100
 
 
 @dataclass
@@ -151,14 +148,12 @@ class SourceRenderer:
     def delays(self, state: _PathState, times: np.ndarray, listener: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact delays (K, G) in seconds at reception ``times`` (G,), and the images (K, G, 3)."""
         c = self.engine.air.speed_of_sound
-        emitted = times[None, :] - state.last_delay[:, None]
-        for _ in range(_MAX_ITERATIONS):
-            images = state.paths.images(self._source_at(emitted, state.generation))
-            distance = np.linalg.norm(images - listener[None, :, :], axis=-1)
-            previous, emitted = emitted, times[None, :] - distance / c
-            if np.max(np.abs(emitted - previous), initial=0.0) < _RETARDATION_TOLERANCE_S:
-                break
-        return distance / c, images
+
+        def offset_at(emitted: np.ndarray) -> np.ndarray:
+            return state.paths.images(self._source_at(emitted, state.generation)) - listener[None, :, :]
+
+        offset = solve_emission(times[None, :], state.last_delay[:, None], offset_at, c)
+        return np.linalg.norm(offset, axis=-1) / c, offset + listener[None, :, :]
 
     # -- kernels ----------------------------------------------------------------------------------
 

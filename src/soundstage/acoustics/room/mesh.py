@@ -250,8 +250,7 @@ def _kept_room_path(path: Path, materials, scale: float) -> Path:
     import hashlib
     import json
 
-    from soundstage.acoustics.hrtf.registry import sha256_of
-    from soundstage.cache import cache_dir, code_version
+    from soundstage.cache import cache_dir, code_version, sha256_of
 
     try:
         content = sha256_of(path)
