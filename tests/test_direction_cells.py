@@ -7,7 +7,8 @@ import numpy as np
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.encoders.binaural import EXACT_ARRIVALS, BinauralEncoder
 from soundstage.acoustics.hrtf import load_hrtf
-from soundstage.acoustics.hrtf.direction_cells import N_CELLS, direction_cells, fibonacci_directions
+from soundstage.acoustics.hrtf.direction_cells import N_CELLS, direction_cells
+from soundstage.acoustics.sphere_points import fibonacci_directions
 
 RATE = 16000
 

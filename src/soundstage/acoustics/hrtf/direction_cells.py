@@ -17,12 +17,12 @@ Cells hold the far-field response (plane waves); models whose response depends o
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
 
 from soundstage.acoustics.hrtf.base import HRTF
+from soundstage.acoustics.sphere_points import fibonacci_directions
 
 #: Number of direction cells on the sphere.
 N_CELLS = 4096
@@ -45,22 +45,6 @@ def nearest_directions(queries: np.ndarray, directions: np.ndarray) -> np.ndarra
     for lo in range(0, len(queries), _QUERY_CHUNK):
         index[lo : lo + _QUERY_CHUNK] = np.argmax(queries[lo : lo + _QUERY_CHUNK] @ transposed, axis=1)
     return index
-
-
-def fibonacci_directions(n_points: int) -> np.ndarray:
-    """A near-uniform set of ``n_points`` unit vectors (the Fibonacci lattice), shape (n_points, 3).
-
-    Examples
-    --------
-    >>> d = fibonacci_directions(100)
-    >>> d.shape, bool(np.allclose(np.linalg.norm(d, axis=1), 1.0))
-    ((100, 3), True)
-    """
-    index = np.arange(n_points) + 0.5
-    z = 1.0 - 2.0 * index / n_points
-    azimuth = math.pi * (1.0 + math.sqrt(5.0)) * index
-    radius = np.sqrt(1.0 - z * z)
-    return np.stack([radius * np.cos(azimuth), radius * np.sin(azimuth), z], axis=1)
 
 
 class DirectionCells:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from soundstage.acoustics.hrtf.base import HRTF
-from soundstage.acoustics.hrtf.direction_cells import fibonacci_directions
 from soundstage.acoustics.hrtf.interpolation import _ear_delays
 from soundstage.acoustics.hrtf.minimum_phase import energy_taps, minimum_phase
+from soundstage.acoustics.sphere_points import fibonacci_directions
 
 #: Directions in the table (a Fibonacci lattice: neighbours about 3.2° apart).
 N_DIRECTIONS = 4096

@@ -37,6 +37,7 @@ import numpy as np
 
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.room.mesh import MeshRoom
+from soundstage.acoustics.sphere_points import fibonacci_directions
 from soundstage.errors import ParameterError
 from soundstage.threads import fft_workers
 
@@ -93,22 +94,6 @@ class EnergyResponse:
     def duration_s(self) -> float:
         """Seconds the response covers."""
         return self.energy.shape[0] * self.bin_s
-
-
-def fibonacci_directions(count: int) -> np.ndarray:
-    """``count`` unit vectors spread evenly over the sphere (a Fibonacci lattice), shape (count, 3).
-
-    Examples
-    --------
-    >>> d = fibonacci_directions(32)
-    >>> d.shape, bool(np.allclose(np.linalg.norm(d, axis=1), 1.0)), bool(abs(d.mean(axis=0)).max() < 0.05)
-    ((32, 3), True, True)
-    """
-    k = np.arange(count) + 0.5
-    z = 1.0 - 2.0 * k / count
-    azimuth = math.pi * (1.0 + math.sqrt(5.0)) * k
-    radius = np.sqrt(1.0 - z**2)
-    return np.stack([radius * np.cos(azimuth), radius * np.sin(azimuth), z], axis=1)
 
 
 def trace_energy(
