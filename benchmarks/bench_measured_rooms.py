@@ -74,6 +74,8 @@ STAND_IN_MATERIALS = {
 STAND_IN_POSITIONS = {
     "CR4": (((-3.0, -1.5), (-3.0, 1.5)), ((4.0, 2.0), (8.0, -4.0), (12.0, 3.0), (16.0, -1.0), (19.0, 6.0))),
 }
+#: Temperature (°C) and relative humidity (%) of the measurement (BRAS: CR4 at 20.9 °C, 37.5 %).
+STAND_IN_CLIMATE = {"CR4": (20.9, 37.5)}
 #: Height above the floor below of stand-in sources and receivers, m.
 STAND_IN_HEIGHTS = (1.5, 1.2)
 #: y up (RAVEN) → z up: (x, y, z) → (x, −z, y), a proper rotation.
@@ -251,32 +253,42 @@ def measured_parameters(root: Path, name: str) -> dict[str, dict[int, float]] | 
 def stand_in_room(name: str, obj: Path, faces: list[tuple[str, np.ndarray]], measured: dict) -> Room:
     """The room with library materials by group name and positions on its floors (see the module docstring)."""
     from soundstage.acoustics.room.materials import absorption_coefficients, scattering_coefficients
+    from soundstage.acoustics.room.mesh import load_mesh_room
 
     materials = {}
     for group in sorted({g for g, _ in faces}):
-        library = STAND_IN_MATERIALS[group.split("_", 2)[-1]]
+        word = group.split("_", 2)[-1]
+        if word not in STAND_IN_MATERIALS:
+            raise SystemExit(f"{name}: material group {group!r} has no stand-in; add {word!r} to STAND_IN_MATERIALS")
+        library = STAND_IN_MATERIALS[word]
         materials[group] = {
             "absorption": [float(a) for a in absorption_coefficients(library)[:7]],
             "scattering": [float(x) for x in scattering_coefficients(library)[:7]],  # 125 Hz … 8 kHz
         }
-    corners = np.stack([c for _, c in faces])
+    room = load_mesh_room(obj, materials)
     sources, receivers = STAND_IN_POSITIONS[name]
+    temperature_c, humidity = STAND_IN_CLIMATE[name]
     return Room(
         f"{name} (stand-in: library materials calibrated to the measured T20, positions placed on the floors)",
         obj,
         materials,
-        np.array([floor_point(corners, xy, STAND_IN_HEIGHTS[0]) for xy in sources]),
-        np.array([floor_point(corners, xy, STAND_IN_HEIGHTS[1]) for xy in receivers]),
-        20.9,  # BRAS: CR4 measured at 20.9 °C, 37.5 % relative humidity
-        37.5,
+        np.array([floor_point(room, xy, STAND_IN_HEIGHTS[0]) for xy in sources]),
+        np.array([floor_point(room, xy, STAND_IN_HEIGHTS[1]) for xy in receivers]),
+        temperature_c,
+        humidity,
         measured,
         faces,
         stand_in=True,
     )
 
 
-def floor_point(corners: np.ndarray, xy: tuple[float, float], height: float) -> np.ndarray:
-    """The point ``height`` metres above the lowest upward-facing triangle (T, 3, 3) under ``xy``."""
+def floor_point(room, xy: tuple[float, float], height: float) -> np.ndarray:
+    """The point ``height`` metres above the lowest floor under ``xy`` from which it stands in the room's air.
+
+    A floor is a triangle facing up into the room; the point must be inside the room (not in a solid such as a
+    raked seating block) and no surface may cross the ``height`` metres below it.
+    """
+    corners = room.vertices[room.triangles]
     a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
     point = np.asarray(xy, dtype=float)
 
@@ -286,10 +298,19 @@ def floor_point(corners: np.ndarray, xy: tuple[float, float], height: float) -> 
     s1, s2, s3 = side(a, b), side(b, c), side(c, a)
     over = ((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0))
     normal = np.cross(b - a, c - a)
-    flat_enough = np.abs(normal[:, 2]) > 0.5 * np.linalg.norm(normal, axis=1)  # floors, steps, not walls
-    hit = over & flat_enough
-    z = a[hit, 2] - ((point[0] - a[hit, 0]) * normal[hit, 0] + (point[1] - a[hit, 1]) * normal[hit, 1]) / normal[hit, 2]
-    return np.array([point[0], point[1], float(z.min()) + height])
+    crossing = over & (np.abs(normal[:, 2]) > 1e-12 * np.linalg.norm(normal, axis=1))
+    z = (
+        a[crossing, 2]
+        - ((point[0] - a[crossing, 0]) * normal[crossing, 0] + (point[1] - a[crossing, 1]) * normal[crossing, 1])
+        / normal[crossing, 2]
+    )
+    facing_up = normal[crossing, 2] > 0.5 * np.linalg.norm(normal[crossing], axis=1)  # inward normals: floors
+    for floor in np.sort(z[facing_up]):
+        above = np.array([point[0], point[1], floor + height])
+        clear = not np.any((z > floor + 1e-6) & (z < floor + height))
+        if clear and room.contains(above)[0]:
+            return above
+    raise SystemExit(f"no floor under {tuple(xy)} with {height} m of air above it in {room.source_path}")
 
 
 def calibrated(room: Room, library: dict) -> Room:
@@ -300,11 +321,12 @@ def calibrated(room: Room, library: dict) -> Room:
     metre); only the walls' share scales with their absorption (about linearly at these coefficients).
     """
     from soundstage.acoustics.air_absorption import air_absorption_db_per_m
+    from soundstage.conventions import SPEED_OF_SOUND
 
     air_db = air_absorption_db_per_m(
         np.array([*OCTAVES, 8000.0]), temperature_c=room.temperature_c, relative_humidity=room.humidity
     )
-    air_rate = air_db / (10.0 * np.log10(np.e)) * 343.0  # 1/s
+    air_rate = air_db / (10.0 * np.log10(np.e)) * SPEED_OF_SOUND  # 1/s
     decades = 6.0 * np.log(10.0)  # 60 dB of energy in nepers
     simulated = np.array([library["T20"][f] for f in OCTAVES])
     measured = np.array([room.measured["T20"][f] for f in OCTAVES])

@@ -227,22 +227,8 @@ def test_specular_paths_after_the_join_rain_in_full():
     assert energy[50:100].sum() == pytest.approx(np.sum(np.asarray(lattice.gain)[late, 3] ** 2), rel=0.07)
 
 
-def test_the_compiled_cast_finds_the_nearest_triangle_as_a_brute_force_search_does():
-    # A 5 × 4 × 3 m room with a 1 m pillar box in it: rays from points in the air, in every direction, against
-    # Möller–Trumbore over every triangle (from the air, the nearest surface is always met from its front).
-    from soundstage.acoustics.room.ray_tracing import _Tracer
-
-    parts = [box_arrays(size=SIZE), box_arrays(size=(1.0, 1.0, 3.0), origin=(2.0, 1.5, 0.0))]
-    vertices = np.concatenate([part[0] for part in parts])
-    triangles = np.concatenate([part[1] + 8 * k for k, part in enumerate(parts)])
-    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
-    rng = np.random.default_rng(3)
-    origin = rng.uniform([0.1, 0.1, 0.1], np.array(SIZE) - 0.1, size=(4000, 3))
-    origin = origin[room.contains(origin)]
-    direction = rng.standard_normal(origin.shape)
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    distance, plane = _Tracer(room).cast(origin, direction)
-
+def _nearest_by_brute_force(room, origin, direction, closest):
+    """Distance (N,) to the nearest triangle each ray crosses beyond ``closest`` m, and its plane (Möller–Trumbore)."""
     corners = room.vertices[room.triangles]  # (T, 3, 3)
     e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
     p = np.cross(direction[:, None, :], e2[None])  # (N, T, 3)
@@ -253,11 +239,33 @@ def test_the_compiled_cast_finds_the_nearest_triangle_as_a_brute_force_search_do
         q = np.cross(s, e1[None])
         v = np.einsum("nk,ntk->nt", direction, q) / det
         t = np.einsum("tk,ntk->nt", e2, q) / det
-    hit = (np.abs(det) > 1e-12) & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9) & (t > 1e-9)
+    hit = (np.abs(det) > 1e-12) & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1 + 1e-9) & (t > closest)
     t = np.where(hit, t, np.inf)
     nearest = np.argmin(t, axis=1)
-    assert np.all(np.isfinite(distance))
-    np.testing.assert_allclose(distance, t[np.arange(len(t)), nearest], rtol=1e-9)
-    expected_plane = room.plane_of_triangle[nearest]
-    # Where two planes meet, a hit on their common edge may go to either (the same point, checked above).
-    assert np.count_nonzero(plane != expected_plane) <= 2
+    return t[np.arange(len(t)), nearest], room.plane_of_triangle[nearest]
+
+
+def test_the_compiled_cast_finds_the_nearest_triangle_as_a_brute_force_search_does():
+    # A 5 × 4 × 3 m room with a 1 m pillar box in it, against Möller–Trumbore over every triangle: rays from points
+    # in the air in every direction, then (as the tracer casts them) from where those rays hit, into the room.
+    from soundstage.acoustics.room.ray_tracing import _lambert, _Tracer
+
+    parts = [box_arrays(size=SIZE), box_arrays(size=(1.0, 1.0, 3.0), origin=(2.0, 1.5, 0.0))]
+    vertices = np.concatenate([part[0] for part in parts])
+    triangles = np.concatenate([part[1] + 8 * k for k, part in enumerate(parts)])
+    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
+    tracer = _Tracer(room)
+    rng = np.random.default_rng(3)
+    origin = rng.uniform([0.1, 0.1, 0.1], np.array(SIZE) - 0.1, size=(4000, 3))
+    origin = origin[room.contains(origin)]
+    direction = rng.standard_normal(origin.shape)
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    for _ in range(2):
+        distance, plane = tracer.cast(origin, direction)
+        expected, expected_plane = _nearest_by_brute_force(room, origin, direction, tracer.leave_tolerance)
+        assert np.all(np.isfinite(distance))
+        np.testing.assert_allclose(distance, expected, rtol=1e-9)
+        # Where two planes meet, a hit on their common edge may go to either (the same point, checked above).
+        assert np.count_nonzero(plane != expected_plane) <= 2
+        origin = origin + distance[:, None] * direction  # on the surfaces now
+        direction = _lambert(room.plane_normals[plane], rng)

@@ -284,3 +284,23 @@ def test_a_solid_sharing_a_wall_triangle_becomes_a_bump_in_the_wall():
     bump = 1.0 * (0.5 * 3.0 * 2.5) / 3.0  # height × base area / 3
     assert room.volume_m3 == pytest.approx(30.0 - bump)
     assert room.contains(np.array([[0.2, 1.5, 0.8], [2.0, 1.5, 0.8]])).tolist() == [False, True]
+
+
+def test_a_zero_thickness_wall_between_two_rooms_is_refused_not_dropped():
+    # The same edge counts as a shared face, but with air on both sides: dropping it would join the rooms.
+    left, right = box_arrays(size=(2.0, 3.0, 2.5)), box_arrays(size=(2.0, 3.0, 2.5), origin=(2.0, 0.0, 0.0))
+    right_without_wall = right[1][[i for i, g in enumerate(right[2]) if g != "x0"]]
+    vertices = np.concatenate([left[0], right[0]])
+    triangles = np.concatenate([left[1], right_without_wall + 8])
+    with pytest.raises(InputFileError, match=r"a face of zero thickness \(7\.5 m², around \(2, .*\) m\) separates two"):
+        mesh_room_from_arrays(vertices, triangles, None, 0.1)
+
+
+def test_a_wall_written_twice_with_another_diagonal_is_refused():
+    corners, triangles, groups = box_arrays()
+    x0 = [i for i, g in enumerate(groups) if g == "x0"]
+    a, b, c, d = BOX_QUADS["x0"]
+    again = np.array([[a, b, d], [b, c, d]])  # the x = 0 wall once more, split along its other diagonal
+    assert not any(set(t) == set(u) for t in again for u in triangles[x0].tolist())
+    with pytest.raises(InputFileError, match=r"separates two spaces or doubles a wall"):
+        mesh_room_from_arrays(corners, np.concatenate([triangles, again]), None, 0.1)

@@ -2,7 +2,7 @@
 
 Sound heard at time ``t`` left its source at ``t_e`` with ``t − t_e = |x(t_e) − l(t)| / c`` (``x`` the source or
 its image, ``l`` the listener). Iterating ``t_e ← t − |x(t_e) − l(t)| / c`` contracts by ``v / c`` per step (a car
-at 30 m/s: 0.09), so from a delay known a moment ago two or three steps reach ``_TOLERANCE_S``.
+at 30 m/s: 0.09), so from a delay known a moment ago two or three steps reach :data:`TOLERANCE_S`.
 """
 
 from __future__ import annotations
@@ -28,18 +28,19 @@ def solve_emission(
     Parameters
     ----------
     times : np.ndarray
-        Reception times, s (any shape, broadcast with ``guess_delay``).
+        Reception times, s.
     guess_delay : np.ndarray
-        A delay to start from, s (the one solved a moment before).
+        A delay to start from, s (the one solved a moment before); broadcast with ``times`` to the shape ``S`` of
+        the solve (the block engine: times (1, G), delays (K, 1) → (K, G)).
     offset_at : callable
         ``offset_at(emitted)``: from the listener (at each reception time) to the emitter at emission times
-        ``emitted`` (the shape of ``times``), shape ``(*emitted.shape, 3)``, metres.
+        ``emitted`` (shape ``S``), shape ``(*S, 3)``, metres.
     speed_of_sound : float
         In m/s.
 
     Returns
     -------
-    np.ndarray, shape ``(*times.shape, 3)``
+    np.ndarray, shape ``(*S, 3)``
         The offset at the solved emission time; its length over ``speed_of_sound`` is the delay.
 
     Examples

@@ -2,8 +2,9 @@
 
 A room drawn in a modeller (Blender, SketchUp, a CAD export) arrives as a triangle mesh in
 OBJ, PLY, STL, OFF or glTF (GLB). :func:`load_mesh_room` reads it, repairs what exporters get
-wrong (nearly coincident vertices, T-junctions, zero-area and duplicated triangles, inconsistent
-winding; :mod:`soundstage.acoustics.room.mesh_repair`) and reports it in :attr:`MeshRoom.repairs`,
+wrong (nearly coincident vertices, T-junctions, zero-area and duplicated triangles, a face two
+touching parts share written once, inconsistent winding;
+:mod:`soundstage.acoustics.room.mesh_repair`) and reports it in :attr:`MeshRoom.repairs`,
 checks that it is closed, turns every face's normal into the room, merges coplanar triangles of
 one material into reflecting *planes* and gives each plane an absorption per octave band. Its
 volume, areas and absorption feed Eyring's reverberation time for the late tail.
@@ -452,8 +453,9 @@ def mesh_room_from_arrays(
         Its ``repairs`` say what was repaired before the surface was checked, in this order:
         vertices closer than :data:`~soundstage.acoustics.room.mesh_repair.MERGE_TOLERANCE` times
         the bounding-box diagonal merged; triangles on an edge with a vertex on its interior
-        (a T-junction) split; zero-area and duplicated triangles dropped; triangles wound against
-        their neighbours re-wound.
+        (a T-junction) split; zero-area and duplicated triangles dropped; a flat face two touching
+        closed parts share, written once, dropped (solid on both sides: a panel against a beam);
+        triangles wound against their neighbours re-wound.
 
     Raises
     ------
@@ -492,6 +494,7 @@ def mesh_room_from_arrays(
     repairs = repaired.repairs
     size = float(np.linalg.norm(np.ptp(vertices, axis=0))) if len(vertices) else 0.0
     triangles, volume, rewound = _orient_into_room(vertices, triangles, name)
+    _check_shared_faces(repaired.shared_faces, vertices[triangles], size, name)
     if rewound:
         noun = "triangle" if rewound == 1 else "triangles"
         repairs = (*repairs, f"re-wound {rewound} {noun} wound against their neighbours")
@@ -556,6 +559,30 @@ def _check_repaired(repaired, name: str) -> None:
     if len(repaired.triangles) < 4:
         raise InputFileError(f"{name}: the room mesh has fewer than 4 non-degenerate triangles; it encloses nothing")
     _check_closed_manifold(repaired.vertices, repaired.triangles, name, repaired.repairs)
+
+
+def _check_shared_faces(shared: np.ndarray, corners: np.ndarray, size: float, name: str) -> None:
+    """Raise InputFileError if air lies on either side of a face the repair dropped as shared by touching parts.
+
+    Dropping such a face is right where it lies inside solid (a panel against a beam, a block on a wall); the edge
+    counts look the same for a zero-thickness wall between two spaces, or for a wall written twice.
+    """
+    if not len(shared):
+        return
+    cross = np.cross(shared[:, 1] - shared[:, 0], shared[:, 2] - shared[:, 0])
+    normal = cross / np.maximum(np.linalg.norm(cross, axis=1, keepdims=True), 1e-300)
+    nudge = 1e-5 * size * normal
+    centre = shared.mean(axis=1)
+    # Faces point into the room: the winding number is -1 in its air, 0 in solid or outside.
+    air = _winding_number(np.concatenate([centre + nudge, centre - nudge]), corners) < -0.5
+    air = air[: len(shared)] | air[len(shared) :]
+    if air.any():
+        where = _point(centre[np.argmax(air)])
+        area = 0.5 * float(np.linalg.norm(cross[air], axis=1).sum())
+        raise InputFileError(
+            f"{name}: the room mesh is not manifold: a face of zero thickness ({area:.3g} m², around {where} m) "
+            "separates two spaces or doubles a wall; give the wall a thickness, or remove the face or its copy"
+        )
 
 
 def _undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,12 +15,14 @@ once it is read as a plain list of triangles:
 :func:`repair_mesh` fixes these in order, each step counting what it did: (1) merge vertices closer
 than a tolerance, (2) split the triangles on every edge that has a vertex on its interior, so that
 the surface becomes edge-conforming, (3) only then drop zero-area and duplicated triangles, (4) drop
-the faces shared inside touching parts.
+a flat face two touching parts share, written once (:mod:`~soundstage.acoustics.room.mesh` then checks that no
+air lies on either side of it).
 Inconsistent winding is left to the orientation step of :mod:`soundstage.acoustics.room.mesh`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +55,10 @@ class RepairedMesh:
         empty when nothing was.
     tolerance_m : float
         The merge and on-edge tolerance used, in metres.
+    shared_faces : np.ndarray, shape (M, 3, 3)
+        Corners of the triangles step 4 dropped as a face two touching parts share. Only solid may lie on either
+        side of them; the caller checks that once the surface is oriented (a zero-thickness wall between two
+        spaces looks the same to the edge counts).
     """
 
     vertices: np.ndarray
@@ -60,12 +66,14 @@ class RepairedMesh:
     source_triangle: np.ndarray
     repairs: tuple[str, ...]
     tolerance_m: float
+    shared_faces: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3, 3)))
 
 
 def repair_mesh(
     vertices: np.ndarray, triangles: np.ndarray, *, relative_tolerance: float = MERGE_TOLERANCE
 ) -> RepairedMesh:
-    """Merge close vertices, split T-junctions, then drop zero-area and duplicated triangles.
+    """Merge close vertices, split T-junctions, drop zero-area and duplicated triangles, then faces shared inside
+    touching parts.
 
     Parameters
     ----------
@@ -137,6 +145,7 @@ def repair_mesh(
 
     # 4. Faces inside the union of two touching parts (the face they share, written once).
     inner = _inner_faces(vertices, triangles, tolerance)
+    shared = vertices[triangles[inner]]
     if inner.any():
         area = float(np.sum(_areas(vertices, triangles[inner])))
         triangles, source = triangles[~inner], source[~inner]
@@ -151,6 +160,7 @@ def repair_mesh(
         source_triangle=source,
         repairs=tuple(repairs),
         tolerance_m=tolerance,
+        shared_faces=shared,
     )
 
 
@@ -162,7 +172,9 @@ def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) 
     Without the face their union is closed, each of those edges shared by two. A patch here is the triangles
     joined across edges of exactly two faces; the face is a flat patch whose whole border runs along edges of
     three faces (the smallest such patch first, each border edge giving up one face). Anything else on an edge
-    of three faces (a fin, a doubled wall) stays, for the closure check to report.
+    of three faces (a fin) stays, for the closure check to report. The edge counts cannot tell solid from air: a
+    zero-thickness wall between two spaces, or a wall written twice, looks the same, and the caller refuses those
+    once the surface is oriented (:attr:`RepairedMesh.shared_faces`).
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -189,8 +201,10 @@ def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) 
     patch_area = np.bincount(patch, weights=areas, minlength=n_patches)
     candidates = np.flatnonzero((on_border > 0) & (on_three == on_border))
     lost = np.zeros(len(counts), dtype=int)
+    by_patch = np.argsort(patch, kind="stable")
+    patch_start = np.searchsorted(patch[by_patch], np.arange(n_patches + 1))
     for candidate in candidates[np.argsort(patch_area[candidates], kind="stable")]:
-        members = np.flatnonzero(patch == candidate)
+        members = by_patch[patch_start[candidate] : patch_start[candidate + 1]]
         if not _flat(vertices, triangles[members], areas[members], tolerance):
             continue
         edges = edge_id[(3 * members[:, None] + np.arange(3)).ravel()]

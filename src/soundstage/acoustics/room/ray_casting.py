@@ -6,23 +6,40 @@ reverberant seminar room), so it is the tracer's inner loop. Written with NumPy 
 each ray stops at the nearest plane so far and tests a plane's triangles only when the hit falls
 inside the plane's bounding rectangle: 14× faster on the BRAS seminar room (102 planes), the same
 hits. The loop lets go of the interpreter (``nogil``), so the tracer's parts run truly side by side
-on threads. Compiled on first use and cached on disk (``cache=True``); Numba is imported only here,
-when a room is traced.
+on threads. Compiled on first use and kept in ``$SOUNDSTAGE_CACHE/numba`` (unless ``NUMBA_CACHE_DIR`` says
+otherwise; without a writable place it compiles in every process); Numba is imported only here, when a room is
+traced.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 
 import numpy as np
-from numba import njit
+
+from soundstage.cache import cache_dir
+
+# Numba keeps compiled code beside the source by default, which fails where the package is installed read-only.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir("numba")))
+
+from numba import njit  # after the cache folder is set: Numba reads it on import
 
 #: A ray meets a plane from the room's side only when it moves towards the plane's front faster than this
 #: (cosine between the ray and the plane's inward normal): grazing rays slide along it instead.
 GRAZING_COSINE = 1e-7
 
 
-@njit(nogil=True, cache=True)
+def _compiled(function: Callable) -> Callable:
+    """``function`` compiled without the interpreter lock, its machine code kept on disk where it can be."""
+    try:
+        return njit(nogil=True, cache=True)(function)
+    except RuntimeError:  # no writable cache folder: compile once per process instead
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def first_hits(
     origin: np.ndarray,
     direction: np.ndarray,
