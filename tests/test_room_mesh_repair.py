@@ -304,3 +304,21 @@ def test_a_wall_written_twice_with_another_diagonal_is_refused():
     assert not any(set(t) == set(u) for t in again for u in triangles[x0].tolist())
     with pytest.raises(InputFileError, match=r"separates two spaces or doubles a wall"):
         mesh_room_from_arrays(corners, np.concatenate([triangles, again]), None, 0.1)
+
+
+def test_the_shared_face_is_found_whatever_the_winding_of_its_triangles():
+    # Exporters wind triangles as they please (AC3D does): the shared face's two triangles wound against each other.
+    room_part, a_part, b_part = (
+        box_arrays(size=(4.0, 3.0, 2.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(2.0, 1.0, 0.5)),
+    )
+    a_triangles = a_part[1].copy()
+    shared = [i for i, g in enumerate(a_part[2]) if g == "x1"]
+    a_triangles[shared[0]] = a_triangles[shared[0]][::-1]
+    b_without_shared = b_part[1][[i for i, g in enumerate(b_part[2]) if g != "x0"]]
+    vertices = np.concatenate([room_part[0], a_part[0], b_part[0]])
+    triangles = np.concatenate([room_part[1], a_triangles + 8, b_without_shared + 16])
+    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
+    assert room.volume_m3 == pytest.approx(30.0 - 2.0)
+    assert any("touching parts share" in repair for repair in room.repairs)

@@ -219,12 +219,13 @@ def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) 
 def _flat(vertices: np.ndarray, triangles: np.ndarray, areas: np.ndarray, tolerance: float) -> bool:
     """Whether the triangles lie in one plane, within ``tolerance`` metres."""
     corners = vertices[triangles]
-    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normal = cross.sum(axis=0)  # area-weighted; a closed or folded patch sums to (near) nothing
-    if np.linalg.norm(normal) <= 1e-12 * max(float(areas.sum()), 1e-300):
+    # The largest triangle's normal (windings are not made consistent yet, so normals must not be summed).
+    largest = int(np.argmax(areas))
+    normal = np.cross(corners[largest, 1] - corners[largest, 0], corners[largest, 2] - corners[largest, 0])
+    if areas[largest] <= 0.0:
         return False
     normal /= np.linalg.norm(normal)
-    heights = (corners.reshape(-1, 3) - corners[0, 0]) @ normal
+    heights = (corners.reshape(-1, 3) - corners[largest, 0]) @ normal
     return bool(np.ptp(heights) <= max(tolerance, 1e-9))
 
 
