@@ -451,10 +451,10 @@ class MeshModel(_Room):
         sources = len(self.traced_rt60_s)
         origin = f"ray tracing, {self.rays} rays per source" + (f", mean of {sources} sources" if sources > 1 else "")
         if self.untraced_bands:
-            origin += f"; Arau-Puchades' formula in {self.untraced_bands} bands the rays could not tell"
+            origin += f"; Arau-Puchades' formula in {_bands(self.untraced_bands)} the rays could not tell"
         if self.capped_bands:
             origin += (
-                f"; capped at Arau-Puchades' time in {self.capped_bands} bands below the Schroeder frequency "
+                f"; capped at Arau-Puchades' time in {_bands(self.capped_bands)} below the Schroeder frequency "
                 "(the room is modal there, and rays overshoot)"
             )
         return _decay_line(mean, origin)
@@ -565,6 +565,10 @@ def diffuse_energy_rate(volume_m3: float, time_s: float, rt60_s: np.ndarray, spe
         Σ gain² per second.
     """
     return 4.0 * math.pi * speed_of_sound / volume_m3 * 10.0 ** (-6.0 * time_s / np.asarray(rt60_s, dtype=float))
+
+
+def _bands(count: int) -> str:
+    return f"{count} band" if count == 1 else f"{count} bands"
 
 
 def _decay_line(rt60_s: np.ndarray, origin: str) -> str:
