@@ -322,3 +322,18 @@ def test_the_shared_face_is_found_whatever_the_winding_of_its_triangles():
     room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
     assert room.volume_m3 == pytest.approx(30.0 - 2.0)
     assert any("touching parts share" in repair for repair in room.repairs)
+
+
+def test_a_thin_sheet_glued_to_a_beam_in_a_large_hall_loads():
+    # A 0.3 mm sheet against a beam in a 40 × 30 × 15 m hall, the face between them written once: the probes off
+    # that face must stay inside the sheet (they go the repair's tolerance, 52 µm here, not a share of the hall).
+    hall, beam, sheet = (
+        box_arrays(size=(40.0, 30.0, 15.0)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(10.0, 10.0, 5.0)),
+        box_arrays(size=(0.0003, 1.0, 1.0), origin=(11.0, 10.0, 5.0)),
+    )
+    sheet_without_shared = sheet[1][[i for i, g in enumerate(sheet[2]) if g != "x0"]]
+    vertices = np.concatenate([hall[0], beam[0], sheet[0]])
+    triangles = np.concatenate([hall[1], beam[1] + 8, sheet_without_shared + 16])
+    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
+    assert room.volume_m3 == pytest.approx(40.0 * 30.0 * 15.0 - 1.0 - 0.0003, rel=1e-9)

@@ -494,7 +494,7 @@ def mesh_room_from_arrays(
     repairs = repaired.repairs
     size = float(np.linalg.norm(np.ptp(vertices, axis=0))) if len(vertices) else 0.0
     triangles, volume, rewound = _orient_into_room(vertices, triangles, name)
-    _check_shared_faces(repaired.shared_faces, vertices[triangles], size, name)
+    _check_shared_faces(repaired.shared_faces, vertices[triangles], repaired.tolerance_m, name)
     if rewound:
         noun = "triangle" if rewound == 1 else "triangles"
         repairs = (*repairs, f"re-wound {rewound} {noun} wound against their neighbours")
@@ -561,18 +561,24 @@ def _check_repaired(repaired, name: str) -> None:
     _check_closed_manifold(repaired.vertices, repaired.triangles, name, repaired.repairs)
 
 
-def _check_shared_faces(shared: np.ndarray, corners: np.ndarray, size: float, name: str) -> None:
+def _check_shared_faces(shared: np.ndarray, corners: np.ndarray, tolerance_m: float, name: str) -> None:
     """Raise InputFileError if air lies on either side of a face the repair dropped as shared by touching parts.
 
     Dropping such a face is right where it lies inside solid (a panel against a beam, a block on a wall); the edge
-    counts look the same for a zero-thickness wall between two spaces, or for a wall written twice.
+    counts look the same for a zero-thickness wall between two spaces, or for a wall written twice. Each side is
+    probed just off the triangle's incentre (the point farthest from its edges, so a sliver's probe stays over
+    it), by the repair's own tolerance: anything thinner was merged away.
     """
     if not len(shared):
         return
-    cross = np.cross(shared[:, 1] - shared[:, 0], shared[:, 2] - shared[:, 0])
+    a, b, c = shared[:, 0], shared[:, 1], shared[:, 2]
+    cross = np.cross(b - a, c - a)
     normal = cross / np.maximum(np.linalg.norm(cross, axis=1, keepdims=True), 1e-300)
-    nudge = 1e-5 * size * normal
-    centre = shared.mean(axis=1)
+    sides = np.stack([np.linalg.norm(b - c, axis=1), np.linalg.norm(c - a, axis=1), np.linalg.norm(a - b, axis=1)])
+    perimeter = np.maximum(sides.sum(axis=0), 1e-300)
+    centre = (sides[0, :, None] * a + sides[1, :, None] * b + sides[2, :, None] * c) / perimeter[:, None]
+    inradius = np.linalg.norm(cross, axis=1) / perimeter
+    nudge = np.minimum(tolerance_m, 0.1 * inradius)[:, None] * normal
     # Faces point into the room: the winding number is -1 in its air, 0 in solid or outside.
     air = _winding_number(np.concatenate([centre + nudge, centre - nudge]), corners) < -0.5
     air = air[: len(shared)] | air[len(shared) :]
