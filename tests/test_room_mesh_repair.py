@@ -253,18 +253,24 @@ def test_obj_file_with_every_defect_loads_through_load_mesh_room(tmp_path):
     assert_shoebox_images(room, max_order=1)
 
 
+def glued_boxes(room_size, a_origin, b_origin, b_size, a_size=(1.0, 1.0, 1.0)):
+    """A box room with box A whole and box B against A's x-high face, B's own x-low face left out (the face they
+    share written once): vertices, triangles, and the index of A's shared-face triangles in them."""
+    room_part = box_arrays(size=room_size)
+    a_part = box_arrays(size=a_size, origin=a_origin)
+    b_part = box_arrays(size=b_size, origin=b_origin)
+    b_without_shared = b_part[1][[i for i, g in enumerate(b_part[2]) if g != "x0"]]
+    vertices = np.concatenate([room_part[0], a_part[0], b_part[0]])
+    triangles = np.concatenate([room_part[1], a_part[1] + 8, b_without_shared + 16])
+    shared = 12 + np.array([i for i, g in enumerate(a_part[2]) if g == "x1"])
+    return vertices, triangles, shared
+
+
 def test_a_face_two_touching_parts_share_written_once_is_dropped():
     # A panel mounted against a beam, each modelled closed, the face between them written once (the BRAS
     # auditorium's model has one): every edge around that face has three faces. Inside a 4 × 3 × 2.5 m room,
     # box A (1…2, 1…2, 0.5…1.5) whole and box B (2…3, 1…2, 0.5…1.5) without its x = 2 face.
-    room_part, a_part, b_part = (
-        box_arrays(size=(4.0, 3.0, 2.5)),
-        box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.5)),
-        box_arrays(size=(1.0, 1.0, 1.0), origin=(2.0, 1.0, 0.5)),
-    )
-    b_without_shared = b_part[1][[i for i, g in enumerate(b_part[2]) if g != "x0"]]
-    vertices = np.concatenate([room_part[0], a_part[0], b_part[0]])
-    triangles = np.concatenate([room_part[1], a_part[1] + 8, b_without_shared + 16])
+    vertices, triangles, _ = glued_boxes((4.0, 3.0, 2.5), (1.0, 1.0, 0.5), (2.0, 1.0, 0.5), (1.0, 1.0, 1.0))
     repaired = repair_mesh(vertices, triangles)
     assert repaired.repairs[-1] == "dropped 2 triangles (1 m²) of faces that touching parts share, written once"
     room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
@@ -308,17 +314,8 @@ def test_a_wall_written_twice_with_another_diagonal_is_refused():
 
 def test_the_shared_face_is_found_whatever_the_winding_of_its_triangles():
     # Exporters wind triangles as they please (AC3D does): the shared face's two triangles wound against each other.
-    room_part, a_part, b_part = (
-        box_arrays(size=(4.0, 3.0, 2.5)),
-        box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.5)),
-        box_arrays(size=(1.0, 1.0, 1.0), origin=(2.0, 1.0, 0.5)),
-    )
-    a_triangles = a_part[1].copy()
-    shared = [i for i, g in enumerate(a_part[2]) if g == "x1"]
-    a_triangles[shared[0]] = a_triangles[shared[0]][::-1]
-    b_without_shared = b_part[1][[i for i, g in enumerate(b_part[2]) if g != "x0"]]
-    vertices = np.concatenate([room_part[0], a_part[0], b_part[0]])
-    triangles = np.concatenate([room_part[1], a_triangles + 8, b_without_shared + 16])
+    vertices, triangles, shared = glued_boxes((4.0, 3.0, 2.5), (1.0, 1.0, 0.5), (2.0, 1.0, 0.5), (1.0, 1.0, 1.0))
+    triangles[shared[0]] = triangles[shared[0]][::-1]
     room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
     assert room.volume_m3 == pytest.approx(30.0 - 2.0)
     assert any("touching parts share" in repair for repair in room.repairs)
@@ -327,13 +324,6 @@ def test_the_shared_face_is_found_whatever_the_winding_of_its_triangles():
 def test_a_thin_sheet_glued_to_a_beam_in_a_large_hall_loads():
     # A 0.3 mm sheet against a beam in a 40 × 30 × 15 m hall, the face between them written once: the probes off
     # that face must stay inside the sheet (they go the repair's tolerance, 52 µm here, not a share of the hall).
-    hall, beam, sheet = (
-        box_arrays(size=(40.0, 30.0, 15.0)),
-        box_arrays(size=(1.0, 1.0, 1.0), origin=(10.0, 10.0, 5.0)),
-        box_arrays(size=(0.0003, 1.0, 1.0), origin=(11.0, 10.0, 5.0)),
-    )
-    sheet_without_shared = sheet[1][[i for i, g in enumerate(sheet[2]) if g != "x0"]]
-    vertices = np.concatenate([hall[0], beam[0], sheet[0]])
-    triangles = np.concatenate([hall[1], beam[1] + 8, sheet_without_shared + 16])
+    vertices, triangles, _ = glued_boxes((40.0, 30.0, 15.0), (10.0, 10.0, 5.0), (11.0, 10.0, 5.0), (0.0003, 1.0, 1.0))
     room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
     assert room.volume_m3 == pytest.approx(40.0 * 30.0 * 15.0 - 1.0 - 0.0003, rel=1e-9)
