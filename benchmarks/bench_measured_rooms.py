@@ -318,19 +318,21 @@ def calibrated(room: Room, library: dict) -> Room:
     measured T20.
 
     The energy decay rate ``13.8 / T`` (1/s) is the walls' plus the air's ``m c`` (m: energy attenuation per
-    metre); only the walls' share scales with their absorption (about linearly at these coefficients).
+    metre); only the walls' share scales with their absorption (linearly as in Sabine's formula, which
+    Eyring's follows closely at these coefficients).
     """
     from soundstage.acoustics.air_absorption import air_absorption_db_per_m
+    from soundstage.acoustics.room.reverberation_time import air_energy_attenuation
     from soundstage.conventions import SPEED_OF_SOUND
 
     air_db = air_absorption_db_per_m(
-        np.array([*OCTAVES, 8000.0]), temperature_c=room.temperature_c, relative_humidity=room.humidity
+        np.array(OCTAVES, dtype=float), temperature_c=room.temperature_c, relative_humidity=room.humidity
     )
-    air_rate = air_db / (10.0 * np.log10(np.e)) * SPEED_OF_SOUND  # 1/s
+    air_rate = air_energy_attenuation(air_db) * SPEED_OF_SOUND  # 1/s
     decades = 6.0 * np.log(10.0)  # 60 dB of energy in nepers
     simulated = np.array([library["T20"][f] for f in OCTAVES])
     measured = np.array([room.measured["T20"][f] for f in OCTAVES])
-    ratio = list((decades / measured - air_rate[:6]) / (decades / simulated - air_rate[:6]))
+    ratio = list((decades / measured - air_rate) / (decades / simulated - air_rate))
     ratio.append(ratio[-1])  # 8 kHz as 4 kHz
     materials = {
         group: {

@@ -13,10 +13,9 @@ import soundfile
 
 from soundstage.acoustics.render import render
 from soundstage.cli.main import main
-from soundstage.conventions import rotation_matrix
+from soundstage.conventions import quaternion_matrix, rotation_matrix
 from soundstage.errors import ParameterError
 from soundstage.scene import Scene
-from soundstage.stream.live import quaternion_matrix
 from soundstage.stream.output import stream_to_file
 from soundstage.stream.streamer import BlockTimes, Streamer
 

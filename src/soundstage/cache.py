@@ -13,10 +13,12 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Environment variable naming the cache's root folder.
 CACHE_VARIABLE = "SOUNDSTAGE_CACHE"
@@ -58,6 +60,25 @@ def code_version(modules: tuple[str, ...], layout: int = 1) -> str:
     return digest.hexdigest()[:12]
 
 
+def kept_path(kind: str, source: Path, key: str, makers: Sequence[str], layout: int = 1) -> Path:
+    """Where the thing made from file ``source`` (with the options ``key`` names) is kept: named by the file's
+    content, ``key`` and the version of the code in ``makers`` that makes it.
+
+    Raises
+    ------
+    InputFileError
+        When ``source`` cannot be read.
+    """
+    from soundstage.errors import InputFileError
+
+    try:
+        content = sha256_of(source)
+    except OSError as error:
+        reason = error.strerror or error
+        raise InputFileError(f"{source}: cannot be read ({reason}); check the file and its permissions") from None
+    return cache_dir(kind) / f"{content[:32]}-{key}-{code_version(tuple(makers), layout)}.npz"
+
+
 def load_or_make(target: Path, load: Callable, make: Callable):
     """``load()`` when ``target`` is there and reads; else ``make()`` → (result, what to keep), kept at ``target``."""
     try:
@@ -72,6 +93,8 @@ def load_or_make(target: Path, load: Callable, make: Callable):
 
 def keep(target: Path, content: dict[str, np.ndarray] | np.ndarray) -> None:
     """Write arrays (``.npz``) or one array (``.npy``) to ``target`` atomically; an unwritable cache is no error."""
+    import numpy as np
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=f"{target.suffix}.part")

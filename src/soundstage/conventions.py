@@ -219,3 +219,18 @@ def channel_mask(layout: str) -> int:
     for speaker in SPEAKER_LAYOUTS[layout]:
         mask |= speaker.mask_bit
     return mask
+
+
+def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
+    """Head-to-world rotation of a unit quaternion ``w x y z`` in the listener frame (x forward, y left, z up).
+
+    >>> np.allclose(quaternion_matrix(np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)), rotation_matrix(90, 0, 0))
+    True
+    """
+    from scipy.spatial.transform import Rotation
+
+    q = np.array([x, y, z, w], dtype=float)
+    norm = float(np.linalg.norm(q))
+    if not np.isfinite(norm) or norm < 1e-9:
+        raise ValueError("a quaternion of length 0")
+    return Rotation.from_quat(q / norm).as_matrix()

@@ -165,23 +165,9 @@ def scene_rotator_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> n
     (+ raises the left ear). So its pitch is this project's with the sign turned, and ``/SceneRotator/ypr`` and
     ``/SceneRotator/quaternions`` describe the same pose.
 
+    >>> from soundstage.conventions import quaternion_matrix
     >>> q = quaternion_matrix(np.cos(np.radians(10)), 0.0, np.sin(np.radians(10)), 0.0)  # 20° about +y
     >>> np.allclose(q, scene_rotator_matrix(0, 20, 0)) and np.allclose(q, rotation_matrix(0, -20, 0))
     True
     """
     return rotation_matrix(yaw_deg, -pitch_deg, roll_deg)
-
-
-def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
-    """Head-to-world rotation of a unit quaternion ``w x y z`` in the listener frame (x forward, y left, z up).
-
-    >>> np.allclose(quaternion_matrix(np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)), rotation_matrix(90, 0, 0))
-    True
-    """
-    from scipy.spatial.transform import Rotation
-
-    q = np.array([x, y, z, w], dtype=float)
-    norm = float(np.linalg.norm(q))
-    if not np.isfinite(norm) or norm < 1e-9:
-        raise ValueError("a quaternion of length 0")
-    return Rotation.from_quat(q / norm).as_matrix()

@@ -19,8 +19,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from soundstage.conventions import rotation_matrix
-from soundstage.stream.live import quaternion_matrix, scene_rotator_matrix
+from soundstage.conventions import quaternion_matrix, rotation_matrix
+from soundstage.stream.live import scene_rotator_matrix
 from soundstage.stream.streamer import Streamer
 
 

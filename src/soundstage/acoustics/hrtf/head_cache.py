@@ -45,15 +45,9 @@ def code_version() -> str:
 
 def head_cache_path(path: Path, sample_rate: int, interpolation: str) -> Path:
     """Where the processed head of SOFA file ``path`` at ``sample_rate`` is kept."""
-    from soundstage.cache import cache_dir, sha256_of
-    from soundstage.errors import InputFileError
+    from soundstage.cache import kept_path
 
-    try:
-        content = sha256_of(path)
-    except OSError as error:
-        reason = error.strerror or error
-        raise InputFileError(f"{path}: cannot be read ({reason}); check the file and its permissions") from None
-    return cache_dir("heads") / f"{content[:32]}-{int(sample_rate)}-{interpolation}-{code_version()}.npz"
+    return kept_path("heads", path, f"{int(sample_rate)}-{interpolation}", _MAKERS, CACHE_VERSION)
 
 
 def load_sofa_head(path: Path, sample_rate: int, interpolation: str, name: str | None = None):

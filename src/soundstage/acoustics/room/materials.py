@@ -210,13 +210,14 @@ def _to_bands(values: np.ndarray) -> np.ndarray:
 
 
 def absorption_coefficients(spec: MaterialSpec, *, field: str = "material") -> np.ndarray:
-    """Absorption per octave band of a material given by name, one number or a list of bands.
+    """Absorption per octave band of a material given by name, one number, a list of bands or a mapping.
 
     Parameters
     ----------
-    spec : str, float or sequence of float
-        A name from :data:`MATERIALS`, one coefficient for every band, or 6 (125 Hz–4 kHz) or
-        7 (125 Hz–8 kHz) coefficients per octave band.
+    spec : str, float, sequence of float or mapping
+        A name from :data:`MATERIALS`, one coefficient for every band, 6 (125 Hz–4 kHz) or
+        7 (125 Hz–8 kHz) coefficients per octave band, or ``{absorption: ..., scattering: ...}``
+        (its scattering is checked here too).
     field : str
         Where ``spec`` came from, for error messages (``"room.materials.floor"``).
 

@@ -46,7 +46,7 @@ from soundstage.acoustics.room.materials import (
     is_material_mapping,
     scattering_coefficients,
 )
-from soundstage.acoustics.room.mesh_repair import repair_mesh
+from soundstage.acoustics.room.mesh_repair import repair_mesh, undirected_edges
 from soundstage.acoustics.room.reverberation_time import eyring_rt60
 from soundstage.conventions import DEFAULT_HEAD_RADIUS, SPEED_OF_SOUND
 from soundstage.errors import InputFileError, ParameterError
@@ -251,19 +251,13 @@ def _kept_room_path(path: Path, materials, scale: float) -> Path:
     import hashlib
     import json
 
-    from soundstage.cache import cache_dir, code_version, sha256_of
+    from soundstage.cache import kept_path
 
-    try:
-        content = sha256_of(path)
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot be read ({error.strerror or error}); check the file") from None
     given = json.dumps([materials, float(scale)], sort_keys=True, default=str).encode()
     if path.suffix.lower() == ".obj":
         # An OBJ's material libraries name its faces: an edited .mtl is another room.
         given += b"".join(_library_contents(path))
-    return cache_dir("rooms") / (
-        f"{content[:32]}-{hashlib.sha256(given).hexdigest()[:16]}-{code_version(_ROOM_MAKERS)}.npz"
-    )
+    return kept_path("rooms", path, hashlib.sha256(given).hexdigest()[:16], _ROOM_MAKERS)
 
 
 def _library_contents(path: Path) -> list[bytes]:
@@ -591,13 +585,6 @@ def _check_shared_faces(shared: np.ndarray, corners: np.ndarray, tolerance_m: fl
         )
 
 
-def _undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every triangle's three directed edges (3T, 2), their undirected ids (3T,) and counts per id."""
-    directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    _, edge_id, counts = np.unique(np.sort(directed, axis=1), axis=0, return_inverse=True, return_counts=True)
-    return directed, edge_id.reshape(-1), counts
-
-
 #: Open or overshared edges an error message locates (the rest are counted).
 _EDGES_SHOWN = 3
 
@@ -611,7 +598,7 @@ def _check_closed_manifold(vertices: np.ndarray, triangles: np.ndarray, name: st
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    directed, edge_id, counts = _undirected_edges(triangles)
+    directed, edge_id, counts = undirected_edges(triangles)
     repaired = f" (after these repairs: {'; '.join(repairs)})" if repairs else ""
     open_mask = counts[edge_id] == 1
     if np.any(open_mask):
@@ -712,7 +699,7 @@ def _orient_into_room(vertices: np.ndarray, triangles: np.ndarray, name: str) ->
     from scipy.sparse.csgraph import connected_components
 
     n_tri = len(triangles)
-    directed, edge_id, counts = _undirected_edges(triangles)
+    directed, edge_id, counts = undirected_edges(triangles)
     face = np.repeat(np.arange(n_tri), 3)
     # The two half-edges of each edge (paired around an edge where solids touch), and whether they run the same
     # way (-> one must flip).
@@ -798,15 +785,15 @@ def _assign_materials(
             "use a group name, floor, ceiling, walls or default"
         )
     resolved = {key: _coefficients(spec, f"room.materials.{key}") for key, spec in given.items()}
-    absorption = np.full((len(labels), 2 * len(OCTAVE_BANDS_HZ)), np.nan)
+    coefficients = np.full((len(labels), 2 * len(OCTAVE_BANDS_HZ)), np.nan)
     by_group = np.array([str(g) in given for g in labels], dtype=bool)
     for key in given:
         if key in groups:
-            absorption[labels == key] = resolved[key]
+            coefficients[labels == key] = resolved[key]
     by_role = ~by_group & np.isin(roles, list(given))
     for role in ROLES:
         if role in given:
-            absorption[by_role & (roles == role)] = resolved[role]
+            coefficients[by_role & (roles == role)] = resolved[role]
     unmatched = ~by_group & ~by_role
     if np.any(unmatched):
         if "default" not in given:
@@ -817,9 +804,9 @@ def _assign_materials(
                 f"room.materials: no material for the mesh groups {', '.join(missing)} of {name}; name them, "
                 "or give floor, ceiling, walls or default"
             )
-        absorption[unmatched] = resolved["default"]
+        coefficients[unmatched] = resolved["default"]
     # Faces given their material by role are reported by role.
-    return np.where(by_role, roles, names).astype(object), absorption
+    return np.where(by_role, roles, names).astype(object), coefficients
 
 
 def _coefficients(spec: MaterialSpec, field: str) -> np.ndarray:

@@ -164,6 +164,13 @@ def repair_mesh(
     )
 
 
+def undirected_edges(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every triangle's three directed edges (3T, 2), their undirected ids (3T,) and the faces on each id."""
+    directed = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    _, edge_id, counts = np.unique(np.sort(directed, axis=1), axis=0, return_inverse=True, return_counts=True)
+    return directed, edge_id.reshape(-1), counts
+
+
 def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) -> np.ndarray:
     """Which triangles (T,) form a face inside two touching parts, written once.
 
@@ -182,9 +189,7 @@ def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) 
     inner = np.zeros(len(triangles), dtype=bool)
     if not len(triangles):
         return inner
-    directed = np.sort(triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    _, edge_id, counts = np.unique(directed, axis=0, return_inverse=True, return_counts=True)
-    edge_id = edge_id.reshape(-1)
+    _, edge_id, counts = undirected_edges(triangles)
     per_half = counts[edge_id]
     if not np.any(per_half == 3):
         return inner

@@ -38,6 +38,7 @@ import numpy as np
 from soundstage.acoustics.arrivals import Arrivals
 from soundstage.acoustics.room.mesh import MeshRoom
 from soundstage.acoustics.sphere_points import fibonacci_directions
+from soundstage.conventions import quaternion_matrix
 from soundstage.errors import ParameterError
 from soundstage.threads import fft_workers
 
@@ -354,9 +355,7 @@ class _Tracer:
         self.convex = bool(np.all(height > -1e-6 * size))
         corners = room.vertices[room.triangles]
         # Two unit vectors in each plane: the exact test and the bounding rectangles work in them.
-        helper = np.where(np.abs(self.normals[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-        first = np.cross(self.normals, helper)
-        first /= np.linalg.norm(first, axis=1, keepdims=True)
+        first = _tangents(self.normals)
         self.axes = np.ascontiguousarray(np.stack([first, np.cross(self.normals, first)], axis=1))  # (P, 2, 3)
         flat = np.einsum("tck,tak->tca", corners, self.axes[room.plane_of_triangle])  # (T, 3 corners, 2)
         # Each triangle as three edge lines n · x ≥ c (inward, unit n): a point is inside when all hold.
@@ -410,9 +409,7 @@ def _lambert(normal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A cosine-distributed direction about each normal (N, 3)."""
     u1, u2 = rng.random(len(normal)), rng.random(len(normal))
     radius, angle = np.sqrt(u1), 2.0 * math.pi * u2
-    helper = np.where(np.abs(normal[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
-    tangent = np.cross(normal, helper)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    tangent = _tangents(normal)
     bitangent = np.cross(normal, tangent)
     return (
         (radius * np.cos(angle))[:, None] * tangent
@@ -421,17 +418,17 @@ def _lambert(normal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     )
 
 
+def _tangents(normals: np.ndarray) -> np.ndarray:
+    """A unit vector perpendicular to each unit normal (N, 3), crossed with whichever axis is far from it."""
+    helper = np.where(np.abs(normals[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+    tangent = np.cross(normals, helper)
+    return tangent / np.linalg.norm(tangent, axis=1, keepdims=True)
+
+
 def _random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A uniformly random rotation matrix (so each seed lays the stratified directions differently)."""
-    q = rng.standard_normal(4)
-    w, x, y, z = q / np.linalg.norm(q)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    """A uniformly random rotation matrix (so each seed lays the stratified directions differently): a normally
+    distributed quaternion, normalised, is uniform over rotations."""
+    return quaternion_matrix(*rng.standard_normal(4))
 
 
 def rain_arrivals(
