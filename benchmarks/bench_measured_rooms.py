@@ -413,7 +413,16 @@ def peer_run(room: Room, n_rays: int, rate: int) -> tuple[dict, float]:
         )
     results = []
     for source in room.sources:
-        simulated = pra.Room(walls, fs=rate, max_order=1, ray_tracing=True, air_absorption=True)
+        # The measured air, as Soundstage gets it (pyroomacoustics' default: dry air at the 343 m/s temperature).
+        simulated = pra.Room(
+            walls,
+            fs=rate,
+            max_order=1,
+            ray_tracing=True,
+            air_absorption=True,
+            temperature=room.temperature_c,
+            humidity=room.humidity,
+        )
         simulated.set_ray_tracing(n_rays=n_rays, receiver_radius=0.5, energy_thres=1e-7, time_thres=3.0)
         simulated.add_source(source)
         simulated.add_microphone_array(pra.MicrophoneArray(room.receivers.T, rate))
