@@ -161,3 +161,41 @@ def test_cli_start_up_does_not_import_heavy_libraries():
 def test_entry_point_runs():
     completed = subprocess.run([sys.executable, "-m", "soundstage", "--version"], capture_output=True, text=True)
     assert completed.returncode == 0 and "soundstage" in completed.stdout
+
+
+def test_the_console_command_renders_and_exits_with_mains_code(scene_file, tmp_path):
+    """``python -m soundstage`` (what the installed ``soundstage`` script runs): a render writes its file and
+    exits 0, a problem exits 1 with its one line, a usage error 2 (the process freezes its objects at exit)."""
+    command = [sys.executable, "-m", "soundstage", "render", str(scene_file)]
+    done = subprocess.run([*command, "-o", str(tmp_path / "out.wav")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert soundfile.info(str(tmp_path / "out.wav")).channels == 2
+    missing = [*command[:-1], str(tmp_path / "nope.yaml"), "-o", "x.wav"]
+    missing = subprocess.run(missing, capture_output=True, text=True)
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "nope.yaml" in missing.stderr
+    usage = subprocess.run(command, capture_output=True, text=True)
+    assert usage.returncode == 2 and "--output" in usage.stderr
+
+
+def test_a_command_line_gets_the_parser_of_its_command_alone():
+    """Each command's own parser holds that command (and its module's others); every command is in the table."""
+    import argparse
+
+    from soundstage.cli.main import COMMANDS, build_parser, parser_for
+
+    def commands_of(parser: argparse.ArgumentParser) -> list[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return list(sub.choices)
+
+    assert commands_of(build_parser()) == list(COMMANDS)  # the table is the whole CLI, in help order
+    for name, module in COMMANDS.items():
+        alone = commands_of(build_parser(name))
+        assert name in alone
+        assert set(alone) == ({name} if module is None else {n for n, m in COMMANDS.items() if m == module})
+    assert commands_of(parser_for(["render", "s.yaml", "-o", "x.wav"])) == ["render"]
+    for line in ([], ["--help"], ["--version"], ["rendr"], ["-o", "x"]):
+        assert commands_of(parser_for(line)) == list(COMMANDS)
+    args = parser_for(["render", "s.yaml", "-o", "x.wav", "--format", "foa"]).parse_args(
+        ["render", "s.yaml", "-o", "x.wav", "--format", "foa"]
+    )
+    assert args == build_parser().parse_args(["render", "s.yaml", "-o", "x.wav", "--format", "foa"])

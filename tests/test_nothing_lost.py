@@ -161,7 +161,7 @@ def test_a_signal_mid_write_leaves_no_temporary_file(tmp_path, monkeypatch, caps
         return 0
 
     parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "parser_for", lambda argv: parser)
     parser.set_defaults(handler=handler)
     assert main([]) == 128 + signal_number
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -1,9 +1,7 @@
 """``python -m soundstage`` runs the command line."""
 
-import sys
-
-from soundstage.cli.main import main
+from soundstage.cli.main import run
 
 # Guarded: the web server's worker processes import the main module again, and must not rerun the CLI.
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

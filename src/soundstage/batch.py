@@ -405,7 +405,7 @@ def _write_record(job: BatchJob, out_dir: Path, read: list[Path] | None) -> None
 
 def run_job(task: tuple[BatchJob, str]) -> dict[str, Any]:
     """Run one job (in a worker): its intent, its command line, then its record; returns its outcome, never raises."""
-    from soundstage.cli.main import build_parser
+    from soundstage.cli.main import parser_for
     from soundstage.errors import SoundstageError
     from soundstage.io.atomic import ensure_dir
     from soundstage.io.inputs import recording_inputs
@@ -419,7 +419,7 @@ def run_job(task: tuple[BatchJob, str]) -> dict[str, Any]:
         intent.write_text(f"{time.time()}\n")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(captured):
             try:
-                args = build_parser().parse_args(job.argv)
+                args = parser_for(job.argv).parse_args(job.argv)
             except SystemExit:
                 message = captured.getvalue().strip().splitlines()
                 raise ParameterError(
