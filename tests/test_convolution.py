@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from soundstage.acoustics.convolution import convolve_channels
+from soundstage.acoustics.convolution import SpectralMix, convolve_channels
 
 
 @pytest.mark.parametrize(
@@ -21,3 +21,25 @@ def test_overlap_add_equals_direct_convolution(n_samples: int, n_taps: int, n_ch
     for channel in range(n_channels):
         expected = np.convolve(signal, responses[channel])
         np.testing.assert_allclose(out[channel], expected, atol=2e-5 * np.sqrt(n_taps) * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(("taps", "n_channels"), [((8, 3, 1), 10), ((300, 2_000, 50), 2)])
+def test_a_spectral_mix_equals_the_direct_convolutions_placed_and_summed(taps, n_channels) -> None:
+    """Sources of different lengths, starts and response lengths on one block grid (many blocks and channel
+    chunks with the short responses), against numpy's direct convolution of each, added at its start."""
+    rng = np.random.default_rng(sum(taps))
+    starts, lengths = [0, 1_234, 9_000], [10_000, 1, 3_001]
+    signals = [rng.standard_normal(n) for n in lengths]
+    responses = [rng.standard_normal((n_channels, m)) for m in taps]
+    mix = SpectralMix(n_channels, starts, lengths, taps)
+    for start, signal, response in zip(starts, signals, responses, strict=True):
+        mix.add(*mix.source_spectra(start, signal, response))
+    out = mix.mix()
+    length = max(start + n + m - 1 for start, n, m in zip(starts, lengths, taps, strict=True))
+    expected = np.zeros((n_channels, length))
+    for start, signal, response in zip(starts, signals, responses, strict=True):
+        for channel in range(n_channels):
+            piece = np.convolve(signal, response[channel])
+            expected[channel, start : start + len(piece)] += piece
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, atol=2e-5 * np.sqrt(max(taps)) * np.abs(expected).max())

@@ -46,9 +46,25 @@ def test_sources_on_threads_render_the_samples_of_one_after_another(monkeypatch)
         return original(recorded, count, at_most)
 
     monkeypatch.setattr(render_module, "_in_threads", spy)
+    monkeypatch.setattr(render_module, "THREADED_SAMPLES", 0)  # these 4 seconds of sources are a short render
     threaded = render(room_scene(), progress=False).audio
     assert threads and all(name.startswith("soundstage-render") for name in threads)
     assert np.array_equal(serial, threaded)
+
+
+def test_a_short_render_stays_on_one_thread(monkeypatch):
+    """Below THREADED_SAMPLES of sources in all, starting threads costs more than a second core saves."""
+    monkeypatch.setenv("SOUNDSTAGE_THREADS", "2")
+    asked = []
+    original = render_module._in_threads
+
+    def spy(work, count, at_most):
+        asked.append(at_most)
+        return original(work, count, at_most)
+
+    monkeypatch.setattr(render_module, "_in_threads", spy)
+    render(room_scene(), progress=False)
+    assert asked and set(asked) == {1}
 
 
 def test_the_memory_budget_limits_the_sources_rendered_at_once(monkeypatch):

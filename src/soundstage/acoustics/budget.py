@@ -26,8 +26,10 @@ MAX_DEFAULT_LIMIT_BYTES = 8 * 2**30
 #: float64 kernels, their complex spectra and the weighted copies exist at once (``tests/test_budget.py``
 #: measures a render's peak in a fresh process and checks the estimate stays above it).
 ENCODER_BYTES_PER_TAP = 48
-#: Peak bytes per (channel × output sample) of the mix: the float32 mix, each source's float32
-#: convolved piece, kept until the mix, and the overlap-add blocks.
+#: Peak bytes per (channel × output sample) of the mix: the float32 mix, its block spectra (complex64, about
+#: 1.15 times the mix; at most twice when the responses are longer than the sounds) and the overlap-add blocks.
+#: A render counts this once for the mix and once more for each source's extent: an upper bound on each
+#: source's share (its float32 response, kept until every response is known, and its blocks' spectra).
 MIX_BYTES_PER_SAMPLE = 12
 #: Peak bytes per (channel × response tap): float64 response, tail noise and its band filtering.
 RESPONSE_BYTES_PER_TAP = 40

@@ -1,20 +1,111 @@
-"""FFT convolution of a source signal with per-channel impulse responses, in float32."""
+"""FFT convolution of source signals with per-channel impulse responses, summed into one mix, in float32."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-#: Channels convolved together; bounds the memory of the block spectra for many-channel formats.
+#: Channels transformed back together; bounds the memory of the inverse transforms for many-channel formats.
 _CHANNEL_CHUNK = 8
+#: Blocks transformed back together (with :data:`_CHANNEL_CHUNK`): the inverse needs no copy of the whole mix.
+_BLOCK_CHUNK = 64
+
+
+class SpectralMix:
+    """Sources convolved with their responses and summed in the frequency domain, on one block grid.
+
+    Overlap-add FFT convolution (:mod:`soundstage.fft`): the output's timeline is cut into blocks at least as
+    long as the longest response; each source's signal, placed at its start, is transformed block by block
+    once, multiplied by each channel's response spectrum and added to the mix's block spectra. The mix then
+    takes one inverse transform per channel and block, whatever the number of sources (a source's own
+    inverse transforms were most of a many-source render's FFTs), and each block's output overlaps only the
+    next. Work grows as ``n log m`` and memory with the mix (its block spectra are about 1.15 times its
+    float32 samples), not with the number of sources.
+
+    Use: :meth:`source_spectra` for each source (safe on several threads at once: it writes nothing shared),
+    :meth:`add` for each result in source order (the sums, and so the samples, do not depend on the
+    threads), then :meth:`mix`.
+
+    Parameters
+    ----------
+    n_channels : int
+        Output channels (every response has this many).
+    starts : sequence of int
+        Each source's first output sample.
+    signal_lengths : sequence of int
+        Each source's length in samples.
+    response_taps : sequence of int
+        Each source's response length in taps (at least 1).
+    """
+
+    def __init__(
+        self, n_channels: int, starts: Sequence[int], signal_lengths: Sequence[int], response_taps: Sequence[int]
+    ) -> None:
+        from soundstage import fft
+
+        taps = max(response_taps)
+        self.n_channels = int(n_channels)
+        self.length = max(
+            (start + n + m - 1 for start, n, m in zip(starts, signal_lengths, response_taps, strict=True)), default=0
+        )
+        longest = max(signal_lengths, default=0)
+        # Blocks at least as long as the longest response, so that each block's tail (taps - 1 samples) reaches
+        # only into the next block; 8 × the taps keeps the FFTs efficient without huge blocks for short responses.
+        self.n_fft = fft.next_fast_len(max(2 * taps, min(8 * taps, longest + taps - 1), 64))
+        self.block = self.n_fft - taps + 1
+        inputs_end = max((start + n for start, n in zip(starts, signal_lengths, strict=True)), default=0)
+        self.n_blocks = -(-inputs_end // self.block)
+        self._spectra = np.zeros((self.n_channels, self.n_blocks, self.n_fft // 2 + 1), dtype=np.complex64)
+
+    def source_spectra(
+        self, start: int, signal: np.ndarray, response: np.ndarray
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """A source's first block, its blocks' spectra (B, F) and its response's spectra (n_channels, F)."""
+        from soundstage import fft
+
+        x = np.asarray(signal, dtype=np.float32)
+        h = np.atleast_2d(np.asarray(response, dtype=np.float32))
+        if h.shape[0] != self.n_channels or h.shape[1] > self.n_fft - self.block + 1:
+            raise ValueError(f"a response of shape {h.shape} does not fit this mix's channels and block grid")
+        first = start // self.block
+        last = -(-(start + len(x)) // self.block)
+        blocks = np.zeros((max(last - first, 0), self.block), dtype=np.float32)
+        offset = start - first * self.block
+        blocks.reshape(-1)[offset : offset + len(x)] = x
+        return first, fft.rfft(blocks, self.n_fft, axis=-1), fft.rfft(h, self.n_fft, axis=-1)
+
+    def add(self, first: int, signal_spectra: np.ndarray, response_spectra: np.ndarray) -> None:
+        """Add one source, from :meth:`source_spectra`, to the mix."""
+        where = self._spectra[:, first : first + len(signal_spectra)]
+        for channel in range(self.n_channels):
+            where[channel] += signal_spectra * response_spectra[channel]
+
+    def mix(self) -> np.ndarray:
+        """The mix, shape (n_channels, length), float32: every source's full convolution, placed and summed."""
+        from soundstage import fft
+
+        out = np.zeros((self.n_channels, self.length), dtype=np.float32)
+        block, spill = self.block, self.n_fft - self.block
+        for lo in range(0, self.n_channels, _CHANNEL_CHUNK):
+            channels = slice(lo, lo + _CHANNEL_CHUNK)
+            for first in range(0, self.n_blocks, _BLOCK_CHUNK):
+                y = fft.irfft(self._spectra[channels, first : first + _BLOCK_CHUNK], self.n_fft, axis=-1)
+                begin = first * block
+                heads = y[:, :, :block].reshape(y.shape[0], -1)[:, : max(self.length - begin, 0)]
+                out[channels, begin : begin + heads.shape[1]] += heads
+                for k in range(y.shape[1]):  # each block's tail spills into the next
+                    start = begin + (k + 1) * block
+                    stop = min(start + spill, self.length)
+                    if stop > start:
+                        out[channels, start:stop] += y[:, k, block : block + stop - start]
+        return out
 
 
 def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.ndarray:
     """Convolve one mono signal with one impulse response per output channel.
 
-    Overlap-add FFT convolution (:mod:`soundstage.fft`): the signal is cut into blocks of at least
-    the response's length, each block's spectrum is computed once and multiplied by every
-    channel's response spectrum, and each block's output overlaps only the next one. Work
-    grows as ``n log m`` and memory with the block size, not with the signal.
+    Overlap-add FFT convolution (a :class:`SpectralMix` of one source).
 
     Parameters
     ----------
@@ -34,32 +125,11 @@ def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.n
     array([[1., 3., 2.],
            [0., 1., 2.]], dtype=float32)
     """
-    from soundstage import fft
-
     x = np.asarray(signal, dtype=np.float32)
     h = np.atleast_2d(np.asarray(impulse_responses, dtype=np.float32))
     n, m = len(x), h.shape[1]
-    out = np.zeros((h.shape[0], n + m - 1), dtype=np.float32)
     if n == 0 or m == 0:
-        return out
-    # Blocks at least as long as the response, so each block's tail (m - 1 samples) reaches only
-    # into the next block; 8 m keeps the FFTs efficient without huge blocks for short responses.
-    n_fft = fft.next_fast_len(max(2 * m, min(8 * m, n + m - 1), 64))
-    block = n_fft - m + 1
-    n_blocks = -(-n // block)
-    blocks = np.zeros((n_blocks, block), dtype=np.float32)
-    blocks.reshape(-1)[:n] = x
-    spectra = fft.rfft(blocks, n_fft, axis=-1)  # (n_blocks, F)
-    for lo in range(0, h.shape[0], _CHANNEL_CHUNK):
-        responses = fft.rfft(h[lo : lo + _CHANNEL_CHUNK], n_fft, axis=-1)  # (c, F)
-        y = fft.irfft(spectra[None, :, :] * responses[:, None, :], n_fft, axis=-1)
-        length = n_blocks * block
-        heads = y[:, :, :block].reshape(len(responses), -1)[:, : min(length, out.shape[1])]
-        out[lo : lo + len(responses), : heads.shape[1]] += heads
-        tails = y[:, :, block:]  # (c, n_blocks, m - 1): spills into the next block
-        for k in range(n_blocks):
-            start = (k + 1) * block
-            stop = min(start + tails.shape[2], out.shape[1])
-            if stop > start:
-                out[lo : lo + len(responses), start:stop] += tails[:, k, : stop - start]
-    return out
+        return np.zeros((h.shape[0], max(n + m - 1, 0)), dtype=np.float32)
+    mix = SpectralMix(h.shape[0], [0], [n], [m])
+    mix.add(*mix.source_spectra(0, x, h))
+    return mix.mix()
