@@ -116,6 +116,54 @@ def test_the_estimate_bounds_the_measured_peak(tmp_path):
     assert refused.stdout.startswith("refused room.max_order"), refused.stdout
 
 
+def test_the_estimate_bounds_the_measured_peak_of_short_sounds_in_a_long_reverberation(tmp_path):
+    """Short sounds one every 4 s in a room of 2 s reverberation, to first-order ambisonics: the blocks are as
+    short against the responses as they get (the mix's block spectra twice its samples' bytes) and every response
+    is kept until the grid is set. The smallest budget the render is allowed (bisection over the estimate) is
+    above the peak of what the render allocates."""
+    from soundstage.acoustics import render as render_module
+
+    _scene(tmp_path)  # writes a.wav (0.25 s)
+    count = 16
+    sources = ", ".join(
+        f"{{audio: a.wav, position: [{1 + 0.4 * k}, {1 + 0.25 * k}, 1.5], start: {4 * k}}}" for k in range(count)
+    )
+    scene = tmp_path / "s.yaml"
+    scene.write_text(
+        "output: {format: foa, sample_rate: 16000}\n"
+        "room: {shoebox: {size: [8, 6, 3]}, rt60: 2.0}\n"
+        "listener: {position: [4, 3, 1.6]}\n"
+        f"sources: [{sources}]\n"
+    )
+    job = render_module._prepare(scene, None, None, None, None, None)
+    paths = job.propagate_all()
+    lengths, starts = [RATE // 4] * count, [4 * k * RATE for k in range(count)]
+
+    def allowed(limit: int) -> bool:
+        job.memory_limit_bytes = limit
+        try:
+            job.check_costs(paths, lengths, starts)
+        except ParameterError:
+            return False
+        return True
+
+    low, high = 1, 2**40
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if allowed(middle) else (middle, high)
+    import tracemalloc
+
+    render(_scene(tmp_path, ROOM), progress=False)  # a short render first: imports and set-up are not the mix
+    tracemalloc.start()  # numpy reports its arrays to tracemalloc: every byte the render allocates
+    try:
+        render(scene, progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak > 20 * 2**20  # the timeline's arrays were made: 60 s of 4 channels, their spectra, the responses
+    assert high >= peak, f"estimate {high / 2**20:.0f} MiB below the measured peak {peak / 2**20:.0f} MiB"
+
+
 @pytest.mark.parametrize(
     ("fields", "match"),
     [

@@ -26,11 +26,15 @@ MAX_DEFAULT_LIMIT_BYTES = 8 * 2**30
 #: float64 kernels, their complex spectra and the weighted copies exist at once (``tests/test_budget.py``
 #: measures a render's peak in a fresh process and checks the estimate stays above it).
 ENCODER_BYTES_PER_TAP = 48
-#: Peak bytes per (channel × output sample) of the mix: the float32 mix, its block spectra (complex64, about
-#: 1.15 times the mix; at most twice when the responses are longer than the sounds) and the overlap-add blocks.
-#: A render counts this once for the mix and once more for each source's extent: an upper bound on each
-#: source's share (its float32 response, kept until every response is known, and its blocks' spectra).
+#: Peak bytes per (channel × output sample) of the mix: the float32 mix and its block spectra (complex64, about
+#: 1.15 times the mix's bytes, at most twice when blocks are as short as they may be); the inverse transforms
+#: add a fixed chunk (:data:`soundstage.acoustics.convolution.INVERSE_CHUNK_SAMPLES`).
 MIX_BYTES_PER_SAMPLE = 12
+#: Peak bytes per signal sample of one source on its way into the mix: its float32 blocks, their complex64
+#: spectra and one channel's product with a response spectrum (each of the two up to twice the samples' bytes).
+SOURCE_BYTES_PER_SAMPLE = 20
+#: Bytes per (channel × response tap) of a response kept until the mix's block grid is set (float32).
+KEPT_RESPONSE_BYTES_PER_TAP = 4
 #: Peak bytes per (channel × response tap): float64 response, tail noise and its band filtering.
 RESPONSE_BYTES_PER_TAP = 40
 
@@ -157,6 +161,12 @@ def format_bytes(n_bytes: float) -> str:
 def mix_cost(n_channels: int, n_samples: float) -> float:
     """Peak bytes of a mix of ``n_samples`` per channel (see :data:`MIX_BYTES_PER_SAMPLE`)."""
     return float(n_channels) * float(n_samples) * MIX_BYTES_PER_SAMPLE
+
+
+def source_mix_cost(n_samples: float, n_channels: int, n_fft: int) -> float:
+    """Peak bytes of one source of ``n_samples`` going into a mix whose transforms are ``n_fft`` long: its blocks
+    and their spectra (:data:`SOURCE_BYTES_PER_SAMPLE`, over whole blocks) and its responses' spectra."""
+    return (float(n_samples) + 2.0 * n_fft) * SOURCE_BYTES_PER_SAMPLE + 4.0 * n_channels * (n_fft + 2)
 
 
 def response_cost(n_channels: int, n_taps: float) -> float:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from soundstage import fft
+
 #: Channels transformed back together; bounds the memory of the inverse transforms for many-channel formats.
-_CHANNEL_CHUNK = 8
-#: Blocks transformed back together (with :data:`_CHANNEL_CHUNK`): the inverse needs no copy of the whole mix.
-_BLOCK_CHUNK = 64
+CHANNEL_CHUNK = 8
+#: Samples per channel transformed back together (whole blocks, at least one): with :data:`CHANNEL_CHUNK`, the
+#: inverse transforms need at most ``8 × CHANNEL_CHUNK × INVERSE_CHUNK_SAMPLES`` bytes (32 MiB: their float32
+#: output and the complex64 copy of their input the transform makes) beside the mix, however long it is.
+INVERSE_CHUNK_SAMPLES = 1 << 19
+
+
+def transform_length(longest_signal: int, longest_response: int) -> int:
+    """The FFT length of a mix's blocks: at least twice the longest response, so that each block's tail
+    (``longest_response - 1`` samples) reaches only into the next block; 8 × the response keeps the FFTs efficient
+    without huge blocks for short responses (or the whole convolution, when shorter).
+
+    >>> transform_length(160_000, 8552)
+    69120
+    """
+    taps = max(int(longest_response), 1)
+    return fft.next_fast_len(max(2 * taps, min(8 * taps, int(longest_signal) + taps - 1), 64))
 
 
 class SpectralMix:
@@ -25,7 +41,8 @@ class SpectralMix:
 
     Use: :meth:`source_spectra` for each source (safe on several threads at once: it writes nothing shared),
     :meth:`add` for each result in source order (the sums, and so the samples, do not depend on the
-    threads), then :meth:`mix`.
+    threads), then :meth:`mix` (or :meth:`inverse_steps`, a step per chunk, for a progress bar). Blocks no
+    source reaches (a sparse timeline of short sounds) are not transformed back.
 
     Parameters
     ----------
@@ -42,28 +59,29 @@ class SpectralMix:
     def __init__(
         self, n_channels: int, starts: Sequence[int], signal_lengths: Sequence[int], response_taps: Sequence[int]
     ) -> None:
-        from soundstage import fft
-
         taps = max(response_taps)
         self.n_channels = int(n_channels)
         self.length = max(
             (start + n + m - 1 for start, n, m in zip(starts, signal_lengths, response_taps, strict=True)), default=0
         )
-        longest = max(signal_lengths, default=0)
-        # Blocks at least as long as the longest response, so that each block's tail (taps - 1 samples) reaches
-        # only into the next block; 8 × the taps keeps the FFTs efficient without huge blocks for short responses.
-        self.n_fft = fft.next_fast_len(max(2 * taps, min(8 * taps, longest + taps - 1), 64))
+        self.n_fft = transform_length(max(signal_lengths, default=0), taps)
         self.block = self.n_fft - taps + 1
         inputs_end = max((start + n for start, n in zip(starts, signal_lengths, strict=True)), default=0)
         self.n_blocks = -(-inputs_end // self.block)
         self._spectra = np.zeros((self.n_channels, self.n_blocks, self.n_fft // 2 + 1), dtype=np.complex64)
+        self._reached = np.zeros(self.n_blocks, dtype=bool)
+        self._blocks_per_chunk = max(1, INVERSE_CHUNK_SAMPLES // self.n_fft)
+        self._out: np.ndarray | None = None
+
+    @property
+    def n_steps(self) -> int:
+        """Steps of :meth:`inverse_steps`: chunks of channels × chunks of blocks."""
+        return -(-self.n_channels // CHANNEL_CHUNK) * -(-self.n_blocks // self._blocks_per_chunk)
 
     def source_spectra(
         self, start: int, signal: np.ndarray, response: np.ndarray
     ) -> tuple[int, np.ndarray, np.ndarray]:
         """A source's first block, its blocks' spectra (B, F) and its response's spectra (n_channels, F)."""
-        from soundstage import fft
-
         x = np.asarray(signal, dtype=np.float32)
         h = np.atleast_2d(np.asarray(response, dtype=np.float32))
         if h.shape[0] != self.n_channels or h.shape[1] > self.n_fft - self.block + 1:
@@ -80,26 +98,34 @@ class SpectralMix:
         where = self._spectra[:, first : first + len(signal_spectra)]
         for channel in range(self.n_channels):
             where[channel] += signal_spectra * response_spectra[channel]
+        self._reached[first : first + len(signal_spectra)] = True
 
     def mix(self) -> np.ndarray:
         """The mix, shape (n_channels, length), float32: every source's full convolution, placed and summed."""
-        from soundstage import fft
+        if self._out is None:
+            for _ in self.inverse_steps():
+                pass
+        return self._out
 
+    def inverse_steps(self) -> Iterator[None]:
+        """Transform the mix back, one chunk of channels and blocks a step; :meth:`mix` then returns it."""
         out = np.zeros((self.n_channels, self.length), dtype=np.float32)
-        block, spill = self.block, self.n_fft - self.block
-        for lo in range(0, self.n_channels, _CHANNEL_CHUNK):
-            channels = slice(lo, lo + _CHANNEL_CHUNK)
-            for first in range(0, self.n_blocks, _BLOCK_CHUNK):
-                y = fft.irfft(self._spectra[channels, first : first + _BLOCK_CHUNK], self.n_fft, axis=-1)
-                begin = first * block
-                heads = y[:, :, :block].reshape(y.shape[0], -1)[:, : max(self.length - begin, 0)]
-                out[channels, begin : begin + heads.shape[1]] += heads
-                for k in range(y.shape[1]):  # each block's tail spills into the next
-                    start = begin + (k + 1) * block
-                    stop = min(start + spill, self.length)
+        block, spill, chunk = self.block, self.n_fft - self.block, self._blocks_per_chunk
+        for lo in range(0, self.n_channels, CHANNEL_CHUNK):
+            channels = slice(lo, lo + CHANNEL_CHUNK)
+            for first in range(0, self.n_blocks, chunk):
+                if not self._reached[first : first + chunk].any():
+                    yield
+                    continue
+                y = fft.irfft(self._spectra[channels, first : first + chunk], self.n_fft, axis=-1)
+                for k in range(y.shape[1]):  # each block's head, then its tail spilling into the next
+                    start = (first + k) * block
+                    stop = min(start + block + spill, self.length)
                     if stop > start:
-                        out[channels, start:stop] += y[:, k, block : block + stop - start]
-        return out
+                        out[channels, start:stop] += y[:, k, : stop - start]
+                yield
+        self._out = out
+        self._spectra = None  # the mix is all that is needed now
 
 
 def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.ndarray:

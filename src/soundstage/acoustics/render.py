@@ -154,16 +154,22 @@ def render(
             # Every response first: the mix's block grid is set by the longest of them.
             for index, found in enumerate(_in_threads(response, count, at_once)):
                 responses[index] = found
-                yield index
-            mixed.append(SpectralMix(encoder.n_channels, starts, lengths, [r.shape[1] for r in responses]))
-            for index, found in enumerate(_in_threads(spectra, count, at_once)):
-                mixed[0].add(*found)  # in source order: the sums do not depend on the threads
-                yield index
+                yield
+            mix = SpectralMix(encoder.n_channels, starts, lengths, [r.shape[1] for r in responses])
+            mixed.append(mix)
+            for found in _in_threads(spectra, count, at_once):
+                mix.add(*found)  # in source order: the sums do not depend on the threads
+                yield
+            done = 0
+            for step, _ in enumerate(mix.inverse_steps(), start=1):  # a source's worth of steps each count-th
+                while done < step * count // mix.n_steps:
+                    done += 1
+                    yield
 
-        # Two steps a source: its response, then its place in the mix.
-        for _ in _progress(steps(), progress, f"render {job.format_name}", unit="step", total=2 * count):
+        # Three steps a source: its response, its place in the mix, its share of the inverse transforms.
+        for _ in _progress(steps(), progress, f"render {job.format_name}", unit="step", total=3 * count):
             pass
-        mix = mixed[0].mix()
+        mix = mixed[0].mix()  # transformed back by the last steps
     return job.result(mix, inputs)
 
 
@@ -218,6 +224,7 @@ def _in_threads(work, count: int, at_most: int):
     threads = min(fft_workers(), count, at_most)
     if threads <= 1:
         return map(work, range(count))
+    import collections
     import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
@@ -229,8 +236,16 @@ def _in_threads(work, count: int, at_most: int):
     context = contextvars.copy_context()
 
     def results():
+        # At most `threads` results exist at once, the one being consumed included (the memory budget's count):
+        # the next task is submitted once the consumer is done with a result, never all of them up front.
+        pending = collections.deque(pool.submit(context.copy().run, task, index) for index in range(threads))
+        following = iter(range(threads, count))
         try:
-            yield from pool.map(lambda index: context.copy().run(task, index), range(count))
+            while pending:
+                yield pending.popleft().result()
+                index = next(following, None)
+                if index is not None:
+                    pending.append(pool.submit(context.copy().run, task, index))
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -303,7 +318,16 @@ class _Job:
     def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> int:
         """Refuse, before encoding, a render whose memory would exceed the budget (see :mod:`.budget`); return how
         many sources may be encoded and convolved at once within it (at least 1)."""
-        from soundstage.acoustics.budget import Cost, check_cost, encoder_cost, mix_cost, response_cost
+        from soundstage.acoustics.budget import (
+            KEPT_RESPONSE_BYTES_PER_TAP,
+            Cost,
+            check_cost,
+            encoder_cost,
+            mix_cost,
+            response_cost,
+            source_mix_cost,
+        )
+        from soundstage.acoustics.convolution import CHANNEL_CHUNK, INVERSE_CHUNK_SAMPLES, transform_length
 
         scene, rate, n_channels = self.scene, self.sample_rate, self.encoder.n_channels
         kernel = _kernel_taps(self.encoder, rate)
@@ -323,14 +347,19 @@ class _Job:
         ends = [
             start + length + taps for start, length, taps in zip(starts, signal_lengths, response_taps, strict=True)
         ]
-        total = mix_cost(n_channels, max(ends)) + sum(
-            mix_cost(n_channels, end - start) for end, start in zip(ends, starts, strict=True)
+        # The mix with its block spectra, the chunk transformed back at a time, and every response until the
+        # longest sets the block grid (n_fft as SpectralMix chooses it); then each source in flight.
+        n_fft = transform_length(max(signal_lengths), max(response_taps))
+        inverse = 8.0 * min(n_channels, CHANNEL_CHUNK) * max(INVERSE_CHUNK_SAMPLES, n_fft)
+        total = (
+            mix_cost(n_channels, max(ends)) + inverse + KEPT_RESPONSE_BYTES_PER_TAP * n_channels * sum(response_taps)
         )
+        peak = max([peak] + [source_mix_cost(length, n_channels, n_fft) for length in signal_lengths])
         longest = int(np.argmax(ends))
         field, what, fix = _length_field(
             scene, longest, starts[longest], signal_lengths[longest], response_taps[longest], rate
         )
-        check_cost(Cost(total, field, what, fix), self.memory_limit_bytes)
+        check_cost(Cost(total + peak, field, what, fix), self.memory_limit_bytes)  # with one source in flight
         return max(1, (self.memory_limit_bytes - total) // max(peak, 1))
 
 
