@@ -88,3 +88,29 @@ def test_the_memory_budget_limits_the_sources_rendered_at_once(monkeypatch):
         low, high = (low, middle) if allowed(middle) else (middle, high)
     assert allowed(low) is None and allowed(high) == 1
     assert allowed(4 * high) >= 2
+
+
+def test_the_progress_of_a_render_runs_to_its_end_after_the_inverse_transforms(monkeypatch):
+    """Three steps a source (its response, its place in the mix, its share of the transforms back), the last
+    one reported only once the mix is whole."""
+    from soundstage.acoustics import convolution
+    from soundstage.progress import reporting_to
+
+    monkeypatch.setattr(convolution, "INVERSE_CHUNK_SAMPLES", 1)  # a block a step: more steps than sources
+    finished = []
+    original = convolution.SpectralMix.inverse_steps
+
+    def watched(self):
+        yield from original(self)
+        finished.append(True)
+
+    monkeypatch.setattr(convolution.SpectralMix, "inverse_steps", watched)
+    seen = []
+
+    def listener(what: str, done: int, total: int | None) -> None:
+        seen.append((done, total, bool(finished)))
+
+    with reporting_to(listener):
+        render(room_scene(), progress=False)
+    assert [done for done, _, _ in seen] == list(range(13)) and {total for _, total, _ in seen} == {12}
+    assert not seen[-2][2] and seen[-1][2]  # the last step comes with the mix transformed back

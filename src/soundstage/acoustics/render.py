@@ -140,36 +140,39 @@ def render(
             at_once = 1
         count = len(scene.sources)
         responses: list[np.ndarray | None] = [None] * count
-        mixed: list[SpectralMix] = []
+        spectral: SpectralMix | None = None
 
         def response(index: int) -> np.ndarray:
             return _response(scene, index, encoder, paths[index]).astype(np.float32)
 
         def spectra(index: int) -> tuple[int, np.ndarray, np.ndarray]:
-            found = mixed[0].source_spectra(starts[index], signals[index], responses[index])
+            found = spectral.source_spectra(starts[index], signals[index], responses[index])
             signals[index] = responses[index] = None  # each source's memory goes once it is in the mix
             return found
 
         def steps():
+            nonlocal spectral
             # Every response first: the mix's block grid is set by the longest of them.
             for index, found in enumerate(_in_threads(response, count, at_once)):
                 responses[index] = found
                 yield
-            mix = SpectralMix(encoder.n_channels, starts, lengths, [r.shape[1] for r in responses])
-            mixed.append(mix)
+            spectral = SpectralMix(encoder.n_channels, starts, lengths, [r.shape[1] for r in responses])
             for found in _in_threads(spectra, count, at_once):
-                mix.add(*found)  # in source order: the sums do not depend on the threads
+                spectral.add(*found)  # in source order: the sums do not depend on the threads
                 yield
             done = 0
-            for step, _ in enumerate(mix.inverse_steps(), start=1):  # a source's worth of steps each count-th
-                while done < step * count // mix.n_steps:
+            for step, _ in enumerate(spectral.inverse_steps(), start=1):  # a source's worth each count-th step
+                while done < min(step * count // spectral.n_steps, count - 1):
                     done += 1
                     yield
+            while done < count:  # the last once the mix is whole (and all of them for a mix of no blocks)
+                done += 1
+                yield
 
         # Three steps a source: its response, its place in the mix, its share of the inverse transforms.
         for _ in _progress(steps(), progress, f"render {job.format_name}", unit="step", total=3 * count):
             pass
-        mix = mixed[0].mix()  # transformed back by the last steps
+        mix = spectral.mix()  # transformed back by the last steps
     return job.result(mix, inputs)
 
 
