@@ -103,3 +103,27 @@ def test_bad_json_gives_line(tmp_path):
 def test_array_without_sample_rate_is_refused():
     with pytest.raises(ValueError, match="needs its sample_rate"):
         Scene(sources=[{"audio": np.zeros(10), "position": [1, 0, 0]}])
+
+
+def test_a_scene_file_reads_as_pyyamls_safe_loader_reads_it(tmp_path):
+    """The scene reader takes libyaml's loader when PyYAML has it: the same values as the pure-Python safe
+    loader, over YAML's forms (flow and block, anchors, quoting, numbers, booleans, comments)."""
+    import yaml
+
+    from soundstage.scene.files import _parse
+
+    text = (
+        "# a comment\n"
+        "output: {format: '7.1', sample_rate: 4.8e+4, bit_depth: float}\n"
+        "listener: &where {position: [1, 2.5, .5]}\n"
+        "defaults: *where\n"
+        "sources:\n"
+        '  - audio: "a b.wav"\n'
+        "    position: {az: -30, el: 0x0A, dist: 1_000}\n"
+        "    doppler: yes\n"
+        "    name: |\n"
+        "      two\n"
+        "      lines\n"
+        + "".join(f"  - {{audio: s{k}.wav, position: [{k}, -{k}, 1.5e0], start: {k / 10}}}\n" for k in range(200))
+    )
+    assert _parse(text, tmp_path / "s.yaml") == yaml.load(text, Loader=yaml.SafeLoader)
