@@ -127,3 +127,29 @@ def test_a_scene_file_reads_as_pyyamls_safe_loader_reads_it(tmp_path):
         + "".join(f"  - {{audio: s{k}.wav, position: [{k}, -{k}, 1.5e0], start: {k / 10}}}\n" for k in range(200))
     )
     assert _parse(text, tmp_path / "s.yaml") == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+@pytest.mark.parametrize(
+    ("room", "listener", "position", "match"),
+    [
+        ({"ground": "grass"}, {"position": [0, 0, 1.7]}, [3, 0, 0], r"sources\[0\] 'a'\.position is at z = 0 m, on or"),
+        ({"shoebox": {"size": [8, 6, 3]}}, {"position": [4, 3, 1.6]}, {"az": 0, "dist": 5}, r"\(9, 3, 1\.6\) is out"),
+        # Spherical positions are measured from where a moving listener starts: 2 m behind (1, 3) is x = -1.
+        (
+            {"shoebox": {"size": [8, 6, 3]}},
+            {"trajectory": {"keyframes": [{"t": 0, "position": [1, 3, 1.6]}, {"t": 1, "position": [7, 3, 1.6]}]}},
+            {"az": 180, "dist": 2},
+            r"sources\[0\] 'a'\.position \(-1, 3, 1\.6\) is outside the room",
+        ),
+    ],
+)
+def test_a_still_source_outside_the_room_or_under_the_ground_is_named(tmp_path, room, listener, position, match):
+    data = {
+        "room": room,
+        "listener": listener,
+        "sources": [{"name": "a", "audio": np.zeros(10), "sample_rate": 8000, "position": position}],
+    }
+    with pytest.raises(ValueError, match=match):
+        Scene.model_validate(data)
+    data["sources"][0]["position"] = [2, 2, 1]
+    Scene.model_validate(data)  # the same scene with the source inside is fine

@@ -417,23 +417,25 @@ class Scene(_Strict):
         from soundstage.scene.motion import listener_path, source_path
 
         listener = listener_path(self)
-        points = [("listener.position", xyz) for xyz in listener.sample_points()]
+        paths = [("listener.position", listener.sample_points())]
         for i, source in enumerate(self.sources):
-            field = "trajectory" if source.trajectory is not None else "position"
-            points += [
-                (f"{self.source_label(i)}.{field}", xyz) for xyz in source_path(self, i, listener).sample_points()
-            ]
-        for label, xyz in points:
-            if room.kind == "ground" and xyz[2] <= 0:
+            if source.trajectory is None:  # one place (spherical ones around where the listener starts)
+                paths.append((f"{self.source_label(i)}.position", source_world_position(source, self.listener)[None]))
+            else:
+                paths.append((f"{self.source_label(i)}.trajectory", source_path(self, i, listener).sample_points()))
+        size = np.asarray(room.shoebox.size) if room.kind == "shoebox" else None
+        for label, points in paths:  # each path's points at once: a scene may hold thousands of sources
+            outside = points[:, 2] <= 0 if size is None else ~np.all((points > 0) & (points < size), axis=1)
+            if not outside.any():
+                continue
+            xyz = points[int(np.argmax(outside))]
+            if size is None:
                 raise ValueError(f"{label} is at z = {xyz[2]:g} m, on or below the ground (z = 0); raise it")
-            if room.kind == "shoebox":
-                size = np.asarray(room.shoebox.size)
-                if not np.all((xyz > 0) & (xyz < size)):
-                    raise ValueError(
-                        f"{label} ({', '.join(f'{v:g}' for v in xyz)}) is outside the room "
-                        f"(0–{size[0]:g}, 0–{size[1]:g}, 0–{size[2]:g} m); with a room, positions are room "
-                        "coordinates with the origin at a corner"
-                    )
+            raise ValueError(
+                f"{label} ({', '.join(f'{v:g}' for v in xyz)}) is outside the room "
+                f"(0–{size[0]:g}, 0–{size[1]:g}, 0–{size[2]:g} m); with a room, positions are room "
+                "coordinates with the origin at a corner"
+            )
         return self
 
     def source_label(self, index: int) -> str:
