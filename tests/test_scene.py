@@ -105,28 +105,25 @@ def test_array_without_sample_rate_is_refused():
         Scene(sources=[{"audio": np.zeros(10), "position": [1, 0, 0]}])
 
 
-def test_a_scene_file_reads_as_pyyamls_safe_loader_reads_it(tmp_path):
-    """The scene reader takes libyaml's loader when PyYAML has it: the same values as the pure-Python safe
-    loader, over YAML's forms (flow and block, anchors, quoting, numbers, booleans, comments)."""
-    import yaml
+def test_a_deeply_nested_scene_file_is_one_error_not_a_crash(tmp_path):
+    """50 kB of nested brackets (libyaml's loader, recursing in C, dies of it): the one-line error, in a child
+    process so that a crash fails this test rather than the run."""
+    import subprocess
+    import sys
 
-    from soundstage.scene.files import _parse
-
-    text = (
-        "# a comment\n"
-        "output: {format: '7.1', sample_rate: 4.8e+4, bit_depth: float}\n"
-        "listener: &where {position: [1, 2.5, .5]}\n"
-        "defaults: *where\n"
-        "sources:\n"
-        '  - audio: "a b.wav"\n'
-        "    position: {az: -30, el: 0x0A, dist: 1_000}\n"
-        "    doppler: yes\n"
-        "    name: |\n"
-        "      two\n"
-        "      lines\n"
-        + "".join(f"  - {{audio: s{k}.wav, position: [{k}, -{k}, 1.5e0], start: {k / 10}}}\n" for k in range(200))
+    path = write(tmp_path, "sources: " + "[" * 25_000 + "]" * 25_000 + "\n")
+    probe = (
+        "import sys\n"
+        "from soundstage.errors import InputFileError\n"
+        "from soundstage.scene import load_scene\n"
+        "try:\n"
+        "    load_scene(sys.argv[1])\n"
+        "except InputFileError as error:\n"
+        "    print(error)\n"
     )
-    assert _parse(text, tmp_path / "s.yaml") == yaml.load(text, Loader=yaml.SafeLoader)
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "nested too deeply" in done.stdout
 
 
 @pytest.mark.parametrize(
