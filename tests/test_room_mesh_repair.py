@@ -279,6 +279,44 @@ def test_a_face_two_touching_parts_share_written_once_is_dropped():
     assert inside.tolist() == [False, False, False, True]
 
 
+def boxes_glued_on_two_sides():
+    """In a 4 × 3 × 3 m room, box A (1…2, 1…2, 0.5…1.5) whole, box B beside it (x 2…3) without its x = 2 face and
+    box C on top (z 1.5…2.5) without its z = 1.5 face: the two faces written once meet along A's edge at x = 2,
+    z = 1.5, which four faces share."""
+    room, a = box_arrays(size=(4.0, 3.0, 3.0)), box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 0.5))
+    b, c = (
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(2.0, 1.0, 0.5)),
+        box_arrays(size=(1.0, 1.0, 1.0), origin=(1.0, 1.0, 1.5)),
+    )
+    b_part = b[1][[i for i, g in enumerate(b[2]) if g != "x0"]]
+    c_part = c[1][[i for i, g in enumerate(c[2]) if g != "z0"]]
+    vertices = np.concatenate([room[0], a[0], b[0], c[0]])
+    return vertices, np.concatenate([room[1], a[1] + 8, b_part + 16, c_part + 24])
+
+
+def test_two_shared_faces_meeting_along_an_edge_are_both_dropped():
+    # The edge where they meet gives up two of its four faces; every other border edge one of three.
+    vertices, triangles = boxes_glued_on_two_sides()
+    repaired = repair_mesh(vertices, triangles)
+    assert repaired.repairs[-1] == "dropped 4 triangles (2 m²) of faces that touching parts share, written once"
+    room = mesh_room_from_arrays(vertices, triangles, None, 0.1)
+    assert room.volume_m3 == pytest.approx(36.0 - 3.0)
+    inside = room.contains(np.array([[1.5, 1.5, 1.0], [2.5, 1.5, 1.0], [1.5, 1.5, 2.0], [2.5, 1.5, 2.0]]))
+    assert inside.tolist() == [False, False, False, True]  # the three boxes solid, the corner between B and C air
+
+
+def test_a_shared_face_with_a_fin_on_its_border_is_refused_not_dropped():
+    # A stray triangle hanging off the shared face's border edge: that edge has four faces, and dropping the face
+    # would leave it three. The face stays and the mesh is refused, as a fin is.
+    vertices, triangles, _ = glued_boxes((4.0, 3.0, 2.5), (1.0, 1.0, 0.5), (2.0, 1.0, 0.5), (1.0, 1.0, 1.0))
+    edge = [int(np.flatnonzero(np.all(vertices == corner, axis=1))[0]) for corner in ([2, 1, 1.5], [2, 2, 1.5])]
+    fin = np.array([[edge[0], edge[1], len(vertices)]])
+    vertices = np.concatenate([vertices, [[2.0, 1.5, 2.2]]])
+    assert "touching parts share" not in " ".join(repair_mesh(vertices, np.concatenate([triangles, fin])).repairs)
+    with pytest.raises(InputFileError, match="the room mesh is not (closed|manifold)"):
+        mesh_room_from_arrays(vertices, np.concatenate([triangles, fin]), None, 0.1)
+
+
 def test_a_solid_sharing_a_wall_triangle_becomes_a_bump_in_the_wall():
     # A tetrahedron built on the wall's own triangle (0, 3, 2) of x = 0 with its apex in the room: the wall
     # triangle is written twice (once per part). Both copies lie inside the union: the wall gets a bump.

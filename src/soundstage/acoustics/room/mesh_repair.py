@@ -176,12 +176,14 @@ def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) 
 
     Two closed parts glued along a flat face, the face written once, meet in three patches along the face's
     border: the rest of one part, the rest of the other, and the face, every border edge shared by three faces.
-    Without the face their union is closed, each of those edges shared by two. A patch here is the triangles
-    joined across edges of exactly two faces; the face is a flat patch whose whole border runs along edges of
-    three faces (the smallest such patch first, each border edge giving up one face). Anything else on an edge
-    of three faces (a fin) stays, for the closure check to report. The edge counts cannot tell solid from air: a
-    zero-thickness wall between two spaces, or a wall written twice, looks the same, and the caller refuses those
-    once the surface is oriented (:attr:`RepairedMesh.shared_faces`).
+    Without the face their union is closed, each of those edges shared by two. Where two such faces meet (a part
+    with others glued on two sides), the edge between them has four faces and gives up two. A patch here is the
+    triangles joined across edges of exactly two faces; a shared face is a flat patch whose whole border runs
+    along edges of three or more faces, dropped smallest first while each border edge keeps at least two; the
+    faces dropped must leave each of their border edges with exactly two, else they stay. Anything else on an
+    edge of three faces (a fin) stays, for the closure check to report. The edge counts cannot tell solid from
+    air: a zero-thickness wall between two spaces, or a wall written twice, looks the same, and the caller
+    refuses those once the surface is oriented (:attr:`RepairedMesh.shared_faces`).
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -200,23 +202,33 @@ def _inner_faces(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) 
     graph = coo_matrix((np.ones(len(paired)), (face[paired[:, 0]], face[paired[:, 1]])), shape=(n, n))
     n_patches, patch = connected_components(graph, directed=False)
     border = per_half != 2
-    on_three = np.bincount(patch[face[border]], weights=per_half[border] == 3, minlength=n_patches)
+    on_many = np.bincount(patch[face[border]], weights=per_half[border] >= 3, minlength=n_patches)
     on_border = np.bincount(patch[face[border]], minlength=n_patches)
     areas = _areas(vertices, triangles)
     patch_area = np.bincount(patch, weights=areas, minlength=n_patches)
-    candidates = np.flatnonzero((on_border > 0) & (on_three == on_border))
+    candidates = np.flatnonzero((on_border > 0) & (on_many == on_border))
     lost = np.zeros(len(counts), dtype=int)
     by_patch = np.argsort(patch, kind="stable")
     patch_start = np.searchsorted(patch[by_patch], np.arange(n_patches + 1))
+    rims = {}
     for candidate in candidates[np.argsort(patch_area[candidates], kind="stable")]:
         members = by_patch[patch_start[candidate] : patch_start[candidate + 1]]
         if not _flat(vertices, triangles[members], areas[members], tolerance):
             continue
         edges = edge_id[(3 * members[:, None] + np.arange(3)).ravel()]
-        rim = edges[counts[edges] == 3]
-        if np.any(lost[rim] > 0):  # a neighbour across its border went already
+        rim = edges[counts[edges] >= 3]
+        if np.any(counts[rim] - lost[rim] <= 2):  # neighbours across its border went already
             continue
         lost[rim] += 1
+        rims[int(candidate)] = (members, rim)
+    # Faces that leave a border edge with more than two (a fin beside a shared face) stay, and so may others then.
+    while rims:
+        unfinished = [c for c, (_, rim) in rims.items() if np.any(counts[rim] - lost[rim] != 2)]
+        if not unfinished:
+            break
+        for candidate in unfinished:
+            lost[rims.pop(candidate)[1]] -= 1
+    for members, _ in rims.values():
         inner[members] = True
     return inner
 
