@@ -313,7 +313,7 @@ def test_a_shared_face_with_a_fin_on_its_border_is_refused_not_dropped():
     fin = np.array([[edge[0], edge[1], len(vertices)]])
     vertices = np.concatenate([vertices, [[2.0, 1.5, 2.2]]])
     assert "touching parts share" not in " ".join(repair_mesh(vertices, np.concatenate([triangles, fin])).repairs)
-    with pytest.raises(InputFileError, match="the room mesh is not (closed|manifold)"):
+    with pytest.raises(InputFileError, match=r"the room mesh is not (closed|manifold)"):
         mesh_room_from_arrays(vertices, np.concatenate([triangles, fin]), None, 0.1)
 
 
