@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import itertools
 import re
 import sys
@@ -213,7 +214,8 @@ def load_room(root: Path, name: str, work: Path) -> Room | None:
     obj = work / f"{name}.obj"
     faces = write_obj(ac, obj)
     groups = sorted({g for g, _ in faces})
-    tables = {group: find(root, f"{prefix}{group.split('_', 2)[-1]}.csv") for group in groups}
+    # The project file first: without it (CR4) the material tables are not searched for.
+    tables = {} if rpf is None else {group: find(root, f"{prefix}{group.split('_', 2)[-1]}.csv") for group in groups}
     if rpf is None or None in tables.values():
         return stand_in_room(name, obj, faces, measured) if name in STAND_IN_POSITIONS else None
     materials = {}
@@ -341,7 +343,7 @@ def calibrated(room: Room, library: dict) -> Room:
         }
         for group, spec in room.materials.items()
     }
-    return Room(**{**room.__dict__, "materials": materials})
+    return dataclasses.replace(room, materials=materials)
 
 
 def parameters_of(ir: np.ndarray) -> dict[str, dict[int, float]]:

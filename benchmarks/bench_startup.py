@@ -5,7 +5,7 @@ The reference scene: an 8 × 6 × 3 m shoebox (RT60 0.5 s), head at (4, 3, 1.6),
 is there). Reported:
 
 - the wall time of the whole command in a fresh process (median of ``--repeats``), as a user's script loop pays it;
-- the budget per stage, timed inside one fresh process: Python and the CLI's imports, reading the scene, the
+- the budget per stage, timed inside one fresh process: Python and the CLI's imports and parsing, reading the scene, the
   encoder (imports of the renderer and the head), the render, writing the WAV;
 - the heaviest imports (``python -X importtime``, cumulative);
 - beside it, the peer's start-up: a fresh process importing pyroomacoustics and simulating the same room with
@@ -43,7 +43,9 @@ SOURCES = ([2, 1.5, 1.5], [6, 1.5, 1.5], [2, 4.5, 1.2], [6.5, 4.5, 1.7])
 STAGES = """
 import sys, time
 t0 = time.perf_counter()
-from soundstage.cli.main import build_parser
+from soundstage.cli.main import parser_for
+argv = ["render", sys.argv[1], "-o", sys.argv[2]]
+parser_for(argv).parse_args(argv)
 t1 = time.perf_counter()
 from soundstage.scene.files import load_scene
 scene = load_scene(sys.argv[1])
@@ -116,26 +118,26 @@ def render_command(scene: Path, out: Path, *python_options: str) -> list[str]:
     ]
 
 
+def render_s(scene: Path, out: Path, environment: dict[str, str] = ENV) -> float:
+    """Seconds of one fresh ``soundstage render`` in ``environment``."""
+    started = time.perf_counter()
+    subprocess.run(render_command(scene, out), check=True, env=environment, capture_output=True)
+    return time.perf_counter() - started
+
+
 def fresh_render_s(scene: Path, out: Path, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        subprocess.run(render_command(scene, out), check=True, env=ENV)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return statistics.median(render_s(scene, out) for _ in range(repeats))
 
 
 def alternate_renders_s(scene: Path, out: Path, baseline: Path, repeats: int) -> dict[str, list[float]]:
     """Whole-command times of this checkout and of the code in ``baseline`` (a ``src`` folder), run in turn."""
     environments = {"now": ENV, "before": {**ENV, "PYTHONPATH": str(baseline)}}
     for environment in environments.values():  # each writes its bytecode caches first
-        subprocess.run(render_command(scene, out), check=True, env=environment, capture_output=True)
+        render_s(scene, out, environment)
     times: dict[str, list[float]] = {name: [] for name in environments}
     for _ in range(repeats):
         for name, environment in environments.items():
-            started = time.perf_counter()
-            subprocess.run(render_command(scene, out), check=True, env=environment, capture_output=True)
-            times[name].append(time.perf_counter() - started)
+            times[name].append(render_s(scene, out, environment))
     return times
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from budget_search import smallest_allowed_budget
 from soundstage.acoustics.budget import memory_limit_bytes, parse_memory_size
 from soundstage.acoustics.render import render
 from soundstage.errors import InputFileError, ParameterError
@@ -130,33 +131,20 @@ def test_the_estimate_bounds_the_measured_peak_of_short_sounds_in_a_long_reverbe
     )
     scene = tmp_path / "s.yaml"
     scene.write_text(
-        "output: {format: foa, sample_rate: 16000}\n"
+        f"output: {{format: foa, sample_rate: {RATE}}}\n"
         "room: {shoebox: {size: [8, 6, 3]}, rt60: 2.0}\n"
         "listener: {position: [4, 3, 1.6]}\n"
         f"sources: [{sources}]\n"
     )
     job = render_module._prepare(scene, None, None, None, None, None)
     paths = job.propagate_all()
-    lengths, starts = [RATE // 4] * count, [4 * k * RATE for k in range(count)]
-
-    def allowed(limit: int) -> bool:
-        job.memory_limit_bytes = limit
-        try:
-            job.check_costs(paths, lengths, starts)
-        except ParameterError:
-            return False
-        return True
-
-    low, high = 1, 2**40
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (low, middle) if allowed(middle) else (middle, high)
+    high = smallest_allowed_budget(job, paths, [RATE // 4] * count, [4 * k * RATE for k in range(count)])
     import tracemalloc
 
     render(_scene(tmp_path, ROOM), progress=False)  # a short render first: imports and set-up are not the mix
     tracemalloc.start()  # numpy reports its arrays to tracemalloc: every byte the render allocates
     try:
-        render(scene, progress=False)
+        render(scene, progress=False, memory_limit=str(high))  # the render runs within its own estimate
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

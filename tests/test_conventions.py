@@ -10,6 +10,7 @@ from soundstage.conventions import (
     cartesian_to_spherical,
     channel_mask,
     lateral_angle_deg,
+    quaternion_matrix,
     rotation_matrix,
     spherical_to_cartesian,
     wrap_azimuth,
@@ -77,3 +78,15 @@ def test_itu_layouts_and_masks():
     for layout in SPEAKER_LAYOUTS.values():
         bits = [s.mask_bit for s in layout]
         assert bits == sorted(bits), "channels must be in mask-bit order"
+
+
+def test_a_quaternion_turns_as_scipys_rotation_of_it():
+    """Any w x y z (unnormalised, normalised here) against SciPy's Rotation (which takes x y z w)."""
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(7)
+    for w, x, y, z in 3.0 * rng.standard_normal((50, 4)):
+        expected = Rotation.from_quat([x, y, z, w]).as_matrix()
+        np.testing.assert_allclose(quaternion_matrix(w, x, y, z), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="length 0"):
+        quaternion_matrix(0.0, 0.0, 0.0, 0.0)

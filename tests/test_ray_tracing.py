@@ -10,14 +10,9 @@ import pytest
 
 from soundstage.acoustics.arrivals import OCTAVE_BANDS_HZ
 from soundstage.acoustics.room.mesh import mesh_room_from_arrays
-from soundstage.acoustics.room.ray_tracing import (
-    EnergyResponse,
-    fibonacci_directions,
-    fit_late_decay,
-    rain_arrivals,
-    trace_energy,
-)
+from soundstage.acoustics.room.ray_tracing import EnergyResponse, fit_late_decay, rain_arrivals, trace_energy
 from soundstage.acoustics.room.reverberation_time import eyring_rt60, sabine_rt60
+from soundstage.acoustics.sphere_points import fibonacci_directions
 from soundstage.conventions import rotation_matrix
 from test_room_mesh import BOX_QUADS, box_arrays
 

@@ -7,9 +7,9 @@ import threading
 
 import numpy as np
 
+from budget_search import allowed_at, smallest_allowed_budget
 from soundstage.acoustics import render as render_module
 from soundstage.acoustics.render import render
-from soundstage.errors import ParameterError
 from soundstage.scene import Scene
 
 RATE = 16000
@@ -72,21 +72,16 @@ def test_the_memory_budget_limits_the_sources_rendered_at_once(monkeypatch):
     job = render_module._prepare(room_scene(), None, None, None, None, None)
     paths = job.propagate_all()
     lengths, starts = [RATE] * 4, [0] * 4
-    plenty = job.check_costs(paths, lengths, starts)
+    plenty = job.check_costs(paths, lengths, starts).at_once
     assert plenty >= 4
     # The smallest budget the render is allowed (found by bisection) leaves room for one source at a time.
-    def allowed(limit: int) -> int | None:
-        job.memory_limit_bytes = limit
-        try:
-            return job.check_costs(paths, lengths, starts)
-        except ParameterError:
-            return None
+    high = smallest_allowed_budget(job, paths, lengths, starts)
 
-    low, high = 1, 2**40
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (low, middle) if allowed(middle) else (middle, high)
-    assert allowed(low) is None and allowed(high) == 1
+    def allowed(limit: int) -> int | None:
+        costs = allowed_at(job, paths, lengths, starts, limit)
+        return None if costs is None else costs.at_once
+
+    assert allowed(high - 1) is None and allowed(high) == 1
     assert allowed(4 * high) >= 2
 
 
@@ -112,5 +107,6 @@ def test_the_progress_of_a_render_runs_to_its_end_after_the_inverse_transforms(m
 
     with reporting_to(listener):
         render(room_scene(), progress=False)
-    assert [done for done, _, _ in seen] == list(range(13)) and {total for _, total, _ in seen} == {12}
+    steps = 3 * len(room_scene().sources)
+    assert [done for done, _, _ in seen] == list(range(steps + 1)) and {total for _, total, _ in seen} == {steps}
     assert not seen[-2][2] and seen[-1][2]  # the last step comes with the mix transformed back

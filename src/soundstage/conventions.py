@@ -227,10 +227,15 @@ def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
     >>> np.allclose(quaternion_matrix(np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)), rotation_matrix(90, 0, 0))
     True
     """
-    from scipy.spatial.transform import Rotation
-
-    q = np.array([x, y, z, w], dtype=float)
+    q = np.array([w, x, y, z], dtype=float)
     norm = float(np.linalg.norm(q))
     if not np.isfinite(norm) or norm < 1e-9:
         raise ValueError("a quaternion of length 0")
-    return Rotation.from_quat(q / norm).as_matrix()
+    w, x, y, z = q / norm
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )

@@ -28,7 +28,8 @@ MAX_DEFAULT_LIMIT_BYTES = 8 * 2**30
 ENCODER_BYTES_PER_TAP = 48
 #: Peak bytes per (channel × output sample) of the mix: the float32 mix and its block spectra (complex64, about
 #: 1.15 times the mix's bytes, at most twice when blocks are as short as they may be); the inverse transforms
-#: add a fixed chunk (:data:`soundstage.acoustics.convolution.INVERSE_CHUNK_SAMPLES`).
+#: add a fixed chunk (:func:`soundstage.acoustics.convolution.inverse_chunk_bytes`). The moving render counts
+#: twice this for its mix and the block engine's output.
 MIX_BYTES_PER_SAMPLE = 12
 #: Peak bytes per signal sample of one source on its way into the mix: its float32 blocks, their complex64
 #: spectra and one channel's product with a response spectrum (each of the two up to twice the samples' bytes).
@@ -161,6 +162,11 @@ def format_bytes(n_bytes: float) -> str:
 def mix_cost(n_channels: int, n_samples: float) -> float:
     """Peak bytes of a mix of ``n_samples`` per channel (see :data:`MIX_BYTES_PER_SAMPLE`)."""
     return float(n_channels) * float(n_samples) * MIX_BYTES_PER_SAMPLE
+
+
+def kept_responses_cost(n_channels: int, response_taps: list[int]) -> float:
+    """Bytes of every response, kept until the longest sets the mix's block grid."""
+    return float(KEPT_RESPONSE_BYTES_PER_TAP) * n_channels * sum(response_taps)
 
 
 def source_mix_cost(n_samples: float, n_channels: int, n_fft: int) -> float:

@@ -10,10 +10,21 @@ from soundstage import fft
 
 #: Channels transformed back together; bounds the memory of the inverse transforms for many-channel formats.
 CHANNEL_CHUNK = 8
-#: Samples per channel transformed back together (whole blocks, at least one): with :data:`CHANNEL_CHUNK`, the
-#: inverse transforms need at most ``8 × CHANNEL_CHUNK × INVERSE_CHUNK_SAMPLES`` bytes (32 MiB: their float32
-#: output and the complex64 copy of their input the transform makes) beside the mix, however long it is.
+#: Samples per channel transformed back together (whole blocks, at least one): bounds the memory of the
+#: inverse transforms beside the mix, however long it is (:func:`inverse_chunk_bytes`).
 INVERSE_CHUNK_SAMPLES = 1 << 19
+
+
+def blocks_per_chunk(n_fft: int) -> int:
+    """Blocks of ``n_fft`` samples transformed back together: as many as fit :data:`INVERSE_CHUNK_SAMPLES`, one
+    at least."""
+    return max(1, INVERSE_CHUNK_SAMPLES // n_fft)
+
+
+def inverse_chunk_bytes(n_channels: int, n_fft: int) -> float:
+    """Peak bytes of one chunk of inverse transforms: its float32 output and the complex64 copy of its input
+    the transform makes, ``CHANNEL_CHUNK`` channels of :func:`blocks_per_chunk` blocks at most (32 MiB)."""
+    return 8.0 * min(n_channels, CHANNEL_CHUNK) * blocks_per_chunk(n_fft) * n_fft
 
 
 def transform_length(longest_signal: int, longest_response: int) -> int:
@@ -21,8 +32,8 @@ def transform_length(longest_signal: int, longest_response: int) -> int:
     (``longest_response - 1`` samples) reaches only into the next block; 8 × the response keeps the FFTs efficient
     without huge blocks for short responses (or the whole convolution, when shorter).
 
-    >>> transform_length(160_000, 8552)
-    69120
+    >>> transform_length(10_000, 100), transform_length(100, 100)  # 8 × and 2 × the response
+    (800, 200)
     """
     taps = max(int(longest_response), 1)
     return fft.next_fast_len(max(2 * taps, min(8 * taps, int(longest_signal) + taps - 1), 64))
@@ -70,7 +81,7 @@ class SpectralMix:
         self.n_blocks = -(-inputs_end // self.block)
         self._spectra = np.zeros((self.n_channels, self.n_blocks, self.n_fft // 2 + 1), dtype=np.complex64)
         self._reached = np.zeros(self.n_blocks, dtype=bool)
-        self._blocks_per_chunk = max(1, INVERSE_CHUNK_SAMPLES // self.n_fft)
+        self._blocks_per_chunk = blocks_per_chunk(self.n_fft)
         self._out: np.ndarray | None = None
 
     @property
@@ -153,9 +164,8 @@ def convolve_channels(signal: np.ndarray, impulse_responses: np.ndarray) -> np.n
     """
     x = np.asarray(signal, dtype=np.float32)
     h = np.atleast_2d(np.asarray(impulse_responses, dtype=np.float32))
-    n, m = len(x), h.shape[1]
-    if n == 0 or m == 0:
-        return np.zeros((h.shape[0], max(n + m - 1, 0)), dtype=np.float32)
-    mix = SpectralMix(h.shape[0], [0], [n], [m])
+    if h.shape[1] == 0:
+        return np.zeros((h.shape[0], max(len(x) - 1, 0)), dtype=np.float32)
+    mix = SpectralMix(h.shape[0], [0], [len(x)], [h.shape[1]])
     mix.add(*mix.source_spectra(0, x, h))
     return mix.mix()

@@ -362,7 +362,7 @@ class MeshModel(_Room):
         else:
             room = load_mesh_room(path, self.room_spec.materials)
         from soundstage.acoustics.room.ray_tracing import DEFAULT_RAYS
-        from soundstage.acoustics.room.reverberation_time import arau_puchades_rt60
+        from soundstage.acoustics.room.reverberation_time import arau_puchades_rt60, modal_bands
 
         self.room = room
         self.path = path
@@ -386,6 +386,7 @@ class MeshModel(_Room):
         self.untraced_bands = 0
         #: Bands below the Schroeder frequency whose traced decay the formula capped, most in any trace.
         self.capped_bands = 0
+        self._modal = modal_bands(room.volume_m3, self.rt60_s, OCTAVE_BANDS_HZ)  # the same for every source
         many = len(self.room.plane_names) > self.MANY_PLANES
         default_order = 1 if many else self.DEFAULT_ORDER
         self.max_order = default_order if self.room_spec.max_order is None else self.room_spec.max_order
@@ -469,7 +470,6 @@ class MeshModel(_Room):
         """Image sources plus the traced scattered energy before the join; the tail's level and decay from the trace."""
         from soundstage.acoustics.room.late_reverb import DiffuseDecay
         from soundstage.acoustics.room.ray_tracing import fit_late_decay, rain_arrivals, trace_energy
-        from soundstage.acoustics.room.reverberation_time import modal_bands
 
         spec = self.room_spec
         seed = [spec.seed, _position_seed(source)]
@@ -506,7 +506,7 @@ class MeshModel(_Room):
         # Below the Schroeder frequency a room is modal and geometric acoustics does not hold: rays that keep
         # bouncing specularly between hard parallel walls (scattering is low there) decay more slowly than the
         # room does (the BRAS seminar room: +13 % at 125 Hz). There the decay is at most the formula's.
-        capped = modal_bands(self.room.volume_m3, self.rt60_s, OCTAVE_BANDS_HZ) & (rt60 > self.rt60_s)
+        capped = self._modal & (rt60 > self.rt60_s)
         rt60 = np.where(capped, self.rt60_s, rt60)
         self.capped_bands = max(self.capped_bands, int(np.count_nonzero(capped)))
         self.traced_rt60_s.append(rt60)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -22,10 +22,18 @@ if TYPE_CHECKING:
     from soundstage.acoustics.encoders.base import Encoder
     from soundstage.acoustics.hrtf.base import HRTF
 
-#: Source samples (all sources together) from which a still render spreads its sources over threads: below, a
-#: second core saves less than starting the threads costs (4 sources × 10 s at 16 kHz render as fast on one;
-#: 8 × 60 s at 48 kHz 20 % faster on two).
+#: Work (source samples plus response taps × channels, all sources together) from which a still render spreads
+#: its sources over threads: below, a second core saves less than starting the threads costs (4 sources × 10 s at
+#: 16 kHz binaural in a 0.5 s room render as fast on one; 8 × 60 s at 48 kHz 20 % faster on two, and so are many
+#: short sounds with long third-order responses).
 THREADED_SAMPLES = 1 << 21
+
+
+class Costs(NamedTuple):
+    """What :meth:`_Job.check_costs` found: sources that fit the memory budget at once, each response's taps."""
+
+    at_once: int
+    response_taps: list[int]
 
 
 @dataclass
@@ -135,9 +143,9 @@ def render(
             return job.result(mix, inputs)
         paths = job.propagate_all()
         lengths = [len(signal) for signal in signals]
-        at_once = job.check_costs(paths, lengths, starts)  # refuses, before the work, a render beyond the budget
-        if sum(lengths) < THREADED_SAMPLES:
-            at_once = 1
+        costs = job.check_costs(paths, lengths, starts)  # refuses, before the work, a render beyond the budget
+        work = sum(lengths) + encoder.n_channels * sum(costs.response_taps)
+        at_once = costs.at_once if work >= THREADED_SAMPLES else 1
         count = len(scene.sources)
         responses: list[np.ndarray | None] = [None] * count
         spectral: SpectralMix | None = None
@@ -318,19 +326,19 @@ class _Job:
             for index, source in enumerate(scene.sources)
         ]
 
-    def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> int:
+    def check_costs(self, paths: list[SourcePropagation], signal_lengths: list[int], starts: list[int]) -> Costs:
         """Refuse, before encoding, a render whose memory would exceed the budget (see :mod:`.budget`); return how
-        many sources may be encoded and convolved at once within it (at least 1)."""
+        many sources may be encoded and convolved at once within it (at least 1) and each response's taps."""
         from soundstage.acoustics.budget import (
-            KEPT_RESPONSE_BYTES_PER_TAP,
             Cost,
             check_cost,
             encoder_cost,
+            kept_responses_cost,
             mix_cost,
             response_cost,
             source_mix_cost,
         )
-        from soundstage.acoustics.convolution import CHANNEL_CHUNK, INVERSE_CHUNK_SAMPLES, transform_length
+        from soundstage.acoustics.convolution import inverse_chunk_bytes, transform_length
 
         scene, rate, n_channels = self.scene, self.sample_rate, self.encoder.n_channels
         kernel = _kernel_taps(self.encoder, rate)
@@ -353,9 +361,10 @@ class _Job:
         # The mix with its block spectra, the chunk transformed back at a time, and every response until the
         # longest sets the block grid (n_fft as SpectralMix chooses it); then each source in flight.
         n_fft = transform_length(max(signal_lengths), max(response_taps))
-        inverse = 8.0 * min(n_channels, CHANNEL_CHUNK) * max(INVERSE_CHUNK_SAMPLES, n_fft)
         total = (
-            mix_cost(n_channels, max(ends)) + inverse + KEPT_RESPONSE_BYTES_PER_TAP * n_channels * sum(response_taps)
+            mix_cost(n_channels, max(ends))
+            + inverse_chunk_bytes(n_channels, n_fft)
+            + kept_responses_cost(n_channels, response_taps)
         )
         peak = max([peak] + [source_mix_cost(length, n_channels, n_fft) for length in signal_lengths])
         longest = int(np.argmax(ends))
@@ -363,7 +372,7 @@ class _Job:
             scene, longest, starts[longest], signal_lengths[longest], response_taps[longest], rate
         )
         check_cost(Cost(total + peak, field, what, fix), self.memory_limit_bytes)  # with one source in flight
-        return max(1, (self.memory_limit_bytes - total) // max(peak, 1))
+        return Costs(max(1, int((self.memory_limit_bytes - total) // max(peak, 1))), response_taps)
 
 
 def _kernel_taps(encoder: Encoder, rate: int) -> int:

@@ -22,7 +22,6 @@ Inconsistent winding is left to the orientation step of :mod:`soundstage.acousti
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +65,7 @@ class RepairedMesh:
     source_triangle: np.ndarray
     repairs: tuple[str, ...]
     tolerance_m: float
-    shared_faces: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3, 3)))
+    shared_faces: np.ndarray
 
 
 def repair_mesh(
@@ -294,8 +293,7 @@ def _degenerate(vertices: np.ndarray, triangles: np.ndarray, tolerance: float) -
     """
     corners = vertices[triangles]
     sides = np.linalg.norm(corners[:, [1, 2, 0]] - corners, axis=2)
-    double_area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1)
-    return double_area <= tolerance * np.max(sides, axis=1)
+    return 2.0 * _areas(vertices, triangles) <= tolerance * np.max(sides, axis=1)
 
 
 def _edge_points(
